@@ -1,0 +1,1 @@
+# cmake/metal.cmake — filled in with the freestanding image build.
