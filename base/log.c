@@ -11,8 +11,7 @@
 #ifdef SD_HOSTED
 #include <time.h>
 
-static void log_stderr_sink(void *arg, enum sd_log_level level, const char *who,
-			    const char *line)
+static void log_stderr_sink(void *arg, enum sd_log_level level, const char *who, const char *line)
 {
 	struct timespec now;
 	struct tm tm;

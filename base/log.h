@@ -26,8 +26,7 @@ enum sd_log_level {
 };
 
 /* A sink receives one complete line without a trailing newline. */
-typedef void sd_log_sink_fn(void *arg, enum sd_log_level level, const char *who,
-			    const char *line);
+typedef void sd_log_sink_fn(void *arg, enum sd_log_level level, const char *who, const char *line);
 
 /* Installs a sink; NULL restores the default (stderr hosted, none freestanding). */
 void sd_log_set_sink(sd_log_sink_fn *sink, void *arg);
@@ -46,8 +45,8 @@ void sd_logf(enum sd_log_level level, const char *who, const char *fmt, ...)
 void sd_vlogf(enum sd_log_level level, const char *who, const char *fmt, va_list ap);
 
 #define sd_log_debug(who, ...) sd_logf(SD_LOG_DEBUG, (who), __VA_ARGS__)
-#define sd_log_info(who, ...) sd_logf(SD_LOG_INFO, (who), __VA_ARGS__)
-#define sd_log_warn(who, ...) sd_logf(SD_LOG_WARN, (who), __VA_ARGS__)
+#define sd_log_info(who, ...)  sd_logf(SD_LOG_INFO, (who), __VA_ARGS__)
+#define sd_log_warn(who, ...)  sd_logf(SD_LOG_WARN, (who), __VA_ARGS__)
 #define sd_log_error(who, ...) sd_logf(SD_LOG_ERROR, (who), __VA_ARGS__)
 
 #endif /* SD_BASE_LOG_H */

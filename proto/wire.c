@@ -67,8 +67,8 @@ size_t wire_frame_size(const ProtobufCMessage *msg, size_t attach_len)
 	return WIRE_HEADER_SIZE + protobuf_c_message_get_packed_size(msg) + attach_len;
 }
 
-long wire_encode(uint16_t type, const ProtobufCMessage *msg, const void *attach,
-		 size_t attach_len, uint8_t *out, size_t cap)
+long wire_encode(uint16_t type, const ProtobufCMessage *msg, const void *attach, size_t attach_len,
+		 uint8_t *out, size_t cap)
 {
 	const ProtobufCMessageDescriptor *desc = wire_descriptor(type);
 	size_t body_len, total;
@@ -97,8 +97,7 @@ long wire_encode(uint16_t type, const ProtobufCMessage *msg, const void *attach,
 	return (long)total;
 }
 
-int wire_header_decode(const uint8_t *buf, size_t len, size_t max_frame,
-		       struct wire_header *out)
+int wire_header_decode(const uint8_t *buf, size_t len, size_t max_frame, struct wire_header *out)
 {
 	uint64_t payload;
 
@@ -127,8 +126,8 @@ int wire_header_decode(const uint8_t *buf, size_t len, size_t max_frame,
 }
 
 /* buf holds exactly one frame whose header is hdr. */
-static int wire_unpack(const uint8_t *buf, const struct wire_header *hdr,
-		       ProtobufCAllocator *alloc, struct wire_frame *out)
+static int wire_unpack(const uint8_t *buf, const struct wire_header *hdr, ProtobufCAllocator *alloc,
+		       struct wire_frame *out)
 {
 	const ProtobufCMessageDescriptor *desc = wire_descriptor(hdr->type);
 	ProtobufCMessage *msg;
@@ -144,8 +143,8 @@ static int wire_unpack(const uint8_t *buf, const struct wire_header *hdr,
 	return 0;
 }
 
-int wire_decode(const uint8_t *buf, size_t len, size_t max_frame,
-		ProtobufCAllocator *alloc, struct wire_frame *out)
+int wire_decode(const uint8_t *buf, size_t len, size_t max_frame, ProtobufCAllocator *alloc,
+		struct wire_frame *out)
 {
 	struct wire_header hdr;
 	size_t total;
@@ -275,8 +274,7 @@ int wire_reader_feed(struct wire_reader *r, const void *data, size_t len)
 	return 0;
 }
 
-int wire_reader_next(struct wire_reader *r, ProtobufCAllocator *alloc,
-		     struct wire_frame *out)
+int wire_reader_next(struct wire_reader *r, ProtobufCAllocator *alloc, struct wire_frame *out)
 {
 	struct wire_header hdr;
 	size_t buffered, total;

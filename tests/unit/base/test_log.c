@@ -17,8 +17,7 @@ struct captured {
 	char line[SD_LOG_LINE_MAX];
 };
 
-static void capture_sink(void *arg, enum sd_log_level level, const char *who,
-			 const char *line)
+static void capture_sink(void *arg, enum sd_log_level level, const char *who, const char *line)
 {
 	struct captured *c = arg;
 
