@@ -1,0 +1,363 @@
+/*
+ * coordinator/api.c — HTTP routing for the coordinator (coord_api_handle).
+ *
+ * A parsed request in, a response out; no sockets here (http.c does bytes,
+ * server.c does libuv). Routes (docs/api.md):
+ *
+ *   GET    /v1/overview                GET /v1/nodes
+ *   GET    /v1/jobs                    POST /v1/jobs          (auth)
+ *   GET    /v1/jobs/:id                DELETE /v1/jobs/:id    (auth)
+ *   GET    /v1/jobs/:id/plan           GET /v1/jobs/:id/exceptions
+ *   POST   /v1/plan                    (auth; explain without running)
+ *   GET    /metrics
+ *
+ * Errors are JSON: {"error": "what was wrong", "code": "SD_E..."}.
+ */
+#include "coordinator/coord.h"
+
+#include <cjson/cJSON.h>
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/err.h"
+
+#define JSON_TYPE    "application/json"
+#define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define ERR_MAX      4096 /* bytes: an error message, with the NUL */
+
+static void set_json(struct coord_http_response *resp, int status, char *body)
+{
+	resp->status = body ? status : 500;
+	resp->content_type = JSON_TYPE;
+	if (!body) {
+		static const char oom[] = "{\"error\":\"out of memory\",\"code\":\"SD_ENOMEM\"}";
+		body = strdup(oom);
+	}
+	resp->body = body;
+	resp->body_len = body ? strlen(body) : 0;
+}
+
+void coord_api_error(struct coord_http_response *resp, int status, int code, const char *message)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", message);
+	cJSON_AddStringToObject(o, "code", sd_errname(code));
+	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	resp->extra_header = NULL;
+	set_json(resp, status, text);
+}
+
+static const char *header(const struct coord_http_request *req, const char *name)
+{
+	for (size_t i = 0; i < req->n_headers; i++)
+		if (strcasecmp(req->headers[i].name, name) == 0)
+			return req->headers[i].value;
+	return NULL;
+}
+
+/* Constant-time so the token cannot be found byte by byte. */
+static bool token_matches(const char *given, size_t given_len, const char *want)
+{
+	size_t want_len = strlen(want);
+	unsigned diff = given_len != want_len;
+	for (size_t i = 0; i < given_len; i++)
+		diff |= (unsigned char)given[i] ^ (unsigned char)want[want_len ? i % want_len : 0];
+	return diff == 0;
+}
+
+static bool authorized(const struct coord_api *api, const struct coord_http_request *req)
+{
+	if (!api->token || !api->token[0])
+		return true;
+	const char *auth = header(req, "Authorization");
+	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+		return false;
+	const char *t = auth + 7;
+	while (*t == ' ')
+		t++;
+	size_t len = strlen(t);
+	while (len && (t[len - 1] == ' ' || t[len - 1] == '\t'))
+		len--;
+	return token_matches(t, len, api->token);
+}
+
+static void method_not_allowed(struct coord_http_response *resp, const char *allow)
+{
+	char msg[128];
+	snprintf(msg, sizeof(msg), "method not allowed here; allowed: %s", allow);
+	coord_api_error(resp, 405, SD_EINVAL, msg);
+	/* Static strings: the connection layer writes them as they are. */
+	if (strcmp(allow, "GET") == 0)
+		resp->extra_header = "Allow: GET";
+	else if (strcmp(allow, "GET, POST") == 0)
+		resp->extra_header = "Allow: GET, POST";
+	else if (strcmp(allow, "GET, DELETE") == 0)
+		resp->extra_header = "Allow: GET, DELETE";
+	else
+		resp->extra_header = "Allow: POST";
+}
+
+static int submit_status(int rc)
+{
+	switch (rc) {
+	case SD_ENOTSUP:
+		return 501;
+	case SD_ESYNTAX:
+	case SD_ETYPE:
+	case SD_EPLAN:
+	case SD_EINVAL:
+		return 400;
+	case SD_EINFEASIBLE:
+		return 409;
+	case SD_ETOOBIG:
+		return 413;
+	case SD_ELIMIT:
+		return 503;
+	default:
+		return 500;
+	}
+}
+
+/*
+ * The body is either JSON {"text": "...", "name": "...", "constraints":
+ * ["k=v"], "prefer": ["k=v:w"]} or, with any other content type, the job
+ * text itself. Sets *text and *name to borrowed strings inside *doc or req.
+ */
+static int parse_submit(const struct coord_http_request *req, cJSON **doc, const char **text,
+			size_t *len, const char **name, char *err, size_t cap)
+{
+	const char *ct = header(req, "Content-Type");
+	*doc = NULL;
+	*name = NULL;
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+		*text = req->body;
+		*len = req->body_len;
+		return 0;
+	}
+	*doc = cJSON_ParseWithLength(req->body, req->body_len);
+	if (!*doc || !cJSON_IsObject(*doc)) {
+		snprintf(err, cap, "request body is not a JSON object");
+		return SD_EINVAL;
+	}
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(*doc, "text");
+	if (!cJSON_IsString(t)) {
+		snprintf(err, cap, "\"text\" (the job source, a string) is missing");
+		return SD_EINVAL;
+	}
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(*doc, "name");
+	if (n && !cJSON_IsString(n)) {
+		snprintf(err, cap, "\"name\" must be a string");
+		return SD_EINVAL;
+	}
+	const char *lists[] = {"constraints", "prefer"};
+	for (size_t i = 0; i < 2; i++) {
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(*doc, lists[i]);
+		const cJSON *e;
+		if (l && !cJSON_IsArray(l)) {
+			snprintf(err, cap, "\"%s\" must be an array of strings", lists[i]);
+			return SD_EINVAL;
+		}
+		cJSON_ArrayForEach(e, l)
+		{
+			if (!cJSON_IsString(e)) {
+				snprintf(err, cap, "\"%s\" must be an array of strings", lists[i]);
+				return SD_EINVAL;
+			}
+		}
+	}
+	*text = t->valuestring;
+	*len = strlen(t->valuestring);
+	*name = n ? n->valuestring : NULL;
+	return 0;
+}
+
+static void post_job(struct coord_api *api, const struct coord_http_request *req,
+		     struct coord_http_response *resp)
+{
+	char err[ERR_MAX];
+	cJSON *doc;
+	const char *text, *name;
+	size_t len;
+	int rc = parse_submit(req, &doc, &text, &len, &name, err, sizeof(err));
+	if (rc) {
+		cJSON_Delete(doc);
+		coord_api_error(resp, 400, rc, err);
+		return;
+	}
+	struct coord_job *job = NULL;
+	rc = coord_jobs_submit(api->jobs, text, len, name, api->now_us(), &job, err, sizeof(err));
+	cJSON_Delete(doc);
+	if (rc && !job) {
+		coord_api_error(resp, submit_status(rc), rc, err);
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", job->id);
+	cJSON_AddStringToObject(o, "state", coord_job_state_name(job->state));
+	if (rc) {
+		cJSON_AddStringToObject(o, "error", err);
+		cJSON_AddStringToObject(o, "code", sd_errname(rc));
+	}
+	char *body = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	set_json(resp, rc ? submit_status(rc) : 202, body);
+}
+
+static void post_plan(struct coord_api *api, const struct coord_http_request *req,
+		      struct coord_http_response *resp)
+{
+	(void)api;
+	(void)req;
+	/* Explaining a plan needs the compiler; see compile.c. */
+	if (!coord_jobs_can_compile()) {
+		coord_api_error(resp, 501, SD_ENOTSUP,
+				"plan explanation is not available yet: this coordinator was "
+				"built without the job compiler (dataflow/)");
+		return;
+	}
+	coord_api_error(resp, 501, SD_ENOTSUP, "plan explanation is not wired in yet");
+}
+
+static void job_route(struct coord_api *api, const struct coord_http_request *req, const char *rest,
+		      struct coord_http_response *resp)
+{
+	char id[COORD_ID_LEN + 1];
+	const char *slash = strchr(rest, '/');
+	size_t id_len = slash ? (size_t)(slash - rest) : strlen(rest);
+	const char *sub = slash ? slash + 1 : NULL;
+	if (id_len == 0 || id_len > COORD_ID_LEN) {
+		coord_api_error(resp, 404, SD_ENOENT, "no such job");
+		return;
+	}
+	memcpy(id, rest, id_len);
+	id[id_len] = '\0';
+	struct coord_job *job = coord_jobs_find(api->jobs, id);
+	bool known_sub = !sub || strcmp(sub, "plan") == 0 || strcmp(sub, "exceptions") == 0;
+	if (!known_sub) {
+		coord_api_error(resp, 404, SD_ENOENT, "no such resource");
+		return;
+	}
+	bool is_get = req->method == HTTP_GET || req->method == HTTP_HEAD;
+	if (!is_get && !(req->method == HTTP_DELETE && !sub)) {
+		method_not_allowed(resp, sub ? "GET" : "GET, DELETE");
+		return;
+	}
+	if (req->method == HTTP_DELETE && !authorized(api, req)) {
+		coord_api_error(resp, 401, SD_EAUTH, "missing or wrong bearer token");
+		resp->extra_header = "WWW-Authenticate: Bearer";
+		return;
+	}
+	if (!job) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "no such job: %s", id);
+		coord_api_error(resp, 404, SD_ENOENT, msg);
+		return;
+	}
+	uint64_t now = api->now_us();
+	if (req->method == HTTP_DELETE) {
+		int rc = coord_jobs_cancel(api->jobs, job, "canceled through the API", now);
+		if (rc) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "job %s already ended: %s", job->id,
+				 coord_job_state_name(job->state));
+			coord_api_error(resp, 409, rc, msg);
+			return;
+		}
+		set_json(resp, 202, coord_render_job(api->jobs, job, now));
+	} else if (!sub) {
+		set_json(resp, 200, coord_render_job(api->jobs, job, now));
+	} else if (strcmp(sub, "plan") == 0) {
+		set_json(resp, 200, coord_render_job_plan(job));
+	} else {
+		set_json(resp, 200, coord_render_job_exceptions(job));
+	}
+}
+
+static void route(struct coord_api *api, const struct coord_http_request *req,
+		  struct coord_http_response *resp)
+{
+	const char *p = req->path;
+	bool is_get = req->method == HTTP_GET || req->method == HTTP_HEAD;
+	uint64_t now = api->now_us();
+	if (strcmp(p, "/metrics") == 0) {
+		if (!is_get) {
+			method_not_allowed(resp, "GET");
+			return;
+		}
+		char *text = coord_metrics_render(api, now);
+		if (!text) {
+			coord_api_error(resp, 500, SD_ENOMEM, "out of memory");
+			return;
+		}
+		resp->status = 200;
+		resp->content_type = METRICS_TYPE;
+		resp->body = text;
+		resp->body_len = strlen(text);
+		return;
+	}
+	if (strcmp(p, "/v1/overview") == 0 || strcmp(p, "/v1/nodes") == 0) {
+		if (!is_get) {
+			method_not_allowed(resp, "GET");
+			return;
+		}
+		if (p[4] == 'o') {
+			set_json(resp, 200, coord_render_overview(api, now));
+			return;
+		}
+		set_json(resp, 200, coord_render_nodes(api->registry, now));
+		return;
+	}
+	if (strcmp(p, "/v1/jobs") == 0) {
+		if (req->method == HTTP_POST) {
+			if (!authorized(api, req)) {
+				coord_api_error(resp, 401, SD_EAUTH,
+						"missing or wrong bearer token");
+				resp->extra_header = "WWW-Authenticate: Bearer";
+				return;
+			}
+			post_job(api, req, resp);
+			return;
+		}
+		if (!is_get) {
+			method_not_allowed(resp, "GET, POST");
+			return;
+		}
+		set_json(resp, 200, coord_render_jobs(api->jobs, now));
+		return;
+	}
+	if (strcmp(p, "/v1/plan") == 0) {
+		if (req->method != HTTP_POST) {
+			method_not_allowed(resp, "POST");
+			return;
+		}
+		if (!authorized(api, req)) {
+			coord_api_error(resp, 401, SD_EAUTH, "missing or wrong bearer token");
+			resp->extra_header = "WWW-Authenticate: Bearer";
+			return;
+		}
+		post_plan(api, req, resp);
+		return;
+	}
+	if (strncmp(p, "/v1/jobs/", 9) == 0) {
+		job_route(api, req, p + 9, resp);
+		return;
+	}
+	char msg[COORD_HTTP_URL_MAX + 32];
+	snprintf(msg, sizeof(msg), "no such resource: %s", p);
+	coord_api_error(resp, 404, SD_ENOENT, msg);
+}
+
+void coord_api_handle(struct coord_api *api, const struct coord_http_request *req,
+		      struct coord_http_response *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	api->stats.requests_total++;
+	route(api, req, resp);
+	int cls = resp->status / 100;
+	if (cls >= 1 && cls <= 5)
+		api->stats.responses_by_class[cls]++;
+}

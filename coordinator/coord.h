@@ -1,0 +1,414 @@
+/*
+ * coordinator/coord.h — the coordinator daemon's modules, one header.
+ *
+ * The daemon (stardust-coordinator) is one libuv loop. Everything that can be
+ * decided without the loop lives in plain modules that tests drive directly:
+ *
+ *   coord_registry_*   node registry: join-token and version check,
+ *                      heartbeats, RTT, liveness (registry.c)
+ *   coord_jobs_*       job lifecycle: states with timestamps, tasks, stage
+ *                      counters, exceptions, cancel (jobs.c)
+ *   coord_api_*        HTTP routing and JSON rendering: request in,
+ *                      response out, no I/O (api.c, api_render.c)
+ *   coord_metrics_*    Prometheus text exposition (metrics.c)
+ *   coord_http_conn_*  one HTTP/1.1 connection's bytes -> requests ->
+ *                      response bytes, with every limit enforced (http.c)
+ *   coord_server_*     the libuv glue: listeners, timers, control
+ *                      connections (server.c, control.c)
+ *
+ * Call sequence (main.c): coord_registry_init, coord_jobs_init,
+ * coord_server_start (binds both listeners), uv_run, coord_server_stop.
+ *
+ * Clocks: every function that needs "now" takes it as an argument
+ * (microseconds, monotonic), so tests decide time.
+ *
+ * Ownership: the registry owns its nodes, the job table owns its jobs.
+ * Pointers to nodes and jobs stay valid until the owning table is finalised
+ * (nodes are marked LOST or GONE, never freed while the daemon runs).
+ */
+#ifndef SD_COORD_COORD_H
+#define SD_COORD_COORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/wire.h"
+
+/* ---- limits ------------------------------------------------------------ */
+
+#define COORD_NODES_MAX             4096u      /* nodes a registry holds (live + lost) */
+#define COORD_NAME_MAX              128u       /* bytes: node name, region, zone, label key */
+#define COORD_LABEL_VALUE_MAX       256u       /* bytes: one label value */
+#define COORD_LABELS_MAX            32u        /* free-form labels per node */
+#define COORD_REASON_MAX            256u       /* bytes: refusal reason, with the NUL */
+#define COORD_JOBS_MAX              1024u      /* jobs kept (oldest finished ones evicted) */
+#define COORD_JOB_TEXT_MAX          (1u << 20) /* bytes: one job's source text */
+#define COORD_EXCEPTIONS_MAX        64u        /* exceptions kept per job */
+#define COORD_HTTP_BODY_MAX         (1u << 20) /* bytes: one request body */
+#define COORD_HTTP_URL_MAX          2048u      /* bytes: request target */
+#define COORD_HTTP_HEADERS_MAX      64u        /* header lines per request */
+#define COORD_HTTP_HEADER_BYTES_MAX 16384u     /* bytes: all header lines together */
+#define COORD_HTTP_CONNS_MAX        1024u      /* concurrent HTTP connections */
+#define COORD_HTTP_PIPELINE_MAX     64u        /* responses queued per connection read */
+#define COORD_CONTROL_CONNS_MAX     (COORD_NODES_MAX + 64u)
+#define COORD_HEARTBEAT_INTERVAL_MS 1000u /* what RegisterAck tells nodes */
+#define COORD_ID_LEN                32u   /* hex characters of a job id */
+
+/* ---- node registry ----------------------------------------------------- */
+
+enum coord_node_state {
+	COORD_NODE_READY = 0, /* registered, heartbeating */
+	COORD_NODE_LOST = 1,  /* missed heartbeats past the timeout */
+	COORD_NODE_GONE = 2,  /* said goodbye or its connection closed */
+};
+
+struct coord_label {
+	char *key;   /* owned */
+	char *value; /* owned */
+};
+
+struct coord_node_metrics {
+	uint64_t mem_used_bytes;
+	uint64_t mem_limit_bytes;
+	uint32_t tasks_running;
+	uint64_t cpu_busy_us;
+	uint64_t uptime_us;
+	uint64_t net_bytes_in;
+	uint64_t net_bytes_out;
+};
+
+struct coord_node {
+	uint64_t id;
+	char *name; /* owned; unique among the registry's nodes */
+	char *region;
+	char *zone;
+	char *platform;
+	char *version;
+	char *data_host;
+	uint32_t data_port;
+	uint32_t slots;
+	uint64_t memory_bytes;
+	struct coord_label *labels; /* owned array of n_labels */
+	size_t n_labels;
+	enum coord_node_state state;
+	uint64_t registered_at_us;
+	uint64_t last_heartbeat_us;
+	uint64_t state_at_us; /* when state was entered */
+	uint64_t heartbeats;  /* received */
+	uint64_t last_seq;
+	int64_t rtt_us; /* last round trip the node measured; -1 unknown */
+	struct coord_node_metrics metrics;
+	void *conn; /* borrowed: the control connection; NULL unless READY */
+};
+
+struct coord_registry {
+	struct coord_node **nodes; /* owned, in registration order */
+	size_t n_nodes;
+	size_t cap_nodes;
+	uint64_t next_id;
+	char *join_token; /* owned; NULL = no token required */
+	uint64_t heartbeat_timeout_us;
+	uint32_t heartbeat_interval_ms;
+	/* counters for /metrics (monotonic) */
+	uint64_t registrations_total;
+	uint64_t refusals_total;
+	uint64_t heartbeats_total;
+	uint64_t lost_total;
+};
+
+/* join_token may be NULL or "" (none). Returns 0 or SD_ENOMEM. */
+int coord_registry_init(struct coord_registry *r, const char *join_token,
+			uint64_t heartbeat_timeout_us);
+void coord_registry_fini(struct coord_registry *r);
+
+/*
+ * Checks and records a registration. Borrows msg and conn. On refusal returns
+ * SD_EAUTH (token), SD_EVERSION (protocol), SD_EINVAL (missing or oversized
+ * fields), SD_EEXIST (a READY node already has that name) or SD_ELIMIT, and
+ * writes a reason for people into reason. A LOST or GONE node that registers
+ * again under its name gets its record (and id) back, refreshed.
+ */
+int coord_registry_register(struct coord_registry *r, const Sd__Control__Register *msg,
+			    uint64_t now_us, void *conn, struct coord_node **out, char *reason,
+			    size_t reason_cap);
+
+/* Records a heartbeat (metrics, RTT). A LOST node comes back READY. */
+void coord_registry_heartbeat(struct coord_registry *r, struct coord_node *n,
+			      const Sd__Control__Heartbeat *hb, uint64_t now_us);
+
+/* The connection closed: READY -> GONE, conn cleared. */
+void coord_registry_disconnect(struct coord_registry *r, struct coord_node *n, uint64_t now_us);
+
+/*
+ * Marks READY nodes whose last heartbeat is older than the timeout LOST.
+ * Calls on_lost (may be NULL) for each; returns how many were marked. O(nodes).
+ */
+size_t coord_registry_sweep(struct coord_registry *r, uint64_t now_us,
+			    void (*on_lost)(void *arg, struct coord_node *n), void *arg);
+
+struct coord_node *coord_registry_find_id(const struct coord_registry *r, uint64_t id);
+struct coord_node *coord_registry_find_name(const struct coord_registry *r, const char *name);
+size_t coord_registry_count(const struct coord_registry *r, enum coord_node_state state);
+
+/* "ready", "lost", "gone" */
+const char *coord_node_state_name(enum coord_node_state s);
+
+/* Value of a label (region and zone count as labels too), or NULL. */
+const char *coord_node_label(const struct coord_node *n, const char *key);
+
+/* ---- jobs -------------------------------------------------------------- */
+
+enum coord_job_state {
+	COORD_JOB_CREATED = 0,
+	COORD_JOB_PLACING,
+	COORD_JOB_DEPLOYING,
+	COORD_JOB_RUNNING,
+	COORD_JOB_FINISHED,
+	COORD_JOB_FAILED,
+	COORD_JOB_CANCELED,
+	COORD_JOB_STATE_COUNT,
+};
+
+struct coord_counters {
+	uint64_t records_in;
+	uint64_t records_out;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t backpressure_us;
+	int64_t watermark_us; /* INT64_MIN = none yet */
+	uint64_t late_records;
+};
+
+struct coord_task {
+	uint32_t task_id;
+	uint32_t stage_id;
+	uint32_t partition;
+	uint64_t node_id; /* 0 = not placed */
+	int state;        /* Sd__Control__TaskState */
+	uint64_t state_at_us;
+	struct coord_counters counters;
+	int error_code;
+	char *error_message; /* owned, NULL unless FAILED */
+};
+
+struct coord_stage {
+	uint32_t stage_id;
+	char *name; /* owned: the fused chain, for people */
+	uint32_t parallelism;
+};
+
+struct coord_exception {
+	uint64_t at_us;
+	int code;        /* SD_E* */
+	char *message;   /* owned */
+	int64_t task_id; /* -1 when not about one task */
+	char *node;      /* owned, may be NULL */
+	bool root_cause;
+};
+
+struct coord_job {
+	char id[COORD_ID_LEN + 1];
+	char *name; /* owned */
+	char *text; /* owned: the submitted source */
+	enum coord_job_state state;
+	uint64_t state_at_us[COORD_JOB_STATE_COUNT]; /* 0 = never entered */
+	struct coord_stage *stages;                  /* owned */
+	size_t n_stages;
+	struct coord_task *tasks; /* owned */
+	size_t n_tasks;
+	struct coord_exception exceptions[COORD_EXCEPTIONS_MAX];
+	size_t n_exceptions;
+	uint64_t exceptions_dropped;
+	int failure_code; /* SD_E* of the root cause when FAILED */
+	char *plan_json;  /* owned: the plan as JSON text, NULL until compiled */
+	void *compiled;   /* owned by the compile seam (jobs.c) */
+};
+
+/* Sends one control message to a node; how the job table reaches the wire. */
+typedef int coord_send_fn(void *arg, struct coord_node *node, uint16_t type,
+			  const ProtobufCMessage *msg);
+
+struct coord_jobs {
+	struct coord_job **jobs; /* owned, in submission order */
+	size_t n_jobs;
+	size_t cap_jobs;
+	uint64_t seq;
+	struct coord_registry *registry; /* borrowed */
+	coord_send_fn *send;
+	void *send_arg;
+	uint64_t submitted_total;
+	uint64_t finished_total[COORD_JOB_STATE_COUNT]; /* by terminal state */
+	uint64_t task_updates_total;
+};
+
+int coord_jobs_init(struct coord_jobs *t, struct coord_registry *registry, coord_send_fn *send,
+		    void *send_arg);
+void coord_jobs_fini(struct coord_jobs *t);
+
+/* "CREATED" ... "CANCELED" (Flink spells its states in capitals too). */
+const char *coord_job_state_name(enum coord_job_state s);
+bool coord_job_state_terminal(enum coord_job_state s);
+const char *coord_task_state_name(int task_state);
+
+/*
+ * What the coordinator can do with job text in this build: whether the
+ * compiler (dataflow/) and the solver (placement/) are linked in.
+ */
+bool coord_jobs_can_compile(void);
+bool coord_jobs_can_place(void);
+
+/*
+ * Submits job text (borrowed, text_len bytes). On success returns 0 with the
+ * job (owned by the table) in *out, already PLACING or further. Errors, with
+ * a message for people in err (err_cap bytes, the compiler's own text with
+ * line:column when it has one):
+ *   SD_ENOTSUP      compiler or placement not available in this build
+ *   SD_ESYNTAX, SD_ETYPE, SD_EPLAN   the job does not compile (no job made)
+ *   SD_EINFEASIBLE  no placement: the job is recorded FAILED, *out set
+ *   SD_ETOOBIG, SD_EINVAL, SD_ELIMIT, SD_ENOMEM
+ */
+int coord_jobs_submit(struct coord_jobs *t, const char *text, size_t text_len, const char *name,
+		      uint64_t now_us, struct coord_job **out, char *err, size_t err_cap);
+
+struct coord_job *coord_jobs_find(const struct coord_jobs *t, const char *id);
+
+/* Cancels a job that has not ended. SD_ESTATE when it has. Sends CTL_CANCEL. */
+int coord_jobs_cancel(struct coord_jobs *t, struct coord_job *job, const char *reason,
+		      uint64_t now_us);
+
+/* Applies a task status a node reported (from CTL_TASK_STATUS or a heartbeat). */
+int coord_jobs_task_status(struct coord_jobs *t, struct coord_node *from,
+			   const Sd__Control__TaskStatus *st, uint64_t now_us);
+
+/* A node was lost or left: its unfinished tasks fail, their jobs fail. */
+void coord_jobs_node_lost(struct coord_jobs *t, struct coord_node *n, uint64_t now_us);
+
+/*
+ * Low-level transitions (used by the deploy path and by tests): moves a job to
+ * state, stamping the time. Asserts the transition is allowed.
+ */
+void coord_job_set_state(struct coord_jobs *t, struct coord_job *job, enum coord_job_state state,
+			 uint64_t now_us);
+/* Records an exception (copied) and, when root_cause, fails the job. */
+void coord_job_fail(struct coord_jobs *t, struct coord_job *job, int code, const char *message,
+		    int64_t task_id, const char *node, uint64_t now_us);
+/* Test seam: a job with given stages/tasks, as if compiled and placed. */
+int coord_jobs_add_for_test(struct coord_jobs *t, const char *name, size_t n_stages,
+			    const uint32_t *parallelism, uint64_t now_us, struct coord_job **out);
+/* Test seam: deploys a job from coord_jobs_add_for_test whose tasks name nodes. */
+int coord_jobs_deploy_for_test(struct coord_jobs *t, struct coord_job *job, uint64_t now_us);
+/* Aggregated counters of one stage across its tasks. */
+void coord_job_stage_counters(const struct coord_job *job, uint32_t stage_id,
+			      struct coord_counters *out);
+
+/* ---- HTTP API: routing and rendering, no I/O --------------------------- */
+
+struct coord_http_header {
+	const char *name;  /* borrowed, NUL-terminated */
+	const char *value; /* borrowed */
+};
+
+struct coord_http_request {
+	int method;        /* enum http_method */
+	const char *path;  /* borrowed, without the query */
+	const char *query; /* borrowed, NULL when absent */
+	const struct coord_http_header *headers;
+	size_t n_headers;
+	const char *body; /* borrowed, NUL-terminated, body_len bytes */
+	size_t body_len;
+};
+
+struct coord_http_response {
+	int status;
+	const char *content_type; /* static string */
+	char *body;               /* owned (malloc), may be NULL */
+	size_t body_len;
+	const char *extra_header; /* static, one "Name: value" line or NULL */
+};
+
+struct coord_api_stats {
+	uint64_t requests_total;
+	uint64_t responses_by_class[6]; /* index = status / 100 */
+	uint64_t bad_requests_total;    /* refused before routing: malformed, too big */
+	uint64_t connections_total;
+	uint64_t connections_refused_total;
+	uint64_t connections_open;
+};
+
+struct coord_api {
+	struct coord_registry *registry; /* borrowed */
+	struct coord_jobs *jobs;         /* borrowed */
+	const char *token;               /* borrowed; NULL = no auth */
+	uint64_t started_at_us;
+	uint64_t (*now_us)(void);
+	const char *version;
+	struct coord_api_stats stats;
+};
+
+/*
+ * Routes one request. Fills resp (body owned by the caller: free()). Never
+ * fails: errors become 4xx/5xx responses with a JSON body
+ * {"error": "...", "code": "SD_E..."}.
+ */
+void coord_api_handle(struct coord_api *api, const struct coord_http_request *req,
+		      struct coord_http_response *resp);
+
+/* An error response with a JSON body; for the connection layer's own 400s. */
+void coord_api_error(struct coord_http_response *resp, int status, int code, const char *message);
+
+/* Renderers (return owned, NUL-terminated JSON text; NULL on ENOMEM). */
+char *coord_render_overview(const struct coord_api *api, uint64_t now_us);
+char *coord_render_nodes(const struct coord_registry *r, uint64_t now_us);
+char *coord_render_jobs(const struct coord_jobs *t, uint64_t now_us);
+char *coord_render_job(const struct coord_jobs *t, const struct coord_job *job, uint64_t now_us);
+char *coord_render_job_plan(const struct coord_job *job);
+char *coord_render_job_exceptions(const struct coord_job *job);
+
+/* Prometheus text format, version 0.0.4. Returns owned text or NULL. */
+char *coord_metrics_render(const struct coord_api *api, uint64_t now_us);
+
+/* ---- one HTTP connection: bytes in, responses out ----------------------- */
+
+/* Writes response bytes; returns 0 or a negative SD_E* (the connection closes). */
+typedef int coord_http_write_fn(void *arg, const char *data, size_t len);
+
+struct coord_http_conn; /* opaque: http.c */
+
+/* Returns owned, or NULL on ENOMEM. Borrows api; write/arg stay borrowed. */
+struct coord_http_conn *coord_http_conn_new(struct coord_api *api, coord_http_write_fn *write,
+					    void *arg);
+void coord_http_conn_free(struct coord_http_conn *c);
+
+/*
+ * Feeds received bytes. Complete requests are answered through write, in
+ * order. Returns 0 to keep reading, SD_ECLOSED when the connection should
+ * close once written (Connection: close, HTTP/1.0, or after an error
+ * response), or another SD_E* when writing failed.
+ */
+int coord_http_conn_feed(struct coord_http_conn *c, const char *data, size_t len);
+
+/* The peer closed its side; a request in progress is dropped. */
+void coord_http_conn_eof(struct coord_http_conn *c);
+
+/* ---- the daemon -------------------------------------------------------- */
+
+struct coord_config {
+	const char *http_addr;    /* "127.0.0.1:8080"; port 0 = ephemeral */
+	const char *control_addr; /* "127.0.0.1:7000" */
+	const char *token;        /* API bearer token, NULL = none */
+	const char *join_token;   /* node join token, NULL = none */
+	uint64_t heartbeat_timeout_us;
+	const char *state_dir; /* endpoints.json is written here; NULL = none */
+};
+
+/* Parses "host:port" (IPv4 dotted, or "localhost"). SD_EINVAL when malformed. */
+int coord_parse_hostport(const char *text, char *host, size_t host_cap, int *port);
+
+/* Parses "5s", "500ms", "2m", "1500us" or plain seconds. SD_EINVAL when malformed. */
+int coord_parse_duration_us(const char *text, uint64_t *out);
+
+/* Runs the daemon until SIGINT/SIGTERM. Returns 0 or an SD_E* (e.g. SD_EADDRINUSE). */
+int coord_server_run(const struct coord_config *cfg);
+
+#endif /* SD_COORD_COORD_H */

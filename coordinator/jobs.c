@@ -1,0 +1,545 @@
+/*
+ * coordinator/jobs.c — the job table and each job's lifecycle (coord_jobs_*).
+ *
+ *   CREATED -> PLACING -> DEPLOYING -> RUNNING -> FINISHED
+ *                 \           \           \----> FAILED / CANCELED
+ *                  \-----------\----------------> FAILED / CANCELED
+ *
+ * Every state is stamped when entered. A job fails with one root cause (the
+ * first failure); later failures are recorded as exceptions too. Task
+ * states come from nodes (CTL_TASK_STATUS, heartbeats); when every task has
+ * FINISHED the sinks are committed and the job FINISHES, and every node that
+ * ran a task gets CTL_JOB_DONE. No I/O here: messages leave through the
+ * table's send callback.
+ */
+#include "coordinator/coord_priv.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/log.h"
+
+#define ERR_TEXT_MAX 4096 /* bytes: a compiler or solver message */
+
+int coord_jobs_init(struct coord_jobs *t, struct coord_registry *registry, coord_send_fn *send,
+		    void *send_arg)
+{
+	memset(t, 0, sizeof(*t));
+	t->registry = registry;
+	t->send = send;
+	t->send_arg = send_arg;
+	return 0;
+}
+
+static void job_free(struct coord_job *job)
+{
+	coord__free_compiled(job);
+	free(job->name);
+	free(job->text);
+	for (size_t i = 0; i < job->n_stages; i++)
+		free(job->stages[i].name);
+	free(job->stages);
+	for (size_t i = 0; i < job->n_tasks; i++)
+		free(job->tasks[i].error_message);
+	free(job->tasks);
+	for (size_t i = 0; i < job->n_exceptions; i++) {
+		free(job->exceptions[i].message);
+		free(job->exceptions[i].node);
+	}
+	free(job->plan_json);
+	free(job);
+}
+
+void coord_jobs_fini(struct coord_jobs *t)
+{
+	for (size_t i = 0; i < t->n_jobs; i++)
+		job_free(t->jobs[i]);
+	free(t->jobs);
+	memset(t, 0, sizeof(*t));
+}
+
+static const char *const job_state_names[COORD_JOB_STATE_COUNT] = {
+	"CREATED", "PLACING", "DEPLOYING", "RUNNING", "FINISHED", "FAILED", "CANCELED",
+};
+
+const char *coord_job_state_name(enum coord_job_state s)
+{
+	return (unsigned)s < COORD_JOB_STATE_COUNT ? job_state_names[s] : "UNKNOWN";
+}
+
+bool coord_job_state_terminal(enum coord_job_state s)
+{
+	return s == COORD_JOB_FINISHED || s == COORD_JOB_FAILED || s == COORD_JOB_CANCELED;
+}
+
+const char *coord_task_state_name(int s)
+{
+	switch (s) {
+	case SD__CONTROL__TASK_STATE__TASK_DEPLOYING:
+		return "DEPLOYING";
+	case SD__CONTROL__TASK_STATE__TASK_RUNNING:
+		return "RUNNING";
+	case SD__CONTROL__TASK_STATE__TASK_FINISHED:
+		return "FINISHED";
+	case SD__CONTROL__TASK_STATE__TASK_FAILED:
+		return "FAILED";
+	case SD__CONTROL__TASK_STATE__TASK_CANCELED:
+		return "CANCELED";
+	default:
+		return "CREATED";
+	}
+}
+
+static bool task_terminal(int s)
+{
+	return s == SD__CONTROL__TASK_STATE__TASK_FINISHED ||
+	       s == SD__CONTROL__TASK_STATE__TASK_FAILED ||
+	       s == SD__CONTROL__TASK_STATE__TASK_CANCELED;
+}
+
+/* Forward moves only, and nothing leaves a terminal state. */
+static bool transition_allowed(enum coord_job_state from, enum coord_job_state to)
+{
+	if (coord_job_state_terminal(from))
+		return false;
+	if (coord_job_state_terminal(to))
+		return to != COORD_JOB_FINISHED || from == COORD_JOB_RUNNING;
+	return to == from + 1;
+}
+
+void coord_job_set_state(struct coord_jobs *t, struct coord_job *job, enum coord_job_state state,
+			 uint64_t now_us)
+{
+	assert(transition_allowed(job->state, state));
+	job->state = state;
+	job->state_at_us[state] = now_us ? now_us : 1;
+	if (coord_job_state_terminal(state))
+		t->finished_total[state]++;
+	sd_log_info("coord", "job %s: %s", job->id, coord_job_state_name(state));
+}
+
+static void add_exception(struct coord_job *job, int code, const char *message, int64_t task_id,
+			  const char *node, bool root, uint64_t now_us)
+{
+	if (job->n_exceptions == COORD_EXCEPTIONS_MAX) {
+		job->exceptions_dropped++;
+		return;
+	}
+	struct coord_exception *e = &job->exceptions[job->n_exceptions];
+	e->message = coord__strndup(message ? message : sd_strerror(code), ERR_TEXT_MAX);
+	if (!e->message)
+		return; /* out of memory: the job state still says FAILED */
+	e->node = node ? coord__strndup(node, COORD_NAME_MAX) : NULL;
+	e->at_us = now_us;
+	e->code = code;
+	e->task_id = task_id;
+	e->root_cause = root;
+	job->n_exceptions++;
+}
+
+static void send_to_job_nodes(struct coord_jobs *t, struct coord_job *job, uint16_t type,
+			      const ProtobufCMessage *msg)
+{
+	/* One message per node, even when it runs several tasks. O(tasks^2), small. */
+	for (size_t i = 0; i < job->n_tasks; i++) {
+		uint64_t id = job->tasks[i].node_id;
+		bool seen = id == 0;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = job->tasks[j].node_id == id;
+		if (seen)
+			continue;
+		struct coord_node *n = coord_registry_find_id(t->registry, id);
+		if (n && n->state == COORD_NODE_READY && t->send)
+			(void)t->send(t->send_arg, n, type, msg);
+	}
+}
+
+static void send_cancel(struct coord_jobs *t, struct coord_job *job, const char *reason)
+{
+	Sd__Control__Cancel c = SD__CONTROL__CANCEL__INIT;
+	c.job_id = job->id;
+	c.reason = (char *)reason;
+	send_to_job_nodes(t, job, WIRE_CTL_CANCEL, &c.base);
+}
+
+static void send_job_done(struct coord_jobs *t, struct coord_job *job, bool ok)
+{
+	Sd__Control__JobDone d = SD__CONTROL__JOB_DONE__INIT;
+	d.job_id = job->id;
+	d.succeeded = ok;
+	send_to_job_nodes(t, job, WIRE_CTL_JOB_DONE, &d.base);
+}
+
+void coord_job_fail(struct coord_jobs *t, struct coord_job *job, int code, const char *message,
+		    int64_t task_id, const char *node, uint64_t now_us)
+{
+	bool root = !coord_job_state_terminal(job->state);
+	add_exception(job, code, message, task_id, node, root, now_us);
+	if (!root)
+		return;
+	job->failure_code = code;
+	sd_log_warn("coord", "job %s failed: %s", job->id, message ? message : sd_strerror(code));
+	coord_job_set_state(t, job, COORD_JOB_FAILED, now_us);
+	send_cancel(t, job, message ? message : sd_strerror(code));
+	send_job_done(t, job, false);
+}
+
+/* Evicts the oldest ended job when the table is full. */
+static int make_room(struct coord_jobs *t)
+{
+	if (t->n_jobs < COORD_JOBS_MAX)
+		return 0;
+	for (size_t i = 0; i < t->n_jobs; i++) {
+		if (!coord_job_state_terminal(t->jobs[i]->state))
+			continue;
+		job_free(t->jobs[i]);
+		memmove(&t->jobs[i], &t->jobs[i + 1], (t->n_jobs - i - 1) * sizeof(t->jobs[0]));
+		t->n_jobs--;
+		return 0;
+	}
+	return SD_ELIMIT;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static struct coord_job *job_new(struct coord_jobs *t, const char *name, uint64_t now_us)
+{
+	if (make_room(t))
+		return NULL;
+	if (t->n_jobs == t->cap_jobs) {
+		size_t cap = t->cap_jobs ? t->cap_jobs * 2 : 16;
+		struct coord_job **jobs = realloc(t->jobs, cap * sizeof(*jobs));
+		if (!jobs)
+			return NULL;
+		t->jobs = jobs;
+		t->cap_jobs = cap;
+	}
+	struct coord_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return NULL;
+	job->name = coord__strndup(name && name[0] ? name : "job", COORD_NAME_MAX);
+	if (!job->name) {
+		free(job);
+		return NULL;
+	}
+	t->seq++;
+	/* Unique within a run (seq) and unlikely to repeat across runs (time). */
+	snprintf(job->id, sizeof(job->id), "%016llx%016llx",
+		 (unsigned long long)mix64(now_us ^ (t->seq << 48)),
+		 (unsigned long long)mix64(t->seq));
+	job->state = COORD_JOB_CREATED;
+	job->state_at_us[COORD_JOB_CREATED] = now_us ? now_us : 1;
+	t->jobs[t->n_jobs++] = job;
+	t->submitted_total++;
+	return job;
+}
+
+static void job_drop_last(struct coord_jobs *t, struct coord_job *job)
+{
+	assert(t->n_jobs > 0 && t->jobs[t->n_jobs - 1] == job);
+	t->n_jobs--;
+	t->submitted_total--;
+	job_free(job);
+}
+
+/* Sends CTL_DEPLOY for every task. Returns 0 or the first failure. */
+static int deploy_tasks(struct coord_jobs *t, struct coord_job *job, char *err, size_t err_cap)
+{
+	for (size_t i = 0; i < job->n_tasks; i++) {
+		struct coord_task *task = &job->tasks[i];
+		struct coord_node *n = coord_registry_find_id(t->registry, task->node_id);
+		if (!n || n->state != COORD_NODE_READY) {
+			snprintf(err, err_cap, "task %u: its node is not available", task->task_id);
+			return SD_ELOST;
+		}
+		Sd__Control__Deploy d = SD__CONTROL__DEPLOY__INIT;
+		uint8_t *plan = NULL;
+		size_t plan_len = 0;
+		int rc = coord__task_plan(job, task, &plan, &plan_len);
+		if (rc) {
+			snprintf(err, err_cap, "task %u: %s", task->task_id, sd_strerror(rc));
+			return rc;
+		}
+		d.job_id = job->id;
+		d.task_id = task->task_id;
+		d.stage_id = task->stage_id;
+		d.partition = task->partition;
+		d.parallelism = task->stage_id < job->n_stages
+					? job->stages[task->stage_id].parallelism
+					: 1;
+		d.plan.data = plan;
+		d.plan.len = plan_len;
+		rc = t->send ? t->send(t->send_arg, n, WIRE_CTL_DEPLOY, &d.base) : SD_ENOTSUP;
+		free(plan);
+		if (rc) {
+			snprintf(err, err_cap, "task %u: deploy to node %s: %s", task->task_id,
+				 n->name, sd_strerror(rc));
+			return rc;
+		}
+		task->state = SD__CONTROL__TASK_STATE__TASK_DEPLOYING;
+	}
+	return 0;
+}
+
+int coord_jobs_submit(struct coord_jobs *t, const char *text, size_t text_len, const char *name,
+		      uint64_t now_us, struct coord_job **out, char *err, size_t err_cap)
+{
+	*out = NULL;
+	err[0] = '\0';
+	if (!text || text_len == 0) {
+		snprintf(err, err_cap, "empty job text");
+		return SD_EINVAL;
+	}
+	if (text_len > COORD_JOB_TEXT_MAX) {
+		snprintf(err, err_cap, "job text is %zu bytes, the limit is %u", text_len,
+			 COORD_JOB_TEXT_MAX);
+		return SD_ETOOBIG;
+	}
+	struct coord_job *job = job_new(t, name, now_us);
+	if (!job) {
+		snprintf(err, err_cap, "job table full or out of memory");
+		return t->n_jobs >= COORD_JOBS_MAX ? SD_ELIMIT : SD_ENOMEM;
+	}
+	job->text = coord__strndup(text, text_len);
+	int rc = job->text ? coord__compile(job, text, text_len, err, err_cap) : SD_ENOMEM;
+	if (rc) {
+		/* A job that does not compile is an answer to the caller, not a job. */
+		job_drop_last(t, job);
+		return rc;
+	}
+	coord_job_set_state(t, job, COORD_JOB_PLACING, now_us);
+	*out = job;
+	rc = coord__place(job, t->registry, err, err_cap);
+	if (rc) {
+		coord_job_fail(t, job, rc, err, -1, NULL, now_us);
+		return rc;
+	}
+	coord_job_set_state(t, job, COORD_JOB_DEPLOYING, now_us);
+	rc = deploy_tasks(t, job, err, err_cap);
+	if (rc) {
+		coord_job_fail(t, job, rc, err, -1, NULL, now_us);
+		return rc;
+	}
+	return 0;
+}
+
+struct coord_job *coord_jobs_find(const struct coord_jobs *t, const char *id)
+{
+	if (!id)
+		return NULL;
+	for (size_t i = 0; i < t->n_jobs; i++)
+		if (strcmp(t->jobs[i]->id, id) == 0)
+			return t->jobs[i];
+	return NULL;
+}
+
+int coord_jobs_cancel(struct coord_jobs *t, struct coord_job *job, const char *reason,
+		      uint64_t now_us)
+{
+	if (coord_job_state_terminal(job->state))
+		return SD_ESTATE;
+	const char *why = reason && reason[0] ? reason : "canceled by request";
+	add_exception(job, SD_ECANCELED, why, -1, NULL, false, now_us);
+	coord_job_set_state(t, job, COORD_JOB_CANCELED, now_us);
+	send_cancel(t, job, why);
+	send_job_done(t, job, false);
+	return 0;
+}
+
+static void counters_from(struct coord_counters *c, const Sd__Control__TaskCounters *p)
+{
+	c->records_in = p->records_in;
+	c->records_out = p->records_out;
+	c->bytes_in = p->bytes_in;
+	c->bytes_out = p->bytes_out;
+	c->backpressure_us = p->backpressure_us;
+	c->watermark_us = p->watermark_us;
+	c->late_records = p->late_records;
+}
+
+static bool all_tasks(const struct coord_job *job, int state)
+{
+	for (size_t i = 0; i < job->n_tasks; i++)
+		if (job->tasks[i].state != state)
+			return false;
+	return true;
+}
+
+static bool all_tasks_started(const struct coord_job *job)
+{
+	for (size_t i = 0; i < job->n_tasks; i++)
+		if (job->tasks[i].state != SD__CONTROL__TASK_STATE__TASK_RUNNING &&
+		    job->tasks[i].state != SD__CONTROL__TASK_STATE__TASK_FINISHED)
+			return false;
+	return true;
+}
+
+static void job_finish(struct coord_jobs *t, struct coord_job *job, uint64_t now_us)
+{
+	char err[ERR_TEXT_MAX];
+	err[0] = '\0';
+	int rc = coord__commit_sinks(job, err, sizeof(err));
+	if (rc) {
+		coord_job_fail(t, job, rc, err[0] ? err : "sink commit failed", -1, NULL, now_us);
+		return;
+	}
+	coord_job_set_state(t, job, COORD_JOB_FINISHED, now_us);
+	send_job_done(t, job, true);
+}
+
+static void advance_job(struct coord_jobs *t, struct coord_job *job, uint64_t now_us)
+{
+	if (job->state == COORD_JOB_DEPLOYING && all_tasks_started(job))
+		coord_job_set_state(t, job, COORD_JOB_RUNNING, now_us);
+	if (job->state == COORD_JOB_RUNNING &&
+	    all_tasks(job, SD__CONTROL__TASK_STATE__TASK_FINISHED))
+		job_finish(t, job, now_us);
+}
+
+int coord_jobs_task_status(struct coord_jobs *t, struct coord_node *from,
+			   const Sd__Control__TaskStatus *st, uint64_t now_us)
+{
+	struct coord_job *job = coord_jobs_find(t, st->job_id);
+	if (!job)
+		return SD_ENOENT;
+	struct coord_task *task = NULL;
+	for (size_t i = 0; i < job->n_tasks && !task; i++)
+		if (job->tasks[i].task_id == st->task_id)
+			task = &job->tasks[i];
+	if (!task)
+		return SD_ENOENT;
+	if (from && task->node_id != from->id)
+		return SD_EPERM; /* a node reports only its own tasks */
+	t->task_updates_total++;
+	if (st->counters)
+		counters_from(&task->counters, st->counters);
+	if (task_terminal(task->state) || (int)st->state == task->state)
+		return 0;
+	task->state = (int)st->state;
+	task->state_at_us = now_us;
+	if (coord_job_state_terminal(job->state))
+		return 0;
+	if (st->state == SD__CONTROL__TASK_STATE__TASK_FAILED ||
+	    st->state == SD__CONTROL__TASK_STATE__TASK_CANCELED) {
+		int code = st->error_code < 0 ? st->error_code : SD_EINTERNAL;
+		task->error_code = code;
+		free(task->error_message);
+		task->error_message = coord__strndup(st->error_message && st->error_message[0]
+							     ? st->error_message
+							     : sd_strerror(code),
+						     ERR_TEXT_MAX);
+		char msg[ERR_TEXT_MAX];
+		snprintf(msg, sizeof(msg), "task %u on node %s: %s", task->task_id,
+			 from ? from->name : "?",
+			 task->error_message ? task->error_message : sd_strerror(code));
+		coord_job_fail(t, job, code, msg, task->task_id, from ? from->name : NULL, now_us);
+		return 0;
+	}
+	advance_job(t, job, now_us);
+	return 0;
+}
+
+void coord_jobs_node_lost(struct coord_jobs *t, struct coord_node *n, uint64_t now_us)
+{
+	for (size_t j = 0; j < t->n_jobs; j++) {
+		struct coord_job *job = t->jobs[j];
+		if (coord_job_state_terminal(job->state))
+			continue;
+		for (size_t i = 0; i < job->n_tasks; i++) {
+			struct coord_task *task = &job->tasks[i];
+			if (task->node_id != n->id || task_terminal(task->state))
+				continue;
+			task->state = SD__CONTROL__TASK_STATE__TASK_FAILED;
+			task->state_at_us = now_us;
+			task->error_code = SD_ELOST;
+			free(task->error_message);
+			task->error_message = coord__strndup("node lost", 16);
+			if (coord_job_state_terminal(job->state))
+				continue;
+			char msg[256];
+			snprintf(msg, sizeof(msg), "task %u: node %s lost (%s)", task->task_id,
+				 n->name, coord_node_state_name(n->state));
+			coord_job_fail(t, job, SD_ELOST, msg, task->task_id, n->name, now_us);
+		}
+	}
+}
+
+int coord_jobs_add_for_test(struct coord_jobs *t, const char *name, size_t n_stages,
+			    const uint32_t *parallelism, uint64_t now_us, struct coord_job **out)
+{
+	struct coord_job *job = job_new(t, name, now_us);
+	if (!job)
+		return SD_ENOMEM;
+	size_t n_tasks = 0;
+	for (size_t s = 0; s < n_stages; s++)
+		n_tasks += parallelism[s];
+	job->stages = calloc(n_stages ? n_stages : 1, sizeof(*job->stages));
+	job->tasks = calloc(n_tasks ? n_tasks : 1, sizeof(*job->tasks));
+	if (!job->stages || !job->tasks) {
+		job_drop_last(t, job);
+		return SD_ENOMEM;
+	}
+	uint32_t tid = 0;
+	for (size_t s = 0; s < n_stages; s++) {
+		char nm[32];
+		snprintf(nm, sizeof(nm), "stage-%zu", s);
+		job->stages[s].stage_id = (uint32_t)s;
+		job->stages[s].parallelism = parallelism[s];
+		job->stages[s].name = coord__strndup(nm, sizeof(nm));
+		job->n_stages = s + 1;
+		for (uint32_t p = 0; p < parallelism[s]; p++, tid++) {
+			struct coord_task *task = &job->tasks[tid];
+			task->task_id = tid;
+			task->stage_id = (uint32_t)s;
+			task->partition = p;
+			task->counters.watermark_us = INT64_MIN;
+		}
+	}
+	job->n_tasks = n_tasks;
+	*out = job;
+	return 0;
+}
+
+int coord_jobs_deploy_for_test(struct coord_jobs *t, struct coord_job *job, uint64_t now_us)
+{
+	char err[256];
+	coord_job_set_state(t, job, COORD_JOB_PLACING, now_us);
+	coord_job_set_state(t, job, COORD_JOB_DEPLOYING, now_us);
+	int rc = deploy_tasks(t, job, err, sizeof(err));
+	if (rc)
+		coord_job_fail(t, job, rc, err, -1, NULL, now_us);
+	return rc;
+}
+
+void coord_job_stage_counters(const struct coord_job *job, uint32_t stage_id,
+			      struct coord_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->watermark_us = INT64_MIN;
+	bool first = true;
+	for (size_t i = 0; i < job->n_tasks; i++) {
+		const struct coord_task *task = &job->tasks[i];
+		if (task->stage_id != stage_id)
+			continue;
+		const struct coord_counters *c = &task->counters;
+		out->records_in += c->records_in;
+		out->records_out += c->records_out;
+		out->bytes_in += c->bytes_in;
+		out->bytes_out += c->bytes_out;
+		out->backpressure_us += c->backpressure_us;
+		out->late_records += c->late_records;
+		/* A stage's watermark is its slowest task's. */
+		if (first || c->watermark_us < out->watermark_us)
+			out->watermark_us = c->watermark_us;
+		first = false;
+	}
+}

@@ -1,0 +1,114 @@
+/*
+ * coordinator/main.c — stardust-coordinator: parse the command line, run
+ * the daemon (server.c) until SIGINT/SIGTERM.
+ *
+ *   stardust-coordinator --listen-http 127.0.0.1:8080 --listen-control 127.0.0.1:7000
+ *                        [--token T] [--join-token J] [--heartbeat-timeout 5s]
+ *                        [--state-dir DIR] [--log-level info]
+ *
+ * Tokens may also come from the environment (STARDUST_TOKEN,
+ * STARDUST_JOIN_TOKEN) so they stay out of `ps`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "coordinator/coord.h"
+
+#define DEFAULT_HTTP              "127.0.0.1:8080"
+#define DEFAULT_CONTROL           "127.0.0.1:7000"
+#define DEFAULT_HEARTBEAT_TIMEOUT 5000000u /* us */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: stardust-coordinator [options]\n"
+		"  --listen-http HOST:PORT     HTTP API (default " DEFAULT_HTTP ", port 0 = any)\n"
+		"  --listen-control HOST:PORT  node control port (default " DEFAULT_CONTROL ")\n"
+		"  --token T                   bearer token for POST/DELETE (env STARDUST_TOKEN)\n"
+		"  --join-token J              token nodes must present (env STARDUST_JOIN_TOKEN)\n"
+		"  --heartbeat-timeout D       mark a node lost after D without heartbeats\n"
+		"                              (5s; units us, ms, s, m)\n"
+		"  --state-dir DIR             write DIR/endpoints.json with the bound addresses\n"
+		"  --log-level L               debug, info, warn, error, off (default info)\n"
+		"exit status: 0 after SIGINT/SIGTERM, 1 on a start-up error, 2 on bad usage\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct coord_config cfg = {
+		.http_addr = DEFAULT_HTTP,
+		.control_addr = DEFAULT_CONTROL,
+		.token = getenv("STARDUST_TOKEN"),
+		.join_token = getenv("STARDUST_JOIN_TOKEN"),
+		.heartbeat_timeout_us = DEFAULT_HEARTBEAT_TIMEOUT,
+	};
+	static const struct option opts[] = {
+		{"listen-http", required_argument, NULL, 'H'},
+		{"listen-control", required_argument, NULL, 'C'},
+		{"token", required_argument, NULL, 't'},
+		{"join-token", required_argument, NULL, 'j'},
+		{"heartbeat-timeout", required_argument, NULL, 'b'},
+		{"state-dir", required_argument, NULL, 's'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+	enum sd_log_level level;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'H':
+			cfg.http_addr = optarg;
+			break;
+		case 'C':
+			cfg.control_addr = optarg;
+			break;
+		case 't':
+			cfg.token = optarg;
+			break;
+		case 'j':
+			cfg.join_token = optarg;
+			break;
+		case 'b':
+			if (coord_parse_duration_us(optarg, &cfg.heartbeat_timeout_us) ||
+			    cfg.heartbeat_timeout_us == 0) {
+				fprintf(stderr, "stardust-coordinator: bad duration \"%s\"\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 's':
+			cfg.state_dir = optarg;
+			break;
+		case 'l':
+			if (sd_log_parse_level(optarg, &level)) {
+				fprintf(stderr, "stardust-coordinator: bad log level \"%s\"\n",
+					optarg);
+				return 2;
+			}
+			sd_log_set_level(level);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "stardust-coordinator: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	int rc = coord_server_run(&cfg);
+	if (rc) {
+		fprintf(stderr, "stardust-coordinator: %s\n", sd_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
