@@ -1,0 +1,162 @@
+/*
+ * netfs/server/main.c — stardust-netfsd: exports one directory over netfs.
+ *
+ *   stardust-netfsd --root DIR --listen 127.0.0.1:7070 --region eu-west
+ *                   [--token T] [--name N] [--port-file F] [--log-level L]
+ *
+ * --listen HOST:0 picks an ephemeral port; --port-file writes the bound port
+ * (atomically, by rename) once the server accepts connections.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "netfs/server/srv.h"
+
+struct opts {
+	struct srv_config cfg;
+	char host[256];
+	int port;
+	const char *port_file;
+};
+
+static void usage(FILE *to)
+{
+	fprintf(to, "usage: stardust-netfsd --root DIR [--listen HOST:PORT] [--region NAME]\n"
+		    "                       [--token T] [--name N] [--port-file FILE]\n"
+		    "                       [--log-level debug|info|warn|error]\n"
+		    "Exports DIR over the netfs protocol (default --listen 127.0.0.1:7070).\n");
+}
+
+static int parse_listen(const char *arg, struct opts *o)
+{
+	const char *colon = strrchr(arg, ':');
+	char *end;
+	long port;
+
+	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(o->host))
+		return SD_EINVAL;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535)
+		return SD_EINVAL;
+	memcpy(o->host, arg, (size_t)(colon - arg));
+	o->host[colon - arg] = '\0';
+	o->port = (int)port;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longs[] = {{"root", required_argument, NULL, 'r'},
+					      {"listen", required_argument, NULL, 'l'},
+					      {"region", required_argument, NULL, 'g'},
+					      {"token", required_argument, NULL, 't'},
+					      {"name", required_argument, NULL, 'n'},
+					      {"port-file", required_argument, NULL, 'p'},
+					      {"log-level", required_argument, NULL, 'v'},
+					      {"no-openat2", no_argument, NULL, 'W'},
+					      {"help", no_argument, NULL, 'h'},
+					      {NULL, 0, NULL, 0}};
+	enum sd_log_level level;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			o->cfg.root = optarg;
+			break;
+		case 'l':
+			if (parse_listen(optarg, o) < 0) {
+				fprintf(stderr, "stardust-netfsd: bad --listen '%s' (HOST:PORT)\n",
+					optarg);
+				return 1;
+			}
+			break;
+		case 'g':
+			o->cfg.region = optarg;
+			break;
+		case 't':
+			o->cfg.token = optarg;
+			break;
+		case 'n':
+			o->cfg.name = optarg;
+			break;
+		case 'p':
+			o->port_file = optarg;
+			break;
+		case 'v':
+			if (sd_log_parse_level(optarg, &level) < 0) {
+				fprintf(stderr, "stardust-netfsd: bad --log-level '%s'\n", optarg);
+				return 1;
+			}
+			sd_log_set_level(level);
+			break;
+		case 'W':
+			o->cfg.no_openat2 = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (!o->cfg.root || optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	return 0;
+}
+
+static void write_port_file(void *arg, int port)
+{
+	const struct opts *o = arg;
+	char tmp[4096];
+	FILE *f;
+
+	sd_log_info("netfsd", "serving %s on %s:%d, region '%s'%s", o->cfg.root, o->host, port,
+		    o->cfg.region, o->cfg.token && o->cfg.token[0] ? ", token required" : "");
+	if (!o->port_file)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", o->port_file);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, o->port_file) < 0)
+		sd_log_error("netfsd", "cannot write port file %s", o->port_file);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.cfg = {.region = "local", .name = "netfsd"}, .port = NFS_DEFAULT_PORT};
+	struct srv s;
+	int rc;
+
+	snprintf(o.host, sizeof(o.host), "127.0.0.1");
+	if (parse_args(argc, argv, &o))
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	s.cfg = o.cfg;
+	s.root_fd = open(o.cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s.root_fd < 0) {
+		sd_log_error("netfsd", "cannot open export root %s: %s", o.cfg.root,
+			     sd_strerror(sd_err_from_errno(errno)));
+		return 1;
+	}
+	rc = srv_run(&s, uv_default_loop(), o.host, o.port, write_port_file, &o);
+	if (rc < 0) {
+		sd_log_error("netfsd", "cannot listen on %s:%d: %s", o.host, o.port,
+			     sd_strerror(rc));
+		return 1;
+	}
+	uv_loop_close(uv_default_loop());
+	close(s.root_fd);
+	return 0;
+}
