@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# bench/lib/report.sh — results.tsv -> results.md (the table) and bench.png (the plot).
+#
+# Usage: report.sh RESULTS.tsv OUTDIR MODE
+# Throughput is records / median seconds. "x C" is a row's throughput over the
+# C baseline's in the same run; "Stardust ÷ this" is the best Stardust row of
+# the workload over this row. COST is the fewest cores at which a Stardust
+# row beats the C baseline's median. Rows that did not run show why.
+set -euo pipefail
+results=$1 out=$2 mode=$3
+md=$out/results.md
+
+host_line() {
+	local cpu virt kvm=no
+	cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')
+	virt=$(systemd-detect-virt 2>/dev/null || true)
+	grep -q hypervisor /proc/cpuinfo 2>/dev/null && virt="${virt:+$virt in }a virtual machine"
+	[ -w /dev/kvm ] && kvm=yes
+	printf '%s, %s CPUs, %s GiB; %s; /dev/kvm usable: %s (QEMU rows use %s); %s; git %s' \
+		"${cpu:-unknown CPU}" "$(nproc)" \
+		"$(mawk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "${virt:-bare metal}" \
+		"$kvm" "$([ "$kvm" = yes ] && echo KVM || echo TCG)" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+		"$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?')"
+}
+
+{
+	echo "### Results ($mode run)"
+	echo
+	echo "Measured on: $(host_line)."
+	echo
+	echo "| workload | system | cores | runs | median s | min s | max s | throughput | × C baseline | Stardust ÷ this | notes |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	mawk -F'\t' '
+	function tp(i) { return (rec[i] == "value") ? med[i] : rec[i] / med[i] }
+	function fmt_tp(i,  v) {
+		if (rec[i] == "value") return sprintf("%s %s", med[i], unit[i])
+		v = rec[i] / med[i]
+		return sprintf("%.2f M %s/s", v / 1e6, unit[i])
+	}
+	{ n++; w[n] = $1; sys[n] = $2; gsub(/\|/, "\\|", sys[n]); cores[n] = $3; st[n] = $4; runs[n] = $5
+	  med[n] = $6; mn[n] = $7; mx[n] = $8; rec[n] = $9; unit[n] = $10; note[n] = $11
+	  if ($4 == "ok" && $2 == "c-baseline") cbase[$1] = n
+	  if ($4 == "ok" && $2 ~ /^stardust/ && $9 != "value" && (!($1 in best) || tp(n) > tp(best[$1]))) best[$1] = n }
+	END {
+		for (k = 1; k <= 6; k++) for (i = 1; i <= n; i++) {
+			if (w[i] != "W" k) continue
+			if (st[i] != "ok") {
+				label = (st[i] == "cannot-run") ? "**cannot run yet**" : \
+					(st[i] == "wrong") ? "**WRONG OUTPUT — not timed**" : \
+					(st[i] == "failed") ? "**failed**" : "skipped"
+				printf "| %s | %s | %s | — | — | — | — | — | — | — | %s: %s |\n", \
+					w[i], sys[i], cores[i], label, note[i]
+				continue
+			}
+			xc = "—"; sd = "—"
+			if (rec[i] != "value" && (w[i] in cbase)) xc = sprintf("%.2f", tp(i) / tp(cbase[w[i]]))
+			if (rec[i] != "value" && (w[i] in best)) sd = sprintf("%.2f", tp(best[w[i]]) / tp(i))
+			if (rec[i] == "value")
+				printf "| %s | %s | %s | %s | — | %s | %s | %s | — | — | %s |\n", \
+					w[i], sys[i], cores[i], runs[i], mn[i], mx[i], fmt_tp(i), note[i]
+			else
+				printf "| %s | %s | %s | %s | %.3f | %.3f | %.3f | %s | %s | %s | %s |\n", \
+					w[i], sys[i], cores[i], runs[i], med[i], mn[i], mx[i], fmt_tp(i), xc, sd, note[i]
+		}
+		printf "\n"
+		for (k = 1; k <= 2; k++) {
+			wl = "W" k
+			if (!(wl in cbase)) continue
+			cost = ""; ran = 0
+			for (i = 1; i <= n; i++)
+				if (w[i] == wl && sys[i] ~ /^stardust/ && st[i] == "ok") {
+					ran = 1
+					if (med[i] + 0 < med[cbase[wl]] + 0 && (cost == "" || cores[i] + 0 < cost + 0)) cost = cores[i]
+				}
+			if (!ran) printf "- **COST %s**: unknown — no Stardust row ran (see the table).\n", wl
+			else if (cost == "") printf "- **COST %s**: not reached — no Stardust row with up to 2 cores beat the C baseline (%.3f s).\n", wl, med[cbase[wl]]
+			else printf "- **COST %s**: %s core(s) — the fewest at which Stardust beat the C baseline (%.3f s).\n", wl, cost, med[cbase[wl]]
+		}
+	}' "$results"
+	echo
+	echo "Throughput is records ÷ median time (W1 words, W2 events read). Ratios compare rows of"
+	echo "this one run only. Every timed row's output matched the C baseline's before its time was kept."
+} >"$md"
+
+# The plot: throughput of every timed W1 and W2 row, error bars from min and max.
+if command -v gnuplot >/dev/null 2>&1; then
+	for wl in W1 W2; do
+		mawk -F'\t' -v wl="$wl" '$1 == wl && $4 == "ok" && $9 != "value" {
+			label = $2 " (" $3 ")"; gsub(/ /, "\\ ", label)
+			printf "\"%s\" %.3f %.3f %.3f\n", $2 " (" $3 ")", $9 / $6 / 1e6, $9 / $8 / 1e6, $9 / $7 / 1e6 }' \
+			"$results" >"$out/plot_$wl.dat"
+	done
+	gnuplot <<GP 2>"$out/gnuplot.err" || echo "bench: gnuplot failed: $(head -n 3 "$out/gnuplot.err")" >&2
+set terminal pngcairo size 1200,520 font ",10" noenhanced
+set output "$out/bench.png"
+set multiplot layout 1,2 title "Stardust benchmarks ($mode run, $(date -u +%Y-%m-%d)) — median, bars min..max"
+set style fill solid 0.6 border -1
+set boxwidth 0.6
+set grid ytics
+set yrange [0:*]
+set xtics rotate by -30 left
+set ylabel "million words/s"
+set title "W1 word count"
+plot "$out/plot_W1.dat" using 0:2:xtic(1) with boxes lc rgb "#4472c4" notitle, \
+     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0 notitle
+set ylabel "million events/s"
+set title "W2 tumbling-window count"
+plot "$out/plot_W2.dat" using 0:2:xtic(1) with boxes lc rgb "#ed7d31" notitle, \
+     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0 notitle
+unset multiplot
+GP
+fi

@@ -1,0 +1,45 @@
+# bench/lib/stardust.sh — the Stardust rows (sourced by bench/run.sh).
+#
+# Stardust rows run only when their parts exist in the build tree; otherwise
+# they are reported as cannot-run with the missing part named. Nothing here
+# ever prints a figure for a part that did not run.
+
+# stardust_find NAME -> the first executable called NAME under $build (or nothing)
+stardust_find() {
+	local perm=(-perm -u+x)
+	case $1 in *.elf) perm=() ;; esac
+	find "$build" -maxdepth 4 -type f -name "$1" "${perm[@]}" 2>/dev/null | sort | head -n 1
+}
+
+# stardust_local_rows W TEMPLATE INPUT NORMALIZER: the job at 1 and 2 cores
+stardust_local_rows() {
+	local w=$1 tmpl=$2 input=$3 norm=$4 bin p
+	bin=$(stardust_find stardust-local)
+	if [ -z "$bin" ]; then
+		row_cannot "$w" stardust-local 1-2 \
+			"runtime not built yet — stardust-local not found under ${build#"$top"/}"
+		return 0
+	fi
+	for p in 1 2; do
+		local job=$WORK/$w.p$p.sd sink=out/$w.p$p
+		sed -e "s|@PAR@|$p|g" -e "s|@INPUT@|$input|g" -e "s|@OUTPUT@|$sink|g" \
+			"$tmpl" >"$job"
+		mkdir -p "$DATA/out"
+		measure_cmd "$w" stardust-local "$p" "$norm" "$WORK/$w.sd$p.out" -- \
+			"$here/lib/stardust-exec.sh" "$bin" "$job" "$DATA" "$sink" "$WORK/$w.sd$p.out" "$p"
+	done
+}
+
+stardust_node_rows() { # W: hosted or metal node rows come from bench/node hooks
+	local w=$1 what=$2 need=$3
+	if grep "^$w	stardust" "$RESULTS" 2>/dev/null | grep -vq "image size"; then
+		return 0
+	fi
+	local bin
+	bin=$(stardust_find "$need")
+	if [ -z "$bin" ]; then
+		row_cannot "$w" stardust 2 "$what — runtime not built yet ($need not found under ${build#"$top"/})"
+	else
+		row_cannot "$w" stardust 2 "$what — $need exists but no bench/node/bench-rows.sh measures this row yet"
+	fi
+}
