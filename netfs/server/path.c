@@ -82,6 +82,9 @@ int srv_open_child_dir(int dirfd, const char *name, int *fd)
 	int r = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 
+	if (r < 0 && errno == ENOTDIR && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode))
+		return SD_EPATH; /* a symlink to a directory */
 	if (r < 0)
 		return sd_err_from_errno(errno);
 	/* O_PATH|O_NOFOLLOW opens a symlink itself: refuse it explicitly. */
