@@ -1,0 +1,395 @@
+/*
+ * tests/unit/coordinator/test_api.c — routing, auth, JSON shapes and the job
+ * lifecycle as the API shows it. Counters in the JSON are checked against
+ * sums the test computes itself.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+#include <http_parser.h>
+
+#include "base/err.h"
+#include "coordinator/coord.h"
+
+#define SEC 1000000ull
+
+static uint64_t fake_now = 1700000000ull * SEC;
+static uint64_t now_fn(void)
+{
+	return fake_now;
+}
+
+struct sent {
+	uint16_t type;
+	uint64_t node_id;
+};
+static struct sent sent_log[256];
+static size_t n_sent;
+
+static int fake_send(void *arg, struct coord_node *node, uint16_t type, const ProtobufCMessage *msg)
+{
+	(void)arg;
+	(void)msg;
+	if (n_sent < 256)
+		sent_log[n_sent++] = (struct sent){type, node->id};
+	return 0;
+}
+
+static size_t count_sent(uint16_t type)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n_sent; i++)
+		k += sent_log[i].type == type;
+	return k;
+}
+
+struct fixture {
+	struct coord_registry reg;
+	struct coord_jobs jobs;
+	struct coord_api api;
+	struct coord_node *nodes[2];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	coord_registry_init(&f->reg, NULL, 5 * SEC);
+	coord_jobs_init(&f->jobs, &f->reg, fake_send, NULL);
+	f->api.registry = &f->reg;
+	f->api.jobs = &f->jobs;
+	f->api.token = "T0K";
+	f->api.now_us = now_fn;
+	f->api.started_at_us = fake_now - 3 * SEC;
+	f->api.version = "test";
+	static Sd__Control__Label l = {PROTOBUF_C_MESSAGE_INIT(&sd__control__label__descriptor),
+				       "gpu", "yes"};
+	static Sd__Control__Label *ls[] = {&l};
+	const char *names[] = {"eu-1", "us-1"}, *regions[] = {"eu-west", "us-east"};
+	for (int i = 0; i < 2; i++) {
+		Sd__Control__Register m = SD__CONTROL__REGISTER__INIT;
+		m.protocol_version = WIRE_VERSION;
+		m.name = (char *)names[i];
+		m.region = (char *)regions[i];
+		m.slots = 2;
+		m.n_labels = 1;
+		m.labels = ls;
+		char reason[64];
+		int dummy;
+		assert_int_equal(coord_registry_register(&f->reg, &m, fake_now, &dummy,
+							 &f->nodes[i], reason, sizeof(reason)),
+				 0);
+	}
+	n_sent = 0;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	coord_jobs_fini(&f->jobs);
+	coord_registry_fini(&f->reg);
+	free(f);
+	return 0;
+}
+
+/* Issues a request; returns the parsed JSON body (caller deletes) and status. */
+static cJSON *call(struct fixture *f, int method, const char *path, const char *auth,
+		   const char *body, int *status)
+{
+	struct coord_http_header h[2];
+	size_t nh = 0;
+	if (auth)
+		h[nh++] = (struct coord_http_header){"authorization", auth};
+	h[nh++] = (struct coord_http_header){"Content-Type", "application/json"};
+	struct coord_http_request req = {
+		.method = method,
+		.path = path,
+		.headers = h,
+		.n_headers = nh,
+		.body = body ? body : "",
+		.body_len = body ? strlen(body) : 0,
+	};
+	struct coord_http_response resp;
+	coord_api_handle(&f->api, &req, &resp);
+	*status = resp.status;
+	assert_non_null(resp.body);
+	assert_int_equal(strlen(resp.body), resp.body_len);
+	cJSON *doc = NULL;
+	if (strcmp(path, "/metrics") != 0) {
+		assert_string_equal(resp.content_type, "application/json");
+		doc = cJSON_Parse(resp.body);
+		assert_non_null(doc);
+	}
+	free(resp.body);
+	return doc;
+}
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	assert_non_null(v);
+	return v;
+}
+
+static void test_overview_and_nodes(void **state)
+{
+	struct fixture *f = *state;
+	int st;
+	cJSON *o = call(f, HTTP_GET, "/v1/overview", NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	assert_int_equal(get(get(o, "nodes"), "ready")->valueint, 2);
+	assert_int_equal(get(o, "slots_total")->valueint, 4);
+	assert_int_equal(get(o, "uptime_ms")->valueint, 3000);
+	assert_true(cJSON_IsFalse(get(get(o, "capabilities"), "compile")));
+	cJSON_Delete(o);
+
+	Sd__Control__Heartbeat hb = SD__CONTROL__HEARTBEAT__INIT;
+	hb.rtt_us = 1234;
+	coord_registry_heartbeat(&f->reg, f->nodes[1], &hb, fake_now);
+	o = call(f, HTTP_GET, "/v1/nodes", NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	const cJSON *arr = get(o, "nodes");
+	assert_int_equal(cJSON_GetArraySize(arr), 2);
+	const cJSON *us = cJSON_GetArrayItem(arr, 1);
+	assert_string_equal(get(us, "name")->valuestring, "us-1");
+	assert_string_equal(get(us, "region")->valuestring, "us-east");
+	assert_string_equal(get(us, "state")->valuestring, "ready");
+	assert_string_equal(get(get(us, "labels"), "gpu")->valuestring, "yes");
+	assert_int_equal(get(us, "rtt_us")->valueint, 1234);
+	assert_true(cJSON_IsNull(get(cJSON_GetArrayItem(arr, 0), "rtt_us")));
+	cJSON_Delete(o);
+}
+
+static void test_errors(void **state)
+{
+	struct fixture *f = *state;
+	int st;
+	cJSON *o = call(f, HTTP_GET, "/v1/nope", NULL, NULL, &st);
+	assert_int_equal(st, 404);
+	assert_string_equal(get(o, "code")->valuestring, "SD_ENOENT");
+	cJSON_Delete(o);
+	o = call(f, HTTP_POST, "/v1/nodes", "Bearer T0K", NULL, &st);
+	assert_int_equal(st, 405);
+	cJSON_Delete(o);
+	o = call(f, HTTP_GET, "/v1/jobs/0123456789abcdef", NULL, NULL, &st);
+	assert_int_equal(st, 404);
+	assert_non_null(strstr(get(o, "error")->valuestring, "0123456789abcdef"));
+	cJSON_Delete(o);
+	o = call(f, HTTP_GET, "/v1/jobs/x/unknown", NULL, NULL, &st);
+	assert_int_equal(st, 404);
+	cJSON_Delete(o);
+	/* Auth: POST and DELETE need the bearer token. */
+	o = call(f, HTTP_POST, "/v1/jobs", NULL, "{\"text\":\"x\"}", &st);
+	assert_int_equal(st, 401);
+	assert_string_equal(get(o, "code")->valuestring, "SD_EAUTH");
+	cJSON_Delete(o);
+	o = call(f, HTTP_POST, "/v1/jobs", "Bearer WRONG", "{\"text\":\"x\"}", &st);
+	assert_int_equal(st, 401);
+	cJSON_Delete(o);
+	o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", "{\"text\":", &st);
+	assert_int_equal(st, 400);
+	assert_non_null(strstr(get(o, "error")->valuestring, "JSON"));
+	cJSON_Delete(o);
+	o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", "{\"name\":\"n\"}", &st);
+	assert_int_equal(st, 400);
+	assert_non_null(strstr(get(o, "error")->valuestring, "text"));
+	cJSON_Delete(o);
+	o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", "{\"text\":\"a\",\"constraints\":[1]}",
+		 &st);
+	assert_int_equal(st, 400);
+	cJSON_Delete(o);
+	/* Without the compiler the coordinator says so; no job is made. */
+	o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", "{\"text\":\"source\"}", &st);
+	assert_int_equal(st, coord_jobs_can_compile() ? 202 : 501);
+	if (!coord_jobs_can_compile()) {
+		assert_string_equal(get(o, "code")->valuestring, "SD_ENOTSUP");
+		assert_non_null(strstr(get(o, "error")->valuestring, "not available"));
+		assert_int_equal(f->jobs.n_jobs, 0);
+	}
+	cJSON_Delete(o);
+	o = call(f, HTTP_DELETE, "/v1/jobs/abc", NULL, NULL, &st);
+	assert_int_equal(st, 401);
+	cJSON_Delete(o);
+	assert_int_equal(f->api.stats.requests_total, 11);
+	assert_int_equal(f->api.stats.responses_by_class[4], 10);
+}
+
+static void report(struct coord_jobs *t, struct coord_node *n, const char *job, uint32_t task,
+		   int state, uint64_t rin, uint64_t rout, int64_t wm)
+{
+	Sd__Control__TaskCounters c = SD__CONTROL__TASK_COUNTERS__INIT;
+	c.records_in = rin;
+	c.records_out = rout;
+	c.bytes_out = rout * 10;
+	c.watermark_us = wm;
+	Sd__Control__TaskStatus s = SD__CONTROL__TASK_STATUS__INIT;
+	s.job_id = (char *)job;
+	s.task_id = task;
+	s.state = (Sd__Control__TaskState)state;
+	s.counters = &c;
+	if (state == SD__CONTROL__TASK_STATE__TASK_FAILED) {
+		s.error_code = SD_EIO;
+		s.error_message = "read input.txt: input/output error";
+	}
+	assert_int_equal(coord_jobs_task_status(t, n, &s, fake_now), 0);
+}
+
+/* Two stages: 2 tasks then 1 task; tasks 0,2 on eu-1, task 1 on us-1. */
+static struct coord_job *make_job(struct fixture *f)
+{
+	uint32_t par[] = {2, 1};
+	struct coord_job *job;
+	size_t deploys = count_sent(WIRE_CTL_DEPLOY);
+	assert_int_equal(coord_jobs_add_for_test(&f->jobs, "wc", 2, par, fake_now, &job), 0);
+	job->tasks[0].node_id = f->nodes[0]->id;
+	job->tasks[1].node_id = f->nodes[1]->id;
+	job->tasks[2].node_id = f->nodes[0]->id;
+	assert_int_equal(coord_jobs_deploy_for_test(&f->jobs, job, fake_now), 0);
+	assert_int_equal(count_sent(WIRE_CTL_DEPLOY) - deploys, 3);
+	return job;
+}
+
+static void test_job_lifecycle(void **state)
+{
+	struct fixture *f = *state;
+	struct coord_job *job = make_job(f);
+	enum {
+		RUN = SD__CONTROL__TASK_STATE__TASK_RUNNING,
+		FIN = SD__CONTROL__TASK_STATE__TASK_FINISHED
+	};
+	assert_int_equal(job->state, COORD_JOB_DEPLOYING);
+	report(&f->jobs, f->nodes[0], job->id, 0, RUN, 10, 5, 0);
+	report(&f->jobs, f->nodes[1], job->id, 1, RUN, 20, 7, 0);
+	assert_int_equal(job->state, COORD_JOB_DEPLOYING);
+	/* A node may not report another node's task. */
+	Sd__Control__TaskStatus bogus = SD__CONTROL__TASK_STATUS__INIT;
+	bogus.job_id = job->id;
+	bogus.task_id = 2;
+	bogus.state = SD__CONTROL__TASK_STATE__TASK_FAILED;
+	assert_int_equal(coord_jobs_task_status(&f->jobs, f->nodes[1], &bogus, fake_now), SD_EPERM);
+	fake_now += 2 * SEC;
+	report(&f->jobs, f->nodes[0], job->id, 2, RUN, 12, 3, (int64_t)fake_now - 1500000);
+	assert_int_equal(job->state, COORD_JOB_RUNNING);
+
+	int st;
+	fake_now += 2 * SEC;
+	cJSON *o = call(f, HTTP_GET, "/v1/jobs", NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	const cJSON *j0 = cJSON_GetArrayItem(get(o, "jobs"), 0);
+	assert_string_equal(get(j0, "id")->valuestring, job->id);
+	assert_string_equal(get(j0, "state")->valuestring, "RUNNING");
+	assert_int_equal(get(get(j0, "tasks"), "RUNNING")->valueint, 3);
+	cJSON_Delete(o);
+
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/jobs/%s", job->id);
+	o = call(f, HTTP_GET, path, NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	assert_string_equal(get(o, "state")->valuestring, "RUNNING");
+	assert_true(cJSON_IsNull(get(o, "failure")));
+	assert_true(cJSON_IsNumber(get(get(o, "timestamps"), "RUNNING")));
+	assert_true(cJSON_IsNull(get(get(o, "timestamps"), "FINISHED")));
+	const cJSON *v0 = cJSON_GetArrayItem(get(o, "vertices"), 0);
+	assert_int_equal(get(v0, "parallelism")->valueint, 2);
+	assert_string_equal(get(v0, "state")->valuestring, "RUNNING");
+	/* Stage 0 = tasks 0 and 1: 10+20 in, 5+7 out; rate over 2 s running. */
+	assert_int_equal(get(get(v0, "metrics"), "records_in")->valueint, 30);
+	assert_int_equal(get(get(v0, "metrics"), "records_out")->valueint, 12);
+	assert_int_equal(get(get(v0, "metrics"), "bytes_out")->valueint, 120);
+	assert_true(get(get(v0, "metrics"), "records_out_per_s")->valuedouble == 6.0);
+	const cJSON *t1 = cJSON_GetArrayItem(get(v0, "tasks"), 1);
+	assert_string_equal(get(t1, "node")->valuestring, "us-1");
+	assert_string_equal(get(t1, "region")->valuestring, "us-east");
+	const cJSON *v1 = cJSON_GetArrayItem(get(o, "vertices"), 1);
+	/* Watermark 1.5 s behind "now" when reported, now 2 s later: 3.5 s lag. */
+	assert_int_equal(get(get(v1, "metrics"), "watermark_lag_ms")->valueint, 3500);
+	cJSON_Delete(o);
+
+	report(&f->jobs, f->nodes[0], job->id, 0, FIN, 11, 6, 0);
+	report(&f->jobs, f->nodes[1], job->id, 1, FIN, 20, 7, 0);
+	assert_int_equal(job->state, COORD_JOB_RUNNING);
+	report(&f->jobs, f->nodes[0], job->id, 2, FIN, 13, 4, 0);
+	assert_int_equal(job->state, COORD_JOB_FINISHED);
+	assert_int_equal(count_sent(WIRE_CTL_JOB_DONE), 2); /* once per node */
+	assert_int_equal(f->jobs.finished_total[COORD_JOB_FINISHED], 1);
+
+	o = call(f, HTTP_DELETE, path, "Bearer T0K", NULL, &st);
+	assert_int_equal(st, 409);
+	assert_string_equal(get(o, "code")->valuestring, "SD_ESTATE");
+	cJSON_Delete(o);
+}
+
+static void test_failure_and_exceptions(void **state)
+{
+	struct fixture *f = *state;
+	struct coord_job *job = make_job(f);
+	report(&f->jobs, f->nodes[1], job->id, 1, SD__CONTROL__TASK_STATE__TASK_FAILED, 0, 0, 0);
+	assert_int_equal(job->state, COORD_JOB_FAILED);
+	assert_int_equal(job->failure_code, SD_EIO);
+	assert_int_equal(count_sent(WIRE_CTL_CANCEL), 2);
+	/* The node vanishing afterwards adds an exception, not a second root cause. */
+	coord_jobs_node_lost(&f->jobs, f->nodes[0], fake_now);
+	int st;
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/jobs/%s/exceptions", job->id);
+	cJSON *o = call(f, HTTP_GET, path, NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	const cJSON *root = get(o, "root_exception");
+	assert_string_equal(get(root, "code")->valuestring, "SD_EIO");
+	assert_non_null(strstr(get(root, "message")->valuestring, "input.txt"));
+	assert_non_null(strstr(get(root, "message")->valuestring, "us-1"));
+	assert_int_equal(get(root, "task_id")->valueint, 1);
+	size_t roots = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, get(o, "exceptions")) roots += cJSON_IsTrue(get(e, "root_cause"));
+	assert_int_equal(roots, 1);
+	cJSON_Delete(o);
+	snprintf(path, sizeof(path), "/v1/jobs/%s/plan", job->id);
+	o = call(f, HTTP_GET, path, NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	assert_true(cJSON_IsNull(get(o, "plan")));
+	cJSON_Delete(o);
+}
+
+static void test_node_lost_fails_job_and_cancel(void **state)
+{
+	struct fixture *f = *state;
+	struct coord_job *job = make_job(f);
+	f->nodes[1]->state = COORD_NODE_LOST;
+	coord_jobs_node_lost(&f->jobs, f->nodes[1], fake_now);
+	assert_int_equal(job->state, COORD_JOB_FAILED);
+	assert_int_equal(job->failure_code, SD_ELOST);
+
+	f->nodes[1]->state = COORD_NODE_READY; /* back, for the cancel case */
+	struct coord_job *job2 = make_job(f);
+	int st;
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/jobs/%s", job2->id);
+	cJSON *o = call(f, HTTP_DELETE, path, "Bearer T0K", NULL, &st);
+	assert_int_equal(st, 202);
+	assert_string_equal(get(o, "state")->valuestring, "CANCELED");
+	cJSON_Delete(o);
+	assert_int_equal(job2->state, COORD_JOB_CANCELED);
+	assert_true(job2->state_at_us[COORD_JOB_CANCELED] > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_overview_and_nodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_and_exceptions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_lost_fails_job_and_cancel, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
