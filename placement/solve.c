@@ -1,0 +1,432 @@
+/*
+ * placement/solve.c — the heuristic solver and the public entry points
+ * (plc_solve, plc_solve_exact, plc_replace, plc_evaluate).
+ *
+ * Heuristic, deterministic:
+ *   1. Greedy, data-locality first: pinned tasks, then repeatedly the
+ *      unplaced task with the most bytes/s to its sources and to tasks
+ *      already placed (ties: fewest eligible nodes, lowest index), each on
+ *      the feasible node that adds the least cost (ties: lowest index).
+ *      If it gets stuck, a second pass orders the most constrained first.
+ *   2. Local search until no step improves (at most PLC__LS_PASSES): move a
+ *      task to a better node; swap two tasks (every pair on small
+ *      instances, else with the tasks on the node a task would rather be
+ *      on but cannot because it is full).
+ * Cost: greedy O(T x (T + N x deg)); a local-search pass O(T x N x deg).
+ */
+#include <assert.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "placement/plc_priv.h"
+
+#define PLC__LS_PASSES    50 /* local-search passes at most */
+#define PLC__SWAP_ALL_MAX 64 /* tasks: up to this many, try every swap pair */
+#define PLC__RESCUE_STEPS 200000L /* exact-search nodes when greedy gets stuck */
+
+struct plc__run {
+	const struct plc__prep *p;
+	struct plc__state st;
+	int *order;      /* the order greedy placed tasks in */
+	double *attach;  /* greedy: bytes/s towards placed tasks and sources */
+	double *reads;   /* per task: source bytes/s */
+	double *costs;   /* per node: scratch for plc__place_costs */
+	long steps;
+};
+
+/* ---- greedy ---------------------------------------------------------- */
+
+static int plc__best_node(struct plc__run *r, int t, double *cost_out)
+{
+	const struct plc__prep *p = r->p;
+	int best = -1;
+	double bc = 0.0;
+
+	plc__place_costs(p, &r->st, t, r->costs);
+	for (int n = 0; n < p->N; n++) {
+		double c = r->costs[n];
+
+		if ((best < 0 || c < bc - PLC__EPS) && plc__can_place(p, &r->st, t, n)) {
+			best = n;
+			bc = c;
+		}
+	}
+	if (cost_out)
+		*cost_out = bc;
+	return best;
+}
+
+/* Is a better than b as the next task to place? */
+static bool plc__greedy_before(const struct plc__run *r, int a, int b, bool tight_first)
+{
+	const struct plc__prep *p = r->p;
+	int ea = p->n_elig[p->m->tasks.v[a].stage], eb = p->n_elig[p->m->tasks.v[b].stage];
+
+	if ((p->fixed[a] >= 0) != (p->fixed[b] >= 0))
+		return p->fixed[a] >= 0;
+	if (tight_first && ea != eb)
+		return ea < eb;
+	if (r->attach[a] != r->attach[b])
+		return r->attach[a] > r->attach[b];
+	if (ea != eb)
+		return ea < eb;
+	return a < b;
+}
+
+/* Places every task; returns -1 or the first task it could not place. */
+static int plc__greedy(struct plc__run *r, bool tight_first)
+{
+	const struct plc__prep *p = r->p;
+
+	for (int t = 0; t < p->T; t++) {
+		r->attach[t] = r->reads[t];
+		if (r->st.assign[t] >= 0)
+			plc__unplace(p, &r->st, t);
+	}
+	for (int k = 0; k < p->T; k++) {
+		int t = -1;
+
+		for (int u = 0; u < p->T; u++)
+			if (r->st.assign[u] < 0 && (t < 0 || plc__greedy_before(r, u, t, tight_first)))
+				t = u;
+		int n = plc__best_node(r, t, NULL);
+
+		if (n < 0)
+			return t;
+		plc__place(p, &r->st, t, n);
+		r->order[k] = t;
+		for (int i = 0; i < p->n_adj[t]; i++)
+			r->attach[p->adj[t][i].task] += p->adj[t][i].bps;
+	}
+	return -1;
+}
+
+/* ---- local search ---------------------------------------------------- */
+
+/* Moves t to its best node; returns true if that improved the cost. With
+ * want, reports the cheapest eligible node ignoring capacity. */
+static bool plc__try_move(struct plc__run *r, int t, int *want)
+{
+	const struct plc__prep *p = r->p;
+	int n0 = r->st.assign[t], s = p->m->tasks.v[t].stage;
+
+	plc__unplace(p, &r->st, t);
+	plc__place_costs(p, &r->st, t, r->costs);
+	double c0 = r->costs[n0], bc = c0, wc = c0;
+	int best = n0;
+
+	*want = -1;
+	for (int n = 0; n < p->N; n++) {
+		if (n == n0 || !p->elig[s * p->N + n])
+			continue;
+		double c = r->costs[n];
+
+		if (c < wc - PLC__EPS) {
+			wc = c;
+			*want = n;
+		}
+		if (c < bc - PLC__EPS && plc__can_place(p, &r->st, t, n)) {
+			bc = c;
+			best = n;
+		}
+	}
+	plc__place(p, &r->st, t, best);
+	r->steps++;
+	return best != n0;
+}
+
+/* Swaps t and u if that is feasible and cheaper. */
+static bool plc__try_swap(struct plc__run *r, int t, int u)
+{
+	const struct plc__prep *p = r->p;
+	struct plc__state *st = &r->st;
+	int nt = st->assign[t], nu = st->assign[u];
+
+	if (nt == nu || p->fixed[t] >= 0 || p->fixed[u] >= 0)
+		return false;
+	plc__unplace(p, st, t);
+	double before = plc__place_cost(p, st, t, nt);
+
+	plc__unplace(p, st, u);
+	before += plc__place_cost(p, st, u, nu);
+	r->steps++;
+	if (plc__can_place(p, st, u, nt)) {
+		double after = plc__place_cost(p, st, u, nt);
+
+		plc__place(p, st, u, nt);
+		if (plc__can_place(p, st, t, nu)) {
+			after += plc__place_cost(p, st, t, nu);
+			if (after < before - PLC__EPS) {
+				plc__place(p, st, t, nu);
+				return true;
+			}
+		}
+		plc__unplace(p, st, u);
+	}
+	plc__place(p, st, u, nu);
+	plc__place(p, st, t, nt);
+	return false;
+}
+
+static bool plc__swap_pass(struct plc__run *r, const int *want)
+{
+	const struct plc__prep *p = r->p;
+	bool improved = false;
+
+	for (int t = 0; t < p->T; t++) {
+		for (int u = 0; u < p->T; u++) {
+			if (u == t || (p->T > PLC__SWAP_ALL_MAX && r->st.assign[u] != want[t]))
+				continue;
+			if (p->T <= PLC__SWAP_ALL_MAX && u < t)
+				continue;
+			improved |= plc__try_swap(r, t, u);
+		}
+	}
+	return improved;
+}
+
+static int plc__local_search(struct plc__run *r)
+{
+	const struct plc__prep *p = r->p;
+	int *want = malloc(((size_t)p->T + 1) * sizeof(int));
+
+	if (!want)
+		return SD_ENOMEM;
+	for (int pass = 0; pass < PLC__LS_PASSES; pass++) {
+		bool improved = false;
+
+		for (int t = 0; t < p->T; t++) {
+			want[t] = -1;
+			if (p->fixed[t] < 0)
+				improved |= plc__try_move(r, t, &want[t]);
+		}
+		improved |= plc__swap_pass(r, want);
+		if (!improved)
+			break;
+	}
+	free(want);
+	return 0;
+}
+
+/* ---- reports when stuck ------------------------------------------------ */
+
+/* Names what keeps task t off every eligible node. */
+static void plc__report_stuck(struct plc__run *r, int t, struct plc_result *res)
+{
+	const struct plc__prep *p = r->p;
+	const struct plc_model *m = p->m;
+	int s = m->tasks.v[t].stage, full = 0, near = 0;
+
+	for (int n = 0; n < p->N; n++) {
+		if (!p->elig[s * p->N + n])
+			continue;
+		bool room = r->st.node_count[n] < m->nodes.v[n].slots &&
+			    r->st.node_count[n] < p->job_cap &&
+			    r->st.stage_count[s * p->N + n] < p->stage_cap[s];
+
+		if (!room)
+			full++;
+		else
+			near++;
+	}
+	size_t len = 0;
+
+	res->feasible = false;
+	res->bad_stage = s;
+	res->bad_constraint = -1;
+	plc__appendf(res->message, sizeof(res->message), &len,
+		     "stage %d (%s): task %d (partition %d) fits on none of its %d eligible nodes: "
+		     "%d full, %d ruled out by spread or near() given the other tasks",
+		     s, m->stage_names.v[s], t, m->tasks.v[t].partition, p->n_elig[s], full, near);
+}
+
+/* ---- entry points ---------------------------------------------------- */
+
+static int plc__run_init(struct plc__run *r, const struct plc__prep *p)
+{
+	memset(r, 0, sizeof(*r));
+	r->p = p;
+	r->order = calloc((size_t)p->T + 1, sizeof(int));
+	r->attach = calloc((size_t)p->T + 1, sizeof(double));
+	r->reads = calloc((size_t)p->T + 1, sizeof(double));
+	r->costs = calloc((size_t)p->N + 1, sizeof(double));
+	if (!r->order || !r->attach || !r->reads || !r->costs || plc__state_init(&r->st, p)) {
+		free(r->order);
+		free(r->attach);
+		free(r->reads);
+		free(r->costs);
+		return SD_ENOMEM;
+	}
+	for (size_t i = 0; i < p->m->reads.n; i++)
+		r->reads[p->m->reads.v[i].task] += p->m->reads.v[i].bps;
+	return 0;
+}
+
+static void plc__run_free(struct plc__run *r)
+{
+	plc__state_free(&r->st);
+	free(r->order);
+	free(r->attach);
+	free(r->reads);
+	free(r->costs);
+}
+
+static void plc__state_load(struct plc__run *r, const int *assign);
+
+/* When both greedy orders get stuck, a short exact search for any feasible
+ * assignment (tight constraints on few nodes); returns true if found. */
+static bool plc__rescue(struct plc__run *r)
+{
+	int *found_assign = malloc(((size_t)r->p->T + 1) * sizeof(int));
+	bool found = false;
+
+	if (!found_assign)
+		return false;
+	plc__exact(r->p, NULL, found_assign, &found, PLC__RESCUE_STEPS, &r->steps);
+	if (found)
+		plc__state_load(r, found_assign);
+	free(found_assign);
+	return found;
+}
+
+/* Greedy (two orders, then a rescue search) and local search; returns 0,
+ * SD_EINFEASIBLE or SD_ENOMEM. */
+static int plc__heuristic(struct plc__run *r, struct plc_result *res)
+{
+	int stuck = plc__greedy(r, false);
+
+	if (stuck >= 0)
+		stuck = plc__greedy(r, true);
+	if (stuck >= 0 && !plc__rescue(r)) {
+		plc__report_stuck(r, stuck, res);
+		return SD_EINFEASIBLE;
+	}
+	return plc__local_search(r);
+}
+
+/* Rebuilds r->st from a complete assignment. */
+static void plc__state_load(struct plc__run *r, const int *assign)
+{
+	for (int t = 0; t < r->p->T; t++)
+		if (r->st.assign[t] >= 0)
+			plc__unplace(r->p, &r->st, t);
+	for (int t = 0; t < r->p->T; t++)
+		plc__place(r->p, &r->st, t, assign[t]);
+}
+
+/* Runs the exact search from the heuristic's answer (hres: its result). */
+static int plc__exact_after(struct plc__run *r, int hres, int *best)
+{
+	bool found = false;
+	int err = plc__exact(r->p, hres == 0 ? r->st.assign : NULL, best, &found,
+			     PLC_EXACT_STEPS_MAX, &r->steps);
+
+	if (found)
+		plc__state_load(r, best);
+	if (err == SD_ELIMIT && !found)
+		return hres ? hres : SD_ELIMIT;
+	return err;
+}
+
+static int plc__solve_with(const struct plc_model *m, const int *fixed, bool exact,
+			   struct plc_result *out)
+{
+	struct plc__prep p;
+	struct plc__run r;
+	int *best = NULL;
+	int err = plc__result_alloc(m, out);
+
+	if (err)
+		return err;
+	if (plc__prep_init(&p, m, fixed))
+		return SD_ENOMEM;
+	if (plc__diagnose(&p, out)) {
+		plc__prep_free(&p);
+		return SD_EINFEASIBLE;
+	}
+	err = plc__run_init(&r, &p);
+	if (err)
+		goto out_free_prep;
+	err = plc__heuristic(&r, out);
+	if (exact && (err == 0 || err == SD_EINFEASIBLE)) {
+		best = malloc(((size_t)p.T + 1) * sizeof(int));
+		/* proven infeasible: the heuristic's report names where it stuck */
+		err = best ? plc__exact_after(&r, err, best) : SD_ENOMEM;
+	}
+	if (err && err != SD_ELIMIT)
+		goto out_free_run;
+	out->feasible = plc__check(&p, r.st.assign, out);
+	assert(out->feasible);
+	plc__explain(&p, &r.st, out);
+	out->steps = r.steps;
+out_free_run:
+	free(best);
+	plc__run_free(&r);
+out_free_prep:
+	plc__prep_free(&p);
+	return err;
+}
+
+int plc_solve(const struct plc_model *m, struct plc_result *out)
+{
+	if (!m || !out)
+		return SD_EINVAL;
+	return plc__solve_with(m, NULL, false, out);
+}
+
+int plc_solve_exact(const struct plc_model *m, struct plc_result *out)
+{
+	if (!m || !out)
+		return SD_EINVAL;
+	return plc__solve_with(m, NULL, true, out);
+}
+
+int plc_replace(const struct plc_model *m, const int *prev, struct plc_result *out)
+{
+	if (!m || !prev || !out)
+		return SD_EINVAL;
+	int *fixed = malloc((m->tasks.n + 1) * sizeof(int));
+
+	if (!fixed)
+		return SD_ENOMEM;
+	for (size_t t = 0; t < m->tasks.n; t++) {
+		int n = prev[t];
+
+		fixed[t] = n >= 0 && (size_t)n < m->nodes.n && !m->nodes.v[n].lost ? n : -1;
+	}
+	int err = plc__solve_with(m, fixed, false, out);
+
+	free(fixed);
+	return err;
+}
+
+int plc_evaluate(const struct plc_model *m, const int *assign, struct plc_result *out)
+{
+	struct plc__prep p;
+	struct plc__state st;
+
+	if (!m || !assign || !out)
+		return SD_EINVAL;
+	for (size_t t = 0; t < m->tasks.n; t++)
+		if (assign[t] < 0 || (size_t)assign[t] >= m->nodes.n)
+			return SD_EINVAL;
+	int err = plc__result_alloc(m, out);
+
+	if (err)
+		return err;
+	if (plc__prep_init(&p, m, NULL))
+		return SD_ENOMEM;
+	if (plc__state_init(&st, &p)) {
+		plc__prep_free(&p);
+		return SD_ENOMEM;
+	}
+	for (int t = 0; t < p.T; t++)
+		plc__place(&p, &st, t, assign[t]);
+	out->feasible = plc__check(&p, assign, out);
+	plc__explain(&p, &st, out);
+	plc__state_free(&st);
+	plc__prep_free(&p);
+	return out->feasible ? 0 : SD_EINFEASIBLE;
+}
