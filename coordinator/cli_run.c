@@ -389,9 +389,10 @@ static int parse_regions(struct run *r, const char *spec)
 				return -1;
 			n = (unsigned)v;
 		}
-		if (!item[0] || strlen(item) >= sizeof(r->regions[0].name))
+		size_t il = strlen(item);
+		if (il == 0 || il >= sizeof(r->regions[0].name))
 			return -1;
-		snprintf(r->regions[r->n_regions].name, sizeof(r->regions[0].name), "%s", item);
+		memcpy(r->regions[r->n_regions].name, item, il + 1);
 		r->regions[r->n_regions++].nodes = n;
 		r->n_nodes += n;
 		p += len + (comma ? 1 : 0);
