@@ -218,6 +218,7 @@ int srv_list_glob(const struct srv *s, const char *norm, struct srv_list *out)
 		srv_list_free(out);
 		return rc;
 	}
-	qsort(out->entries, out->n, sizeof(*out->entries), cmp_entry);
+	if (out->n > 1)
+		qsort(out->entries, out->n, sizeof(*out->entries), cmp_entry);
 	return 0;
 }
