@@ -1,0 +1,137 @@
+/*
+ * dataflow/df_explain.c — df_plan_explain: the physical plan as text.
+ *
+ *   job "wordcount": 2 stages, 4 tasks, bounded
+ *   stage 0 "s0:text+flat_map+filter+map+combine" x2 (tasks 0-1)
+ *     source read_text "netfs://corpus/all.txt"
+ *     chain  flat_map -> filter -> map -> combine
+ *     out 0  hash(1 key field) -> stage 1 in 0
+ *   ...
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dataflow/df_plan.h"
+
+struct tbuf {
+	char *p;
+	size_t cap, len;
+};
+
+static void put(struct tbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct tbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(b->len < b->cap ? b->p + b->len : NULL,
+			  b->len < b->cap ? b->cap - b->len : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->len += (size_t)n;
+}
+
+static const char *const chan_names[] = {"forward", "hash", "broadcast", "gather"};
+static const char *const src_names[] = {"read_text", "read_csv", "generate"};
+static const char *const sink_names[] = {"write_text", "write_csv", "collect", "print"};
+
+static void put_ann(struct tbuf *b, const struct df_job *job, const struct df_annotation *a)
+{
+	static const char *const names[] = {"region", "region", "zone",  "label",
+					    "near",   "spread", "prefer"};
+	put(b, "    @%s(", names[a->kind]);
+	switch (a->kind) {
+	case DF_ANN_NOT_REGION:
+		put(b, "not_in = ");
+		/* fall through */
+	case DF_ANN_REGION:
+	case DF_ANN_ZONE:
+		if (a->n_values > 1 || a->kind == DF_ANN_NOT_REGION)
+			put(b, "[");
+		for (unsigned i = 0; i < a->n_values; i++)
+			put(b, "%s\"%s\"", i ? ", " : "", a->values[i]);
+		if (a->n_values > 1 || a->kind == DF_ANN_NOT_REGION)
+			put(b, "]");
+		break;
+	case DF_ANN_LABEL:
+		put(b, "%s = \"%s\"", a->key, a->values[0]);
+		break;
+	case DF_ANN_NEAR:
+		put(b, "stage %u", a->near_stage);
+		if (a->max_latency_us)
+			put(b, ", max_latency = %lldus", (long long)a->max_latency_us);
+		break;
+	case DF_ANN_SPREAD:
+		put(b, "by = \"%s\"", a->key);
+		break;
+	case DF_ANN_PREFER:
+		put(b, "%s = \"%s\", weight = %d", a->key, a->values[0], a->weight);
+		break;
+	}
+	put(b, ")%s\n", a->job_default ? "  (job default)" : "");
+	(void)job;
+}
+
+size_t df_plan_explain(const struct df_job *job, char *buf, size_t cap)
+{
+	struct tbuf b = {buf, cap, 0};
+
+	if (cap)
+		buf[0] = 0;
+	put(&b, "job \"%s\": %u stage%s, %u task%s, %s\n", job->name, job->n_stages,
+	    job->n_stages == 1 ? "" : "s", job->n_tasks, job->n_tasks == 1 ? "" : "s",
+	    df_job_bounded(job) ? "bounded" : "unbounded");
+	for (unsigned i = 0; i < job->n_stages; i++) {
+		const struct pstage *s = job->stages[i];
+		const struct df_stage_info *si = &job->stage_info[i];
+		put(&b, "stage %u \"%s\" x%u (tasks %u-%u)%s\n", i, s->name, si->parallelism,
+		    si->first_task, si->first_task + si->parallelism - 1,
+		    s->bounded ? "" : " unbounded");
+		if (s->source >= 0) {
+			const struct df_source_info *src = &job->sources[s->source];
+			if (src->kind == DF_SRC_GENERATE)
+				put(&b, "  source generate(%llu)\n",
+				    (unsigned long long)src->generate_n);
+			else
+				put(&b, "  source %s \"%s\"\n",
+				    src->follow
+					    ? (src->kind == DF_SRC_CSV ? "tail_csv" : "tail_text")
+					    : src_names[src->kind],
+				    src->path);
+		}
+		for (unsigned c = 0; c < job->n_chans; c++)
+			if (job->chans[c].to_stage == i)
+				put(&b, "  in %u   %s <- stage %u out %u\n", job->chans[c].to_input,
+				    chan_names[job->chans[c].kind], job->chans[c].from_stage,
+				    job->chans[c].from_output);
+		if (s->plan.n_ops) {
+			put(&b, "  chain ");
+			for (unsigned k = 0; k < s->plan.n_ops; k++)
+				put(&b, "%s%s", k ? " -> " : "", s->labels[k]);
+			put(&b, "\n");
+		}
+		for (unsigned o = 0; o < s->plan.n_outs; o++) {
+			const struct df_outlet *ol = &s->plan.outs[o];
+			if (ol->kind == OUT_SINK) {
+				const struct df_sink_info *sk = &job->sinks[ol->sink_id];
+				put(&b, "  out %u  sink %s%s%s%s\n", o, sink_names[sk->kind],
+				    sk->path ? " \"" : "", sk->path ? sk->path : "",
+				    sk->path ? "\"" : "");
+				continue;
+			}
+			for (unsigned c = 0; c < job->n_chans; c++) {
+				const struct df_channel_info *ch = &job->chans[c];
+				if (ch->from_stage != i || ch->from_output != o)
+					continue;
+				put(&b, "  out %u  %s", o, chan_names[ch->kind]);
+				if (ch->kind == DF_CHAN_HASH)
+					put(&b, "(%u key field%s)", ol->key_width,
+					    ol->key_width == 1 ? "" : "s");
+				put(&b, " -> stage %u in %u\n", ch->to_stage, ch->to_input);
+			}
+		}
+		for (unsigned k = 0; k < s->n_anns; k++)
+			put_ann(&b, job, &s->anns[k]);
+	}
+	return b.len;
+}

@@ -1,0 +1,577 @@
+/*
+ * dataflow/df_vm.c — the expression interpreter: a stack machine over
+ * untagged 16-byte slots (types were checked at compile time).
+ *
+ * A program reads its input slots, pushes and pops, and returns its top
+ * out_width slots. Strings it makes live in the caller's scratch arena; the
+ * caller resets it once per batch. Jumps only go forward, so a run costs at
+ * most one step per instruction. df_vm_check() validates decoded programs
+ * (plans come over the network) so the interpreter itself needs no checks
+ * beyond those it makes on data (division by zero, bad substr ranges).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "dataflow/df_priv.h"
+
+static int str_cmp(union df_val a, union df_val b)
+{
+	uint32_t n = a.s.n < b.s.n ? a.s.n : b.s.n;
+	int c = n ? memcmp(a.s.p, b.s.p, n) : 0;
+	if (c)
+		return c;
+	return a.s.n < b.s.n ? -1 : a.s.n > b.s.n;
+}
+
+static bool str_eq(union df_val a, union df_val b)
+{
+	return a.s.n == b.s.n && (a.s.n == 0 || memcmp(a.s.p, b.s.p, a.s.n) == 0);
+}
+
+static int64_t parse_int(union df_val s)
+{
+	char buf[32];
+	uint32_t n = s.s.n;
+	while (n && isspace((unsigned char)s.s.p[n - 1]))
+		n--;
+	if (n == 0 || n >= sizeof buf)
+		return 0;
+	memcpy(buf, s.s.p, n);
+	buf[n] = 0;
+	return strtoll(buf, NULL, 10);
+}
+
+static double parse_float(union df_val s)
+{
+	char buf[64];
+	uint32_t n = s.s.n;
+	if (n == 0 || n >= sizeof buf)
+		return 0;
+	memcpy(buf, s.s.p, n);
+	buf[n] = 0;
+	return strtod(buf, NULL);
+}
+
+static int op_split(union df_val *sp, struct df_arena *A)
+{
+	union df_val s = sp[-2], sep = sp[-1], *v;
+	uint32_t cnt = 1, k = 0;
+	const char *p = s.s.p, *end = s.s.p + s.s.n;
+
+	if (sep.s.n == 0) {
+		v = df_arena_alloc(A, sizeof(*v));
+		if (!v)
+			return SD_ENOMEM;
+		v[0] = s;
+		sp[-2].l.p = v;
+		sp[-2].l.n = 1;
+		return 0;
+	}
+	if (sep.s.n == 1) {
+		for (const char *q = p; (q = memchr(q, sep.s.p[0], (size_t)(end - q))); q++)
+			cnt++;
+	} else {
+		cnt = s.s.n / sep.s.n + 1;
+	}
+	v = df_arena_alloc(A, sizeof(*v) * cnt);
+	if (!v)
+		return SD_ENOMEM;
+	for (;;) {
+		const char *q = NULL;
+		if (sep.s.n == 1)
+			q = memchr(p, sep.s.p[0], (size_t)(end - p));
+		else
+			for (const char *r = p; r + sep.s.n <= end; r++)
+				if (memcmp(r, sep.s.p, sep.s.n) == 0) {
+					q = r;
+					break;
+				}
+		if (!q) {
+			v[k].s.p = p;
+			v[k++].s.n = (uint32_t)(end - p);
+			break;
+		}
+		v[k].s.p = p;
+		v[k++].s.n = (uint32_t)(q - p);
+		p = q + sep.s.n;
+	}
+	sp[-2].l.p = v;
+	sp[-2].l.n = k;
+	return 0;
+}
+
+static int op_case(union df_val *x, struct df_arena *A, bool upper)
+{
+	char *o;
+	uint32_t i, n = x->s.n;
+	const char *p = x->s.p;
+	/* fast path: nothing to change means no copy */
+	for (i = 0; i < n; i++)
+		if (upper ? islower((unsigned char)p[i]) : isupper((unsigned char)p[i]))
+			break;
+	if (i == n)
+		return 0;
+	if (!(o = df_arena_alloc(A, n)))
+		return SD_ENOMEM;
+	memcpy(o, p, i);
+	for (; i < n; i++)
+		o[i] = (char)(upper ? toupper((unsigned char)p[i]) : tolower((unsigned char)p[i]));
+	x->s.p = o;
+	return 0;
+}
+
+static int op_concat(union df_val *sp, struct df_arena *A)
+{
+	union df_val a = sp[-2], b = sp[-1];
+	char *o = df_arena_alloc(A, (size_t)a.s.n + b.s.n + 1);
+	if (!o)
+		return SD_ENOMEM;
+	if (a.s.n)
+		memcpy(o, a.s.p, a.s.n);
+	if (b.s.n)
+		memcpy(o + a.s.n, b.s.p, b.s.n);
+	sp[-2].s.p = o;
+	sp[-2].s.n = a.s.n + b.s.n;
+	return 0;
+}
+
+static int op_tostr(union df_val *x, struct df_arena *A, bool is_float)
+{
+	char buf[40];
+	int n = is_float ? snprintf(buf, sizeof buf, "%.17g", x->f)
+			 : snprintf(buf, sizeof buf, "%lld", (long long)x->i);
+	char *o = df_arena_strndup(A, buf, (size_t)n);
+	if (!o)
+		return SD_ENOMEM;
+	x->s.p = o;
+	x->s.n = (uint32_t)n;
+	return 0;
+}
+
+static void op_substr(union df_val *sp)
+{
+	union df_val s = sp[-3];
+	int64_t st = sp[-2].i, n = sp[-1].i;
+	if (st < 0)
+		st = 0;
+	if (st > s.s.n)
+		st = s.s.n;
+	if (n < 0)
+		n = 0;
+	if (n > s.s.n - st)
+		n = s.s.n - st;
+	sp[-3].s.p = s.s.p + st;
+	sp[-3].s.n = (uint32_t)n;
+}
+
+static bool has_sub(union df_val h, union df_val n, int where)
+{
+	if (n.s.n > h.s.n)
+		return false;
+	if (n.s.n == 0)
+		return true;
+	if (where < 0)
+		return memcmp(h.s.p, n.s.p, n.s.n) == 0;
+	if (where > 0)
+		return memcmp(h.s.p + h.s.n - n.s.n, n.s.p, n.s.n) == 0;
+	for (uint32_t i = 0; i + n.s.n <= h.s.n; i++)
+		if (memcmp(h.s.p + i, n.s.p, n.s.n) == 0)
+			return true;
+	return false;
+}
+
+#define BIN_I(expr)                                   \
+	do {                                          \
+		int64_t a_ = sp[-2].i, b_ = sp[-1].i; \
+		sp[-2].i = (expr);                    \
+		sp--;                                 \
+	} while (0)
+#define BIN_F(expr)                                  \
+	do {                                         \
+		double a_ = sp[-2].f, b_ = sp[-1].f; \
+		sp[-2].f = (expr);                   \
+		sp--;                                \
+	} while (0)
+#define CMP_F(expr)                                  \
+	do {                                         \
+		double a_ = sp[-2].f, b_ = sp[-1].f; \
+		sp[-2].i = (expr);                   \
+		sp--;                                \
+	} while (0)
+#define CMP_S(expr)                               \
+	do {                                      \
+		int c_ = str_cmp(sp[-2], sp[-1]); \
+		sp[-2].i = (expr);                \
+		sp--;                             \
+	} while (0)
+#define WRAP(x) ((int64_t)(uint64_t)(x))
+
+int df_vm_run(const struct df_prog *p, const union df_val *in, union df_val *out,
+	      struct df_arena *A, const char **why)
+{
+	union df_val stk[DF_STACK_MAX + 1], *sp = stk;
+	const uint32_t *pc = p->code;
+	int rc = 0;
+
+	for (;;) {
+		uint32_t w = *pc++, a = w >> 8;
+		switch ((enum df_opc)(w & 0xff)) {
+		case OP_CONST:
+			*sp++ = p->consts[a];
+			break;
+		case OP_LOAD:
+			*sp++ = in[a];
+			break;
+		case OP_POP:
+			sp -= a;
+			break;
+		case OP_PICK: {
+			uint32_t x = *pc++, off = x & 0xffff, n = x >> 16;
+			memmove(sp - a, sp - a + off, n * sizeof(*sp));
+			sp = sp - a + n;
+			break;
+		}
+		case OP_JMP:
+			pc += a;
+			break;
+		case OP_JMPF:
+			if (!(--sp)->i)
+				pc += a;
+			break;
+		case OP_I2F:
+			sp[-1 - (int)a].f = (double)sp[-1 - (int)a].i;
+			break;
+		case OP_ADDI:
+			BIN_I(WRAP((uint64_t)a_ + (uint64_t)b_));
+			break;
+		case OP_SUBI:
+			BIN_I(WRAP((uint64_t)a_ - (uint64_t)b_));
+			break;
+		case OP_MULI:
+			BIN_I(WRAP((uint64_t)a_ * (uint64_t)b_));
+			break;
+		case OP_DIVI:
+		case OP_MODI:
+			if (sp[-1].i == 0) {
+				*why = "division by zero";
+				return SD_EINVAL;
+			}
+			if (sp[-1].i == -1) /* INT64_MIN / -1 traps */
+				BIN_I((w & 0xff) == OP_DIVI ? WRAP(0 - (uint64_t)a_) : 0 * b_);
+			else if ((w & 0xff) == OP_DIVI)
+				BIN_I(a_ / b_);
+			else
+				BIN_I(a_ % b_);
+			break;
+		case OP_NEGI:
+			sp[-1].i = WRAP(0 - (uint64_t)sp[-1].i);
+			break;
+		case OP_ADDF:
+			BIN_F(a_ + b_);
+			break;
+		case OP_SUBF:
+			BIN_F(a_ - b_);
+			break;
+		case OP_MULF:
+			BIN_F(a_ * b_);
+			break;
+		case OP_DIVF:
+			BIN_F(a_ / b_);
+			break;
+		case OP_NEGF:
+			sp[-1].f = -sp[-1].f;
+			break;
+		case OP_EQI:
+			BIN_I(a_ == b_);
+			break;
+		case OP_NEI:
+			BIN_I(a_ != b_);
+			break;
+		case OP_LTI:
+			BIN_I(a_ < b_);
+			break;
+		case OP_LEI:
+			BIN_I(a_ <= b_);
+			break;
+		case OP_GTI:
+			BIN_I(a_ > b_);
+			break;
+		case OP_GEI:
+			BIN_I(a_ >= b_);
+			break;
+		case OP_EQF:
+			CMP_F(a_ == b_);
+			break;
+		case OP_NEF:
+			CMP_F(a_ != b_);
+			break;
+		case OP_LTF:
+			CMP_F(a_ < b_);
+			break;
+		case OP_LEF:
+			CMP_F(a_ <= b_);
+			break;
+		case OP_GTF:
+			CMP_F(a_ > b_);
+			break;
+		case OP_GEF:
+			CMP_F(a_ >= b_);
+			break;
+		case OP_EQS:
+			sp[-2].i = str_eq(sp[-2], sp[-1]);
+			sp--;
+			break;
+		case OP_NES:
+			sp[-2].i = !str_eq(sp[-2], sp[-1]);
+			sp--;
+			break;
+		case OP_LTS:
+			CMP_S(c_ < 0);
+			break;
+		case OP_LES:
+			CMP_S(c_ <= 0);
+			break;
+		case OP_GTS:
+			CMP_S(c_ > 0);
+			break;
+		case OP_GES:
+			CMP_S(c_ >= 0);
+			break;
+		case OP_NOT:
+			sp[-1].i = !sp[-1].i;
+			break;
+		case OP_LOWER:
+			rc = op_case(&sp[-1], A, false);
+			break;
+		case OP_UPPER:
+			rc = op_case(&sp[-1], A, true);
+			break;
+		case OP_TRIM:
+			while (sp[-1].s.n && isspace((unsigned char)sp[-1].s.p[0]))
+				sp[-1].s.p++, sp[-1].s.n--;
+			while (sp[-1].s.n && isspace((unsigned char)sp[-1].s.p[sp[-1].s.n - 1]))
+				sp[-1].s.n--;
+			break;
+		case OP_CONTAINS:
+			sp[-2].i = has_sub(sp[-2], sp[-1], 0);
+			sp--;
+			break;
+		case OP_STARTS:
+			sp[-2].i = has_sub(sp[-2], sp[-1], -1);
+			sp--;
+			break;
+		case OP_ENDS:
+			sp[-2].i = has_sub(sp[-2], sp[-1], 1);
+			sp--;
+			break;
+		case OP_SUBSTR:
+			op_substr(sp);
+			sp -= 2;
+			break;
+		case OP_LEN:
+			sp[-1].i = sp[-1].s.n;
+			break;
+		case OP_LISTLEN:
+			sp[-1].i = sp[-1].l.n;
+			break;
+		case OP_CONCAT:
+			rc = op_concat(sp, A);
+			sp--;
+			break;
+		case OP_PARSE_INT:
+			sp[-1].i = parse_int(sp[-1]);
+			break;
+		case OP_PARSE_FLOAT:
+			sp[-1].f = parse_float(sp[-1]);
+			break;
+		case OP_SPLIT:
+			rc = op_split(sp, A);
+			sp--;
+			break;
+		case OP_I2S:
+			rc = op_tostr(&sp[-1], A, false);
+			break;
+		case OP_F2S:
+			rc = op_tostr(&sp[-1], A, true);
+			break;
+		case OP_F2I:
+			sp[-1].i = sp[-1].f >= 9.2e18     ? INT64_MAX
+				   : sp[-1].f <= -9.2e18  ? INT64_MIN
+				   : sp[-1].f != sp[-1].f ? 0
+							  : (int64_t)sp[-1].f;
+			break;
+		case OP_MULDI:
+			sp[-1].i = WRAP((uint64_t)sp[-1].i * a);
+			break;
+		case OP_DIVDI:
+			sp[-1].i = sp[-1].i / (int64_t)(a ? a : 1);
+			break;
+		case OP_ABSI:
+			if (sp[-1].i < 0)
+				sp[-1].i = WRAP(0 - (uint64_t)sp[-1].i);
+			break;
+		case OP_ABSF:
+			if (sp[-1].f < 0)
+				sp[-1].f = -sp[-1].f;
+			break;
+		case OP_MKLIST: {
+			uint32_t wd = *pc++, n = a * wd;
+			union df_val *v = df_arena_alloc(A, sizeof(*v) * (n ? n : 1));
+			if (!v) {
+				rc = SD_ENOMEM;
+				break;
+			}
+			memcpy(v, sp - n, n * sizeof(*v));
+			sp -= n;
+			sp->l.p = v;
+			sp->l.n = a;
+			sp++;
+			break;
+		}
+		case OP_RET:
+			memcpy(out, sp - p->out_width, p->out_width * sizeof(*sp));
+			return 0;
+		case OP_COUNT_:
+		default:
+			*why = "bad opcode";
+			return SD_EINTERNAL;
+		}
+		if (rc) {
+			*why = "out of scratch memory in an expression";
+			return rc;
+		}
+	}
+}
+
+/* Stack effect of one instruction (pops, pushes); -1 pops for unknown. */
+static void effect(uint32_t w, uint32_t next, int *pop, int *push)
+{
+	uint32_t a = w >> 8;
+	*pop = 0;
+	*push = 1;
+	switch ((enum df_opc)(w & 0xff)) {
+	case OP_CONST:
+	case OP_LOAD:
+		*pop = 0;
+		break;
+	case OP_POP:
+		*pop = (int)a;
+		*push = 0;
+		break;
+	case OP_PICK:
+		*pop = (int)a;
+		*push = (int)(next >> 16);
+		break;
+	case OP_JMP:
+		*push = 0;
+		break;
+	case OP_JMPF:
+		*pop = 1;
+		*push = 0;
+		break;
+	case OP_I2F:
+		*pop = (int)a + 1;
+		*push = (int)a + 1;
+		break;
+	case OP_NEGI:
+	case OP_NEGF:
+	case OP_NOT:
+	case OP_LOWER:
+	case OP_UPPER:
+	case OP_TRIM:
+	case OP_LEN:
+	case OP_LISTLEN:
+	case OP_PARSE_INT:
+	case OP_PARSE_FLOAT:
+	case OP_I2S:
+	case OP_F2S:
+	case OP_F2I:
+	case OP_MULDI:
+	case OP_DIVDI:
+	case OP_ABSI:
+	case OP_ABSF:
+		*pop = 1;
+		break;
+	case OP_SUBSTR:
+		*pop = 3;
+		break;
+	case OP_MKLIST:
+		*pop = (int)(a * next);
+		break;
+	case OP_RET:
+		*push = 0;
+		break;
+	default:
+		*pop = 2;
+		break;
+	}
+}
+
+bool df_vm_check(const struct df_prog *p)
+{
+	/* Jumps go forward only, so one pass in order computes the exact stack
+	 * depth at every reachable instruction; join points must agree. */
+	int32_t *at;
+	bool ok = false;
+	uint32_t i;
+
+	if (p->n_code == 0 || p->n_code > DF_CODE_MAX || p->max_stack > DF_STACK_MAX ||
+	    p->out_width > DF_WIDTH_MAX || p->in_width > DF_WIDTH_MAX)
+		return false;
+	if (!(at = malloc(sizeof(*at) * (p->n_code + 1))))
+		return false;
+	for (i = 0; i <= p->n_code; i++)
+		at[i] = -1;
+	at[0] = 0;
+	for (i = 0; i < p->n_code; i++) {
+		uint32_t w = p->code[i], op = w & 0xff, a = w >> 8, next = 0, len = 1;
+		int pop, push, depth = at[i];
+		if (depth < 0)
+			continue; /* unreachable (operand words are never reached) */
+		if (op >= OP_COUNT_)
+			goto out;
+		if (op == OP_PICK || op == OP_MKLIST) {
+			if (i + 1 >= p->n_code)
+				goto out;
+			next = p->code[i + 1];
+			len = 2;
+			if (op == OP_PICK && (next & 0xffff) + (next >> 16) > a)
+				goto out;
+			if (op == OP_MKLIST &&
+			    (a > DF_STACK_MAX || next == 0 || next > DF_STACK_MAX))
+				goto out;
+		}
+		if ((op == OP_CONST && a >= p->n_consts) || (op == OP_LOAD && a >= p->in_width))
+			goto out;
+		if (op == OP_RET) {
+			if (depth != p->out_width)
+				goto out;
+			ok = true;
+			continue;
+		}
+		effect(w, next, &pop, &push);
+		if (pop > depth || depth - pop + push > p->max_stack)
+			goto out;
+		depth += push - pop;
+		if (op == OP_JMP || op == OP_JMPF) {
+			uint32_t tgt = i + 1 + a;
+			if (tgt >= p->n_code || (at[tgt] >= 0 && at[tgt] != depth))
+				goto out;
+			at[tgt] = depth;
+			if (op == OP_JMP)
+				continue;
+		}
+		if (i + len >= p->n_code || (at[i + len] >= 0 && at[i + len] != depth))
+			goto out;
+		at[i + len] = depth;
+	}
+out:
+	/* valid only if we finished the walk with at least one RET reached */
+	if (i < p->n_code)
+		ok = false;
+	free(at);
+	return ok;
+}
