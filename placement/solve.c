@@ -25,6 +25,7 @@
 #define PLC__LS_PASSES    50 /* local-search passes at most */
 #define PLC__SWAP_ALL_MAX 64 /* tasks: up to this many, try every swap pair */
 #define PLC__RESCUE_STEPS 200000L /* exact-search nodes when greedy gets stuck */
+#define PLC__RESCUE_CELLS 4096    /* tasks x nodes: larger instances get no rescue */
 
 struct plc__run {
 	const struct plc__prep *p;
@@ -58,6 +59,15 @@ static int plc__best_node(struct plc__run *r, int t, double *cost_out)
 	return best;
 }
 
+/* Does t have a placed near() partner (which leaves it few nodes)? */
+static bool plc__near_placed(const struct plc__run *r, int t)
+{
+	for (int i = 0; i < r->p->n_near[t]; i++)
+		if (r->st.assign[r->p->near[t][i].task] >= 0)
+			return true;
+	return false;
+}
+
 /* Is a better than b as the next task to place? */
 static bool plc__greedy_before(const struct plc__run *r, int a, int b, bool tight_first)
 {
@@ -66,6 +76,8 @@ static bool plc__greedy_before(const struct plc__run *r, int a, int b, bool tigh
 
 	if ((p->fixed[a] >= 0) != (p->fixed[b] >= 0))
 		return p->fixed[a] >= 0;
+	if (plc__near_placed(r, a) != plc__near_placed(r, b))
+		return plc__near_placed(r, a);
 	if (tight_first && ea != eb)
 		return ea < eb;
 	if (r->attach[a] != r->attach[b])
@@ -73,6 +85,62 @@ static bool plc__greedy_before(const struct plc__run *r, int a, int b, bool tigh
 	if (ea != eb)
 		return ea < eb;
 	return a < b;
+}
+
+static const double *plc__sort_costs; /* qsort has no context argument */
+
+static int plc__cost_cmp(const void *x, const void *y)
+{
+	int a = *(const int *)x, b = *(const int *)y;
+	double ca = plc__sort_costs[a], cb = plc__sort_costs[b];
+
+	if (ca != cb)
+		return ca < cb ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/* t fits nowhere: make room on a node by moving one of its tasks elsewhere
+ * (an ejection chain of length one), trying t's cheapest nodes first.
+ * Returns the node t went to, or -1. Cost O(N log N + N x slots x N x deg). */
+static int plc__repair(struct plc__run *r, int t)
+{
+	const struct plc__prep *p = r->p;
+	int s = p->m->tasks.v[t].stage, *by_cost = malloc(((size_t)p->N + 1) * sizeof(int));
+	double *tc = malloc(((size_t)p->N + 1) * sizeof(double));
+	int found = -1;
+
+	if (!by_cost || !tc)
+		goto out_free;
+	plc__place_costs(p, &r->st, t, tc);
+	for (int n = 0; n < p->N; n++)
+		by_cost[n] = n;
+	plc__sort_costs = tc;
+	qsort(by_cost, (size_t)p->N, sizeof(int), plc__cost_cmp);
+	for (int i = 0; i < p->N && found < 0; i++) {
+		int n = by_cost[i];
+
+		for (int u = 0; u < p->T && found < 0 && p->elig[s * p->N + n]; u++) {
+			if (r->st.assign[u] != n || p->fixed[u] >= 0)
+				continue;
+			plc__unplace(p, &r->st, u);
+			if (plc__can_place(p, &r->st, t, n)) {
+				plc__place(p, &r->st, t, n);
+				int un = plc__best_node(r, u, NULL);
+
+				if (un >= 0) {
+					plc__place(p, &r->st, u, un);
+					found = n;
+					break;
+				}
+				plc__unplace(p, &r->st, t);
+			}
+			plc__place(p, &r->st, u, n);
+		}
+	}
+out_free:
+	free(by_cost);
+	free(tc);
+	return found;
 }
 
 /* Places every task; returns -1 or the first task it could not place. */
@@ -93,9 +161,10 @@ static int plc__greedy(struct plc__run *r, bool tight_first)
 				t = u;
 		int n = plc__best_node(r, t, NULL);
 
-		if (n < 0)
+		if (n >= 0)
+			plc__place(p, &r->st, t, n);
+		else if (plc__repair(r, t) < 0)
 			return t;
-		plc__place(p, &r->st, t, n);
 		r->order[k] = t;
 		for (int i = 0; i < p->n_adj[t]; i++)
 			r->attach[p->adj[t][i].task] += p->adj[t][i].bps;
@@ -282,8 +351,10 @@ static bool plc__rescue(struct plc__run *r)
 	int *found_assign = malloc(((size_t)r->p->T + 1) * sizeof(int));
 	bool found = false;
 
-	if (!found_assign)
+	if (!found_assign || (long)r->p->T * r->p->N > PLC__RESCUE_CELLS) {
+		free(found_assign);
 		return false;
+	}
 	plc__exact(r->p, NULL, found_assign, &found, PLC__RESCUE_STEPS, &r->steps);
 	if (found)
 		plc__state_load(r, found_assign);
