@@ -1,0 +1,73 @@
+/*
+ * node/plat/metal/boot.c — the image's main: what runs, in order, after
+ * boot.S reaches 64-bit mode with a stack and the low 4 GiB identity-mapped.
+ *
+ * Read it like xv6's main.c: one init per line, each saying what it sets up.
+ * Later issues add the page allocator, timers, virtio-net and the node core
+ * here, in the order their dependencies ask.
+ */
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "lwip/init.h"
+#include "node/plat/metal/cmdline.h"
+#include "node/plat/metal/console.h"
+#include "node/plat/metal/exit.h"
+#include "node/plat/metal/idt.h"
+#include "node/plat/metal/libc/heap.h"
+#include "node/plat/metal/pvh.h"
+#include "node/plat/metal/selftest.h"
+#include "proto/wire.h"
+
+#define BOOT_OPTION_MAX 32 /* bytes: one command-line value we read here */
+
+extern char __image_start[], __image_end[]; /* link.ld */
+
+_Noreturn void boot_main(uint32_t start_info_paddr);
+
+static void boot_heap_init(const struct pvh_start_info *si)
+{
+	uintptr_t base;
+	size_t len;
+
+	if (pvh_free_ram(si, (uintptr_t)__image_end, &base, &len) != 0)
+		metal_panic("no usable RAM above the image (ends at %p)", (void *)__image_end);
+	libc_heap_init((void *)base, len);
+}
+
+static void boot_log_level_init(void)
+{
+	char value[BOOT_OPTION_MAX];
+	enum sd_log_level level;
+
+	if (!metal_cmdline_get("loglevel", value, sizeof(value)))
+		return;
+	if (sd_log_parse_level(value, &level) != 0)
+		metal_panic("loglevel=%s: expected debug, info, warn, error or off", value);
+	sd_log_set_level(level);
+}
+
+void boot_main(uint32_t start_info_paddr)
+{
+	const struct pvh_start_info *si;
+	char selftest[BOOT_OPTION_MAX] = "ok";
+
+	metal_console_init(); /* serial console; base/log.h lines go there */
+	metal_idt_init();     /* CPU exceptions print a report and exit */
+	si = pvh_start_info(start_info_paddr);
+	if (!si)
+		metal_panic("not started through PVH (start info at %#x)", start_info_paddr);
+	metal_cmdline_init(pvh_cmdline(si)); /* copy the command line */
+	boot_log_level_init();               /* loglevel= */
+	boot_heap_init(si);                  /* malloc over the RAM after the image */
+	metal_console_printf(
+		"stardust-node %s: booting (%llu MiB RAM, image %zu KiB, cmdline \"%s\")\n",
+		SD_VERSION_STRING, (unsigned long long)(pvh_ram_bytes(si) >> 20),
+		(size_t)(__image_end - __image_start) >> 10, metal_cmdline());
+	metal_cmdline_get("selftest", selftest, sizeof(selftest));
+	metal_selftest_run(selftest, pvh_ram_bytes(si)); /* lwIP, wire, libc; panics on failure */
+	metal_console_printf("stardust-node: boot ok (lwip %s, wire v%u)\n", LWIP_VERSION_STRING,
+			     WIRE_VERSION);
+	metal_exit(METAL_EXIT_SUCCESS);
+}

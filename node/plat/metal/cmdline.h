@@ -1,0 +1,31 @@
+/*
+ * node/plat/metal/cmdline.h — "key=value key2=value2 flag" from the PVH
+ * command line (QEMU -append). Later words override earlier ones; unknown
+ * keys are ignored, so QEMU may append its own (microvm adds virtio_mmio.*).
+ *
+ * Keys read today (docs/node-image.md keeps the list):
+ *   loglevel=debug|info|warn|error|off   base/log.h level (default info)
+ *   selftest=ok|fail|trap|assert         ok runs the boot self-check (default);
+ *                                        the others fail on purpose, for tests
+ */
+#ifndef SD_METAL_CMDLINE_H
+#define SD_METAL_CMDLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define METAL_CMDLINE_MAX 1024 /* bytes kept from the loader's command line */
+
+/* Copies the command line (cut at METAL_CMDLINE_MAX - 1 bytes). Borrows line. */
+void metal_cmdline_init(const char *line);
+
+/* The whole command line as kept. */
+const char *metal_cmdline(void);
+
+/*
+ * Copies the value of the last "key=value" into out (cap bytes, NUL-terminated,
+ * cut if longer). A bare "key" has the value "". Returns false when absent.
+ */
+bool metal_cmdline_get(const char *key, char *out, size_t cap);
+
+#endif /* SD_METAL_CMDLINE_H */

@@ -1,0 +1,123 @@
+/*
+ * node/plat/metal/idt.c — 64-bit interrupt gates for the exception stubs in
+ * trap.S, and the report printed when one fires. Compiled with
+ * -mgeneral-regs-only: the handler must not touch the interrupted SSE state.
+ */
+#include <stdint.h>
+
+#include "node/plat/metal/console.h"
+#include "node/plat/metal/exit.h"
+#include "node/plat/metal/idt.h"
+
+#define IDT_VECTORS     256
+#define IDT_GATE_INTR64 0x8e /* present, DPL 0, 64-bit interrupt gate */
+#define IDT_KERNEL_CODE 0x08 /* boot.S's 64-bit code selector */
+
+struct idt_gate {
+	uint16_t offset_low;
+	uint16_t selector;
+	uint8_t ist;
+	uint8_t type_attr;
+	uint16_t offset_mid;
+	uint32_t offset_high;
+	uint32_t reserved;
+} __attribute__((packed));
+
+struct idt_pointer {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct idt_gate) == 16, "long-mode gates are 16 bytes");
+
+extern const uint64_t trap_stubs[IDT_EXCEPTIONS];
+
+static struct idt_gate idt_table[IDT_VECTORS] __attribute__((aligned(16)));
+
+static const char *const idt_exception_names[IDT_EXCEPTIONS] = {
+	"divide error",
+	"debug",
+	"NMI",
+	"breakpoint",
+	"overflow",
+	"bound range",
+	"invalid opcode",
+	"device not available",
+	"double fault",
+	"coprocessor overrun",
+	"invalid TSS",
+	"segment not present",
+	"stack fault",
+	"general protection",
+	"page fault",
+	"reserved",
+	"x87 FP error",
+	"alignment check",
+	"machine check",
+	"SIMD FP error",
+	"virtualization",
+	"control protection",
+	"reserved",
+	"reserved",
+	"reserved",
+	"reserved",
+	"reserved",
+	"reserved",
+	"hypervisor injection",
+	"VMM communication",
+	"security",
+	"reserved",
+};
+
+static void idt_set_gate(unsigned vector, uint64_t handler)
+{
+	idt_table[vector] = (struct idt_gate){
+		.offset_low = (uint16_t)handler,
+		.selector = IDT_KERNEL_CODE,
+		.type_attr = IDT_GATE_INTR64,
+		.offset_mid = (uint16_t)(handler >> 16),
+		.offset_high = (uint32_t)(handler >> 32),
+	};
+}
+
+void metal_idt_init(void)
+{
+	struct idt_pointer ptr = {.limit = sizeof(idt_table) - 1, .base = (uint64_t)idt_table};
+
+	for (unsigned v = 0; v < IDT_EXCEPTIONS; v++)
+		idt_set_gate(v, trap_stubs[v]);
+	__asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+static uint64_t idt_read_cr2(void)
+{
+	uint64_t cr2;
+
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	return cr2;
+}
+
+void idt_trap(struct trap_frame *f)
+{
+	const char *name = f->vector < IDT_EXCEPTIONS ? idt_exception_names[f->vector] : "?";
+
+	metal_console_printf("\nEXCEPTION %llu (%s) error=%#llx cr2=%#llx\n",
+			     (unsigned long long)f->vector, name, (unsigned long long)f->error,
+			     (unsigned long long)idt_read_cr2());
+	metal_console_printf("  rip=%016llx cs=%04llx rflags=%016llx rsp=%016llx ss=%04llx\n",
+			     (unsigned long long)f->rip, (unsigned long long)f->cs,
+			     (unsigned long long)f->rflags, (unsigned long long)f->rsp,
+			     (unsigned long long)f->ss);
+	metal_console_printf("  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n",
+			     (unsigned long long)f->rax, (unsigned long long)f->rbx,
+			     (unsigned long long)f->rcx, (unsigned long long)f->rdx);
+	metal_console_printf("  rsi=%016llx rdi=%016llx rbp=%016llx r8 =%016llx\n",
+			     (unsigned long long)f->rsi, (unsigned long long)f->rdi,
+			     (unsigned long long)f->rbp, (unsigned long long)f->r8);
+	metal_console_printf("  r9 =%016llx r10=%016llx r11=%016llx r12=%016llx\n",
+			     (unsigned long long)f->r9, (unsigned long long)f->r10,
+			     (unsigned long long)f->r11, (unsigned long long)f->r12);
+	metal_console_printf("  r13=%016llx r14=%016llx r15=%016llx\n", (unsigned long long)f->r13,
+			     (unsigned long long)f->r14, (unsigned long long)f->r15);
+	metal_exit(METAL_EXIT_FAILURE);
+}

@@ -1,0 +1,25 @@
+/*
+ * node/plat/metal/selftest.h — the boot self-check: proves at every boot that
+ * the pieces compiled into the image work on this machine, before the node
+ * does anything else.
+ *
+ *   metal_selftest_run(mode, ram_bytes);   from boot_main(), after the heap
+ *
+ * It runs lwip_init() and exercises a pbuf checksum and address parsing,
+ * encodes an sd.control.Register into a frame with wire_encode() and decodes
+ * it back with wire_decode(), and checks libc's formatting, sorting and heap.
+ * Any failed check panics (failure exit status). mode comes from the
+ * selftest= command-line key: "ok" (default) checks; "fail" corrupts the
+ * encoded frame so the wire check fails; "trap" executes an invalid opcode;
+ * "assert" fails an assertion — the last three exist so tests can prove that
+ * failures are seen.
+ */
+#ifndef SD_METAL_SELFTEST_H
+#define SD_METAL_SELFTEST_H
+
+#include <stdint.h>
+
+/* Returns only when every check passed; unknown modes panic. */
+void metal_selftest_run(const char *mode, uint64_t ram_bytes);
+
+#endif /* SD_METAL_SELFTEST_H */
