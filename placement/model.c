@@ -260,6 +260,14 @@ int plc_model_set_load_weight(struct plc_model *m, double weight)
 	return 0;
 }
 
+int plc_model_set_seed(struct plc_model *m, uint64_t seed)
+{
+	if (!m)
+		return SD_EINVAL;
+	m->seed = seed ? seed : PLC_SEED_DEFAULT;
+	return 0;
+}
+
 double plc_model_region_rtt(const struct plc_model *m, int a, int b)
 {
 	assert(a >= 0 && (size_t)a < m->regions.n && b >= 0 && (size_t)b < m->regions.n);
@@ -280,8 +288,10 @@ struct plc_model *plc_model_new(void)
 {
 	struct plc_model *m = calloc(1, sizeof(*m));
 
-	if (m)
+	if (m) {
 		m->load_weight = PLC_LOAD_WEIGHT;
+		m->seed = PLC_SEED_DEFAULT;
+	}
 	return m;
 }
 

@@ -59,6 +59,7 @@
 #define PLC_LOAD_WEIGHT     1.0   /* default weight of the load-imbalance term */
 #define PLC_RTT_EWMA        0.25  /* weight of a new measured RTT after the first */
 #define PLC_EXACT_STEPS_MAX 20000000L /* search nodes before plc_solve_exact gives up */
+#define PLC_SEED_DEFAULT    0x5eedULL /* the solver's PRNG seed unless set */
 
 /* ---- the model ------------------------------------------------------- */
 
@@ -94,6 +95,9 @@ int plc_model_set_rtt(struct plc_model *m, const char *a, const char *b, double 
 int plc_model_observe_rtt(struct plc_model *m, const char *a, const char *b, double rtt_ms);
 /* Sets the weight of the load-imbalance term (>= 0, cost units). */
 int plc_model_set_load_weight(struct plc_model *m, double weight);
+/* Seeds the solver's perturbations (0 = PLC_SEED_DEFAULT). Same seed, same
+ * model: same answer. */
+int plc_model_set_seed(struct plc_model *m, uint64_t seed);
 
 /* Returns the new node's index. Copies the spec. */
 int plc_model_add_node(struct plc_model *m, const struct plc_node_spec *spec);

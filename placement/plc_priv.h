@@ -83,6 +83,7 @@ struct plc_model {
 	PLC__VEC(struct plc__read) reads;
 	PLC__VEC(struct plc__cons) cons;
 	double load_weight;
+	uint64_t seed; /* the solver's perturbations */
 };
 
 /* Grows v (an item array with n and cap) by one; returns the new slot or NULL. */

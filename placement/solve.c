@@ -26,6 +26,9 @@
 #define PLC__SWAP_ALL_MAX 64 /* tasks: up to this many, try every swap pair */
 #define PLC__RESCUE_STEPS 200000L /* exact-search nodes when greedy gets stuck */
 #define PLC__RESCUE_CELLS 4096    /* tasks x nodes: larger instances get no rescue */
+#define PLC__ILS_ITERS    200       /* perturb + local-search rounds at most */
+#define PLC__ILS_WORK     10000000L /* tasks x nodes x rounds: fewer rounds on large instances */
+#define PLC__KICK_MAX     4         /* tasks a perturbation moves at most */
 
 struct plc__run {
 	const struct plc__prep *p;
@@ -34,6 +37,9 @@ struct plc__run {
 	double *attach;  /* greedy: bytes/s towards placed tasks and sources */
 	double *reads;   /* per task: source bytes/s */
 	double *costs;   /* per node: scratch for plc__place_costs */
+	int *queue;      /* ring of tasks to revisit (plc__settle), T entries */
+	bool *queued;
+	int qhead, qlen;
 	long steps;
 };
 
@@ -279,6 +285,151 @@ static int plc__local_search(struct plc__run *r)
 	return 0;
 }
 
+/* ---- iterated local search ------------------------------------------- */
+
+static void plc__push(struct plc__run *r, int t)
+{
+	if (r->queued[t])
+		return;
+	r->queued[t] = true;
+	r->queue[(r->qhead + r->qlen++) % r->p->T] = t;
+}
+
+static int plc__pop(struct plc__run *r)
+{
+	int t = r->queue[r->qhead];
+
+	r->qhead = (r->qhead + 1) % r->p->T;
+	r->qlen--;
+	r->queued[t] = false;
+	return t;
+}
+
+static void plc__push_neighbours(struct plc__run *r, int t)
+{
+	for (int i = 0; i < r->p->n_adj[t]; i++)
+		plc__push(r, r->p->adj[t][i].task);
+	for (int i = 0; i < r->p->n_near[t]; i++)
+		plc__push(r, r->p->near[t][i].task);
+}
+
+/* Local search over the queued tasks only: a task that moves queues its
+ * neighbours. At most PLC__LS_PASSES x T steps. */
+static void plc__settle(struct plc__run *r)
+{
+	const struct plc__prep *p = r->p;
+
+	for (long budget = (long)PLC__LS_PASSES * p->T; r->qlen && budget > 0; budget--) {
+		int t = plc__pop(r), want;
+
+		if (p->fixed[t] >= 0)
+			continue;
+		bool moved = plc__try_move(r, t, &want);
+
+		for (int u = 0; !moved && want >= 0 && u < p->T; u++) {
+			if (u != t && (p->T <= PLC__SWAP_ALL_MAX || r->st.assign[u] == want) &&
+			    plc__try_swap(r, t, u)) {
+				moved = true;
+				plc__push_neighbours(r, u);
+			}
+		}
+		if (moved)
+			plc__push_neighbours(r, t);
+	}
+	while (r->qlen)
+		plc__pop(r);
+}
+
+static uint64_t plc__rng(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1DULL;
+}
+
+/* Moves a random task and up to PLC__KICK_MAX - 1 of its neighbours to a
+ * random feasible node and its neighbours' best nodes near it. */
+static void plc__kick(struct plc__run *r, uint64_t *rng)
+{
+	const struct plc__prep *p = r->p;
+	int t = (int)(plc__rng(rng) % (uint64_t)p->T), moved = 0;
+
+	if (p->fixed[t] >= 0)
+		return;
+	int n0 = r->st.assign[t], start = (int)(plc__rng(rng) % (uint64_t)p->N);
+
+	plc__unplace(p, &r->st, t);
+	for (int i = 0; i < p->N; i++) {
+		int n = (start + i) % p->N;
+
+		if (n != n0 && plc__can_place(p, &r->st, t, n)) {
+			plc__place(p, &r->st, t, n);
+			break;
+		}
+	}
+	if (r->st.assign[t] < 0)
+		plc__place(p, &r->st, t, n0);
+	plc__push(r, t);
+	plc__push_neighbours(r, t);
+	for (int i = 0; i < p->n_adj[t] && moved < PLC__KICK_MAX - 1; i++) {
+		int u = p->adj[t][i].task;
+
+		if (p->fixed[u] >= 0 || plc__rng(rng) % 2)
+			continue;
+		int nu = r->st.assign[u];
+
+		plc__unplace(p, &r->st, u);
+		int best = plc__best_node(r, u, NULL);
+
+		plc__place(p, &r->st, u, best >= 0 ? best : nu);
+		plc__push_neighbours(r, u);
+		moved++;
+	}
+}
+
+static double plc__state_cost(struct plc__run *r)
+{
+	struct plc_cost c;
+
+	plc__total_cost(r->p, r->st.assign, &c);
+	return c.total;
+}
+
+/* Perturbs and re-optimises, keeping the best assignment seen. Rounds:
+ * min(PLC__ILS_ITERS, PLC__ILS_WORK / (T x N)). */
+static int plc__iterated(struct plc__run *r)
+{
+	const struct plc__prep *p = r->p;
+	long rounds = PLC__ILS_WORK / ((long)p->T * p->N + 1);
+	struct plc__state best;
+	uint64_t rng = p->m->seed ? p->m->seed : 1;
+
+	if (rounds > PLC__ILS_ITERS)
+		rounds = PLC__ILS_ITERS;
+	if (p->T == 0 || rounds == 0)
+		return 0;
+	if (plc__state_init(&best, p))
+		return SD_ENOMEM;
+	plc__state_copy(&best, &r->st, p);
+	double best_cost = plc__state_cost(r);
+
+	for (long i = 0; i < rounds; i++) {
+		plc__kick(r, &rng);
+		plc__settle(r);
+		double c = plc__state_cost(r);
+
+		if (c < best_cost - PLC__EPS) {
+			best_cost = c;
+			plc__state_copy(&best, &r->st, p);
+		} else {
+			plc__state_copy(&r->st, &best, p);
+		}
+	}
+	plc__state_free(&best);
+	return 0;
+}
+
 /* ---- reports when stuck ------------------------------------------------ */
 
 /* Names what keeps task t off every eligible node. */
@@ -321,7 +472,12 @@ static int plc__run_init(struct plc__run *r, const struct plc__prep *p)
 	r->attach = calloc((size_t)p->T + 1, sizeof(double));
 	r->reads = calloc((size_t)p->T + 1, sizeof(double));
 	r->costs = calloc((size_t)p->N + 1, sizeof(double));
-	if (!r->order || !r->attach || !r->reads || !r->costs || plc__state_init(&r->st, p)) {
+	r->queue = calloc((size_t)p->T + 1, sizeof(int));
+	r->queued = calloc((size_t)p->T + 1, sizeof(bool));
+	if (!r->order || !r->attach || !r->reads || !r->costs || !r->queue || !r->queued ||
+	    plc__state_init(&r->st, p)) {
+		free(r->queue);
+		free(r->queued);
 		free(r->order);
 		free(r->attach);
 		free(r->reads);
@@ -340,6 +496,8 @@ static void plc__run_free(struct plc__run *r)
 	free(r->attach);
 	free(r->reads);
 	free(r->costs);
+	free(r->queue);
+	free(r->queued);
 }
 
 static void plc__state_load(struct plc__run *r, const int *assign);
@@ -374,7 +532,9 @@ static int plc__heuristic(struct plc__run *r, struct plc_result *res)
 		plc__report_stuck(r, stuck, res);
 		return SD_EINFEASIBLE;
 	}
-	return plc__local_search(r);
+	int err = plc__local_search(r);
+
+	return err ? err : plc__iterated(r);
 }
 
 /* Rebuilds r->st from a complete assignment. */
