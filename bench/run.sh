@@ -80,6 +80,7 @@ done
 
 [ "$install" = 1 ] && peers_install
 started=$EPOCHREALTIME
+cut -d' ' -f1-3 /proc/loadavg >"$WORK/load.start"
 say "mode $mode, $RUNS run(s) per row, inputs in $DATA"
 w1_run
 w2_run
@@ -89,6 +90,7 @@ w5_run
 w6_run
 rows_from_hooks
 
+cut -d' ' -f1-3 /proc/loadavg >"$WORK/load.end"
 "$here/lib/report.sh" "$RESULTS" "$out" "$mode"
 [ "$publish" = 1 ] && "$here/lib/publish.sh" "$out" "$top/docs"
 say "done in $(mawk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s: $out/results.md"

@@ -2,7 +2,8 @@
  * sd-bench-window — W2 tumbling-window count per key, the single-threaded C baseline.
  *
  * Usage: sd-bench-window INPUT [-o OUT] [--window-ms N] [--type T] [-v]
- *   INPUT lines are `ts ad_id type` (ts in ms, ad_id an unsigned integer);
+ *   INPUT lines are `ts,ad_id,type` (ts in ms, ad_id an unsigned integer;
+ *   fields separated by a comma, spaces or tabs);
  *   keeps the lines whose type is T (default view), and counts them per
  *   (tumbling window of N ms, default 10000; ad_id). Writes
  *   `window_start ad_id count` lines (in table order: sort them to compare)
@@ -99,7 +100,7 @@ static inline int win_digit(uint8_t c)
 
 static inline int win_space(uint8_t c)
 {
-	return c == ' ' || c == '\t';
+	return c == ',' || c == ' ' || c == '\t';
 }
 
 /* Parses one line at p (which ends with '\n'); returns the byte after it. */

@@ -1,5 +1,5 @@
 /*
- * sd-bench-gen-events — the W2 input: ad events `ts ad_id type`, deterministic.
+ * sd-bench-gen-events — the W2 input: ad events `ts,ad_id,type` (CSV), deterministic.
  *
  * Usage: sd-bench-gen-events [--events N] [--keys K] [--rate R] [--seed X] OUT
  *   --events  number of events (default 10000000)
@@ -8,7 +8,8 @@
  *             milliseconds from 0 and never decreases
  *   --seed    generator seed (default 2)
  *
- * Each line is `ts ad_id type` with type one of view, click, purchase drawn
+ * Each line is `ts,ad_id,type` (CSV without a header, the form every peer and
+ * Stardust's read_csv take) with type one of view, click, purchase drawn
  * uniformly (as in the Yahoo streaming benchmark). With the defaults the
  * events span 1,000 s of event time: 100 tumbling 10 s windows x 100 keys.
  * OUT is written whole or not at all (temporary name, then rename).
@@ -54,9 +55,9 @@ static int write_events(FILE *f, uint64_t events, uint64_t keys, uint64_t rate, 
 		const char *type = event_types[bench_rng_below(r, 3)];
 		uint64_t ad = bench_rng_below(r, keys);
 		fill += put_u64(buf + fill, i / rate);
-		buf[fill++] = ' ';
+		buf[fill++] = ',';
 		fill += put_u64(buf + fill, ad);
-		buf[fill++] = ' ';
+		buf[fill++] = ',';
 		size_t tl = strlen(type);
 		memcpy(buf + fill, type, tl);
 		fill += tl;

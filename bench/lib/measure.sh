@@ -5,6 +5,7 @@
 #   measure_inproc WORKLOAD SYSTEM CORES NORMALIZER OUT -- CMD... (CMD times itself and
 #                  prints `run SECONDS` per run; its start-up is not timed)
 #   row_cannot   WORKLOAD SYSTEM CORES REASON                      (a row that cannot run)
+# ROW_NOTE / INPROC_NOTE in the environment add a note to the row.
 # Each run's output is normalised (NORMALIZER reads the raw output on stdin and
 # prints canonical lines) and compared byte for byte with the C baseline's; a
 # row whose output differs is reported as wrong and its times are not.
@@ -24,8 +25,10 @@ unit_of() { local v="UNIT_$1"; echo "${!v:-records}"; }
 # Canonical forms: `key... count` lines, single spaces, sorted bytewise.
 norm_lines() { LC_ALL=C sort; }
 norm_uniq_c() { mawk '{ print $2, $1 }' | LC_ALL=C sort; }
-# Stardust sinks may print tuples: drop brackets, commas and quotes.
-norm_tuple() { tr -d '()[],"' | mawk 'NF { $1 = $1; print }' | LC_ALL=C sort; }
+# Stardust sinks write CSV (or tuples): commas, brackets and quotes become spaces.
+# W2 from Stardust: `ad,window_start,window_end,count` -> `window_start ad count`
+norm_sd_window() { mawk -F, 'NF { print $2, $1, $4 }' | LC_ALL=C sort; }
+norm_tuple() { tr ',()[]"' '      ' | mawk 'NF { $1 = $1; print }' | LC_ALL=C sort; }
 
 # stats FILE-OF-SECONDS -> "median min max" (median of an even count: mean of the middle two)
 stats() {
@@ -97,7 +100,7 @@ measure_cmd() {
 		mawk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$times"
 	done
 	# shellcheck disable=SC2046
-	result "$w" "$sys" "$cores" ok "$RUNS" $(stats "$times")
+	result "$w" "$sys" "$cores" ok "$RUNS" $(stats "$times") "${ROW_NOTE:-}"
 }
 
 # measure_inproc W SYSTEM CORES NORMALIZER OUT -- CMD...  (CMD prints `run S` lines)

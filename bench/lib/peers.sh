@@ -5,7 +5,10 @@
 # installed is not fatal: its rows say "not installed" and why.
 # peers_have_*: 0 when that peer can run now.
 
-BENCH_DEBS=(mawk coreutils python3-dask python3-distributed iperf3 gnuplot-nox nodejs npm)
+BENCH_DEBS=(mawk coreutils python3-dask python3-distributed iperf3 gnuplot-nox)
+# node and npm may come from elsewhere than Debian (e.g. a newer nodejs whose
+# npm is bundled): only ask Debian for them when the commands are missing.
+BENCH_DEBS_IF_NO_CMD=(node:nodejs npm:npm)
 
 deb_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
@@ -25,6 +28,9 @@ peers_install() {
 	local missing=() p
 	for p in "${BENCH_DEBS[@]}"; do
 		deb_installed "$p" || missing+=("$p")
+	done
+	for p in "${BENCH_DEBS_IF_NO_CMD[@]}"; do
+		command -v "${p%%:*}" >/dev/null 2>&1 || missing+=("${p#*:}")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
 		say "installing Debian packages: ${missing[*]}"

@@ -27,6 +27,10 @@ host_line() {
 	echo "### Results ($mode run)"
 	echo
 	echo "Measured on: $(host_line)."
+	if [ -f "$out/work/load.start" ]; then
+		echo "Load average (1, 5, 15 min) at start: $(cat "$out/work/load.start"); at end: $(cat "$out/work/load.end" 2>/dev/null)"
+		echo "— above 2 the machine was busy with other work and every time is inflated."
+	fi
 	echo
 	echo "| workload | system | cores | runs | median s | min s | max s | throughput | × C baseline | Stardust ÷ this | notes |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|"
@@ -102,11 +106,13 @@ set xtics rotate by -30 left
 set ylabel "million words/s"
 set title "W1 word count"
 plot "$out/plot_W1.dat" using 0:2:xtic(1) with boxes lc rgb "#4472c4" notitle, \
-     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0 notitle
+     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0 notitle, \
+     "" using 0:4:(sprintf("%.1f", \$2)) with labels offset 0,0.8 notitle
 set ylabel "million events/s"
 set title "W2 tumbling-window count"
 plot "$out/plot_W2.dat" using 0:2:xtic(1) with boxes lc rgb "#ed7d31" notitle, \
-     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0 notitle
+     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0 notitle, \
+     "" using 0:4:(sprintf("%.1f", \$2)) with labels offset 0,0.8 notitle
 unset multiplot
 GP
 fi

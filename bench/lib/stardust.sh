@@ -11,23 +11,23 @@ stardust_find() {
 	find "$build" -maxdepth 4 -type f -name "$1" "${perm[@]}" 2>/dev/null | sort | head -n 1
 }
 
-# stardust_local_rows W TEMPLATE INPUT NORMALIZER: the job at 1 and 2 cores
+# stardust_local_rows W TEMPLATE INPUT NORMALIZER: the job in stardust-local,
+# which compiles the job and runs every task in one process, one thread
+# (stages in order, batches encoded between tasks as on the wire).
 stardust_local_rows() {
-	local w=$1 tmpl=$2 input=$3 norm=$4 bin p
+	local w=$1 tmpl=$2 input=$3 norm=$4 bin
 	bin=$(stardust_find stardust-local)
 	if [ -z "$bin" ]; then
-		row_cannot "$w" stardust-local 1-2 \
+		row_cannot "$w" stardust-local 1 \
 			"runtime not built yet — stardust-local not found under ${build#"$top"/}"
 		return 0
 	fi
-	for p in 1 2; do
-		local job=$WORK/$w.p$p.sd sink=out/$w.p$p
-		sed -e "s|@PAR@|$p|g" -e "s|@INPUT@|$input|g" -e "s|@OUTPUT@|$sink|g" \
-			"$tmpl" >"$job"
-		mkdir -p "$DATA/out"
-		measure_cmd "$w" stardust-local "$p" "$norm" "$WORK/$w.sd$p.out" -- \
-			"$here/lib/stardust-exec.sh" "$bin" "$job" "$DATA" "$sink" "$WORK/$w.sd$p.out" "$p"
-	done
+	local job=$WORK/$w.sd sink=out/$w.csv
+	sed -e "s|@INPUT@|netfs://$input|g" -e "s|@OUTPUT@|netfs://$sink|g" "$tmpl" >"$job"
+	mkdir -p "$DATA/out"
+	ROW_NOTE="one process, one thread, --parallelism 1" \
+		measure_cmd "$w" stardust-local 1 "$norm" "$WORK/$w.sd.out" -- \
+		"$here/lib/stardust-exec.sh" "$bin" "$job" "$DATA" "$sink" "$WORK/$w.sd.out" 1
 }
 
 stardust_node_rows() { # W: hosted or metal node rows come from bench/node hooks

@@ -72,7 +72,7 @@ w1_run() {
 }
 
 w2_run() {
-	local in=$DATA/w2.txt
+	local in=$DATA/w2.csv
 	gen_once "$in" "$gen_events" --events "$W2_EVENTS" --keys 100 --rate 10 --seed 2
 	warm "$in"
 	UNIT_W2=events
@@ -83,13 +83,13 @@ w2_run() {
 	measure_cmd W2 c-baseline 1 norm_lines "$WORK/W2.c.out" -- "$base_win" "$in" -o "$WORK/W2.c.out"
 	if peers_have_mawk; then
 		measure_cmd W2 mawk 1 norm_lines "$WORK/W2.mawk.out" -- bash -c \
-			'mawk "\$3 == \"view\" { c[int(\$1 / 10000) * 10000 \" \" \$2]++ } END { for (k in c) print k, c[k] }" "$1" >"$2"' \
+			'mawk -F, "\$3 == \"view\" { c[int(\$1 / 10000) * 10000 \" \" \$2]++ } END { for (k in c) print k, c[k] }" "$1" >"$2"' \
 			_ "$in" "$WORK/W2.mawk.out"
 	else
 		row_skipped W2 mawk 1 "mawk not installed"
 	fi
 	w_duckdb W2 w2 "$in"
-	stardust_local_rows W2 "$here/jobs/w2_window.sd.in" w2.txt norm_tuple
+	stardust_local_rows W2 "$here/jobs/w2_window.sd.in" w2.csv norm_sd_window
 }
 
 w_duckdb() { # W w1|w2 INPUT

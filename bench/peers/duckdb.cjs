@@ -27,7 +27,7 @@ const queries = {
        TO ${q(out)} (FORMAT csv, DELIMITER ' ', HEADER false, QUOTE '')`,
   w2: `COPY (SELECT (ts // 10000) * 10000, ad, count(*)
         FROM read_csv(${q(input)}, columns = {'ts': 'BIGINT', 'ad': 'UINTEGER', 'type': 'VARCHAR'},
-                      header = false, delim = ' ', auto_detect = false)
+                      header = false, delim = ',', auto_detect = false)
         WHERE type = 'view' GROUP BY ALL)
        TO ${q(out)} (FORMAT csv, DELIMITER ' ', HEADER false, QUOTE '')`,
 };
