@@ -499,7 +499,9 @@ static int on_end(struct chan_mux *mux, const Sd__Data__EndOfStream *m)
 
 static int on_hello(struct chan_conn *conn, const Sd__Data__Hello *m)
 {
-	if (!conn->inbound || conn->hello_seen)
+	if (!conn->inbound) /* the peer's HELLO back on a connection we made */
+		return strcmp(m->node_name, conn->peer) ? SD_EPROTO : 0;
+	if (conn->hello_seen)
 		return SD_EPROTO;
 	if (m->protocol_version != WIRE_VERSION)
 		return SD_EVERSION;
@@ -509,6 +511,7 @@ static int on_hello(struct chan_conn *conn, const Sd__Data__Hello *m)
 		return SD_EPROTO;
 	snprintf(conn->peer, sizeof(conn->peer), "%s", m->node_name);
 	conn->hello_seen = true;
+	chan__conn_adopt(conn);
 	return 0;
 }
 

@@ -175,10 +175,12 @@ static void conn_flush(struct chan_conn *c)
 			sched_timer_start(&c->self_timer, 0, conn_self_deliver, c);
 		return;
 	}
-	if (!c->sock) { /* test connection: output goes nowhere */
+	if (c->discard) {
 		c->out_start = c->out_end = 0;
 		return;
 	}
+	if (!c->sock)
+		return; /* waiting for the peer to connect: keep it queued */
 	while (c->out_start < c->out_end) {
 		long n = plat_tcp_send(c->sock, c->out + c->out_start, c->out_end - c->out_start);
 
@@ -285,6 +287,20 @@ static int conn_send_hello(struct chan_conn *c)
 	return chan__conn_send(c, WIRE_DATA_HELLO, &hello.base, NULL, 0, false);
 }
 
+/* Waiting conn: the lower-named peer did not connect in time; connect ourselves. */
+static void conn_fallback_connect(void *arg)
+{
+	struct chan_conn *c = arg;
+	int rc;
+
+	if (c->dead || !c->waiting)
+		return;
+	c->waiting = false;
+	rc = plat_tcp_connect(c->host, c->port, conn_event, c, &c->sock);
+	if (rc < 0)
+		chan__conn_fail(c, rc, NULL);
+}
+
 struct chan_conn *chan__conn_get(struct chan_mux *mux, const char *peer, const char *host,
 				 uint16_t port)
 {
@@ -299,17 +315,68 @@ struct chan_conn *chan__conn_get(struct chan_mux *mux, const char *peer, const c
 	c = conn_new(mux, peer, addr);
 	if (!c)
 		return NULL;
+	c->hello_seen = true; /* we know who is at the other end */
 	if (!strcmp(peer, mux->name)) {
 		c->self = true;
-		c->hello_seen = true;
 		return c;
 	}
-	rc = plat_tcp_connect(host, port, conn_event, c, &c->sock);
+	/* HELLO leads the buffer whether we connect or the peer does. */
+	rc = conn_send_hello(c);
+	if (rc == 0 && strcmp(mux->name, peer) > 0) {
+		c->waiting = true;
+		c->port = port;
+		snprintf(c->host, sizeof(c->host), "%s", host ? host : "");
+		sched_timer_start(&c->self_timer, plat_now_us() + CHAN_INBOUND_WAIT_US,
+				  conn_fallback_connect, c);
+		return c;
+	}
 	if (rc == 0)
-		rc = conn_send_hello(c);
+		rc = plat_tcp_connect(host, port, conn_event, c, &c->sock);
 	if (rc < 0)
 		chan__conn_fail(c, rc, NULL); /* channels opened on it fail at once */
+	else
+		conn_flush(c);
 	return c;
+}
+
+void chan__conn_adopt(struct chan_conn *in)
+{
+	struct chan_mux *mux = in->mux;
+	struct chan_conn *w, **pp;
+	struct chan_out *o;
+	struct chan_in *i;
+
+	for (w = mux->conns; w; w = w->next)
+		if (w != in && !w->dead && w->waiting && !strcmp(w->peer, in->peer))
+			break;
+	if (!w)
+		return;
+	assert(in->out_end == in->out_start);
+	/* The placeholder's queued frames (HELLO first) go out on the real socket. */
+	plat_free(in->out);
+	in->out = w->out;
+	in->out_start = w->out_start;
+	in->out_end = w->out_end;
+	in->out_cap = w->out_cap;
+	w->out = NULL;
+	w->out_start = w->out_end = w->out_cap = 0;
+	for (o = mux->outs; o; o = o->next)
+		if (o->conn == w)
+			o->conn = in;
+	for (i = mux->ins; i; i = i->next)
+		if (i->conn == w)
+			i->conn = in;
+	sched_wake_all(&w->writable);
+	sched_timer_stop(&w->self_timer);
+	for (pp = &mux->conns; *pp != w; pp = &(*pp)->next)
+		;
+	*pp = w->next;
+	mux->stats.conns--;
+	w->dead = true;
+	w->next = mux->dead;
+	mux->dead = w;
+	sched_timer_start(&mux->reap_timer, 0, conn_reap, mux);
+	conn_flush(in);
 }
 
 static void mux_accept(struct plat_sock *listener, unsigned events, void *arg)
@@ -356,7 +423,9 @@ struct chan_conn *chan__conn_new_test(struct chan_mux *mux)
 {
 	struct chan_conn *c = conn_new(mux, "", "test");
 
-	if (c)
+	if (c) {
 		c->inbound = true;
+		c->discard = true;
+	}
 	return c;
 }

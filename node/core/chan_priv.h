@@ -11,6 +11,9 @@
 #include "proto/wire.h"
 
 #define CHAN_TOKEN_MAX 128 /* bytes: join token, with the NUL */
+/* us: how long the higher-named node waits for the lower-named one to
+ * connect (one connection per pair) before connecting itself. */
+#define CHAN_INBOUND_WAIT_US (300u * 1000u)
 
 struct chan_conn {
 	struct chan_mux *mux;
@@ -21,11 +24,15 @@ struct chan_conn {
 	bool self;       /* loop connection: frames delivered in memory */
 	bool hello_seen; /* inbound: the peer said who it is */
 	bool dead;
+	bool waiting;  /* no socket yet: the peer (lower name) is expected to connect */
+	bool discard;  /* test connection: output goes nowhere */
+	uint16_t port; /* waiting: where to connect if the peer does not */
+	char host[PLAT_ADDR_MAX];
 	struct wire_reader rd;
 	uint8_t *out; /* output buffer: bytes [out_start, out_end) wait to be sent */
 	size_t out_start, out_end, out_cap;
-	struct sched_waitq writable; /* tasks waiting for output space */
-	struct sched_timer self_timer;
+	struct sched_waitq writable;   /* tasks waiting for output space */
+	struct sched_timer self_timer; /* loop conn: delivery; waiting conn: fallback */
 	struct chan_conn *next;
 };
 
@@ -98,6 +105,8 @@ void chan__conn_free_all(struct chan_mux *mux);
 /* Feeds bytes to c's reader and dispatches complete frames. */
 int chan__conn_input(struct chan_conn *c, const uint8_t *data, size_t len);
 struct chan_conn *chan__conn_new_test(struct chan_mux *mux);
+/* An inbound connection from peer replaces our waiting placeholder for it. */
+void chan__conn_adopt(struct chan_conn *inbound);
 
 /* chan.c */
 int chan__dispatch(struct chan_conn *c, const struct wire_frame *f);

@@ -38,8 +38,9 @@
 struct plat_sock {
 	int fd;
 	bool listening;
-	bool closed; /* closed during a dispatch round; freed at its end */
-	int status;  /* 1 connected, 0 connecting, < 0 error */
+	bool closed;  /* closed during a dispatch round; freed at its end */
+	int status;   /* 1 connected, 0 connecting, < 0 error */
+	bool dropped; /* reset by a test hook: owes its owner an error callback */
 	plat_sock_cb *cb;
 	void *arg;
 	struct plat_sock *next_all; /* every open socket, for drop_all */
@@ -54,6 +55,7 @@ static struct {
 	uint64_t wait_calls;
 	struct plat_sock *all;
 	struct plat_sock *dead;
+	bool drops_pending;
 } hosted = {.epfd = -1};
 
 int plat_init(void)
@@ -82,6 +84,27 @@ static void hosted_reap(void)
 	}
 }
 
+/* Sockets reset by a test hook get their error callback here, once. */
+static int hosted_deliver_drops(void)
+{
+	struct plat_sock *s;
+	int n = 0;
+
+	if (!hosted.drops_pending)
+		return 0;
+	hosted.drops_pending = false;
+again:
+	for (s = hosted.all; s; s = s->next_all) {
+		if (s->dropped && !s->closed) {
+			s->dropped = false;
+			s->cb(s, PLAT_EV_ERROR | PLAT_EV_READ, s->arg);
+			n++;
+			goto again; /* the callback may have closed sockets */
+		}
+	}
+	return n;
+}
+
 int plat_wait(uint64_t deadline_us)
 {
 	struct epoll_event ev[HOSTED_EVENTS_MAX];
@@ -89,7 +112,7 @@ int plat_wait(uint64_t deadline_us)
 	uint64_t now = plat_now_us();
 
 	assert(hosted.epfd >= 0 && "plat_init first");
-	if (deadline_us == 0 || deadline_us <= now)
+	if (deadline_us == 0 || deadline_us <= now || hosted.drops_pending)
 		timeout_ms = 0;
 	else if (deadline_us == UINT64_MAX)
 		timeout_ms = -1;
@@ -121,6 +144,7 @@ int plat_wait(uint64_t deadline_us)
 		}
 		s->cb(s, mask, s->arg);
 	}
+	n += hosted_deliver_drops();
 	hosted_reap();
 	return n;
 }
@@ -383,6 +407,8 @@ static void hosted_reset(struct plat_sock *s)
 	setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	shutdown(s->fd, SHUT_RDWR);
 	s->status = SD_ECONNRESET;
+	s->dropped = true;
+	hosted.drops_pending = true;
 }
 
 long plat_tcp_send(struct plat_sock *sock, const void *buf, size_t len)

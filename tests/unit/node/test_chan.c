@@ -1,0 +1,339 @@
+/*
+ * tests/unit/node/test_chan.c — the exchange between two muxes in one
+ * process over real loopback TCP (and the in-memory loop connection):
+ * delivery, credits bounding the queue, end of stream, a lost peer, and
+ * malformed frames.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "node/core/chan.h"
+#include "node/core/sched.h"
+#include "node/plat/hosted/plat_hosted.h"
+#include "node/plat/plat.h"
+#include "proto/wire.h"
+
+#define NBATCH 200
+
+struct prod {
+	struct chan_mux *mux;
+	const char *peer;
+	uint16_t port;
+	uint64_t id;
+	int nbatch;
+	size_t batch_len;
+	int rc_send, rc_finish;
+	struct chan_out *out;
+	struct chan_counters counters;
+	const char *reason;
+	char reason_copy[256];
+	bool done;
+};
+
+struct cons {
+	struct chan_mux *mux;
+	const char *peer;
+	uint16_t port;
+	uint64_t id;
+	uint32_t credits;
+	uint64_t delay_us; /* per batch: a slow consumer */
+	uint64_t sum, nbatch, bytes;
+	int rc;
+	struct sched_waitq notify;
+	struct chan_counters counters;
+	char reason[256];
+	bool done;
+	int stop_after; /* > 0: returns after this many batches */
+};
+
+static void fill(uint8_t *b, size_t len, uint64_t seq)
+{
+	for (size_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(seq * 31 + i);
+}
+
+static uint64_t batch_sum(const uint8_t *b, size_t len)
+{
+	uint64_t s = 0;
+
+	for (size_t i = 0; i < len; i++)
+		s = s * 131 + b[i];
+	return s;
+}
+
+static uint64_t expected_sum(int nbatch, size_t len)
+{
+	uint8_t buf[4096];
+	uint64_t s = 0;
+
+	for (int k = 0; k < nbatch; k++) {
+		fill(buf, len, (uint64_t)k);
+		s += batch_sum(buf, len);
+	}
+	return s;
+}
+
+static void prod_task(void *arg)
+{
+	struct prod *p = arg;
+	uint8_t buf[4096];
+	const char *reason;
+
+	p->rc_send = chan_out_open(p->mux, p->id, p->peer, "127.0.0.1", p->port, NULL, &p->out);
+	assert_int_equal(p->rc_send, 0);
+	for (int k = 0; k < p->nbatch && p->rc_send == 0; k++) {
+		fill(buf, p->batch_len, (uint64_t)k);
+		p->rc_send = chan_out_send(p->out, buf, p->batch_len, 1, 0);
+	}
+	p->rc_finish = p->rc_send ? p->rc_send : chan_out_finish(p->out);
+	chan_out_counters(p->out, &p->counters);
+	chan_out_error(p->out, &reason);
+	snprintf(p->reason_copy, sizeof(p->reason_copy), "%s", reason);
+	chan_out_close(p->out);
+	p->done = true;
+}
+
+static void cons_task(void *arg)
+{
+	struct cons *c = arg;
+	struct chan_in *in;
+	struct chan_batch *b;
+	const char *reason;
+
+	assert_int_equal(chan_in_open(c->mux, c->id, c->peer, "127.0.0.1", c->port, c->credits,
+				      &c->notify, &in),
+			 0);
+	for (;;) {
+		int rc = chan_in_pop(in, &b);
+
+		if (rc == 0) {
+			sched_wait(&c->notify, UINT64_MAX);
+			continue;
+		}
+		if (rc < 0) {
+			c->rc = rc;
+			break;
+		}
+		c->sum += batch_sum(b->data, b->len);
+		c->bytes += b->len;
+		c->nbatch++;
+		chan_in_release(in, b);
+		if (c->delay_us)
+			sched_sleep_until(plat_now_us() + c->delay_us);
+		if (c->stop_after && c->nbatch >= (uint64_t)c->stop_after) {
+			c->rc = 1;
+			break;
+		}
+	}
+	chan_in_counters(in, &c->counters);
+	chan_in_error(in, &reason);
+	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+	chan_in_close(in);
+	c->done = true;
+}
+
+static struct chan_mux *A, *B;
+
+static int setup(void **state)
+{
+	(void)state;
+	assert_int_equal(plat_init(), 0);
+	sched_init();
+	assert_int_equal(chan_mux_open("node-a", "127.0.0.1", 0, "tok", &A), 0);
+	assert_int_equal(chan_mux_open("node-b", "127.0.0.1", 0, "tok", &B), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	chan_mux_close(A);
+	chan_mux_close(B);
+	return 0;
+}
+
+static void noop(void *arg)
+{
+	(void)arg;
+}
+
+static bool prod_done(void *arg)
+{
+	return ((struct prod *)arg)->done;
+}
+
+static bool both_done(void *arg)
+{
+	void **pc = arg;
+	return ((struct prod *)pc[0])->done && ((struct cons *)pc[1])->done;
+}
+
+static void run_pair(struct prod *p, struct cons *c)
+{
+	void *pc[2] = {p, c};
+
+	assert_int_equal(sched_spawn("prod", 0, prod_task, p, NULL), 0);
+	assert_int_equal(sched_spawn("cons", 0, cons_task, c, NULL), 0);
+	assert_int_equal(sched_run(both_done, pc), 0);
+}
+
+/* Every batch arrives once, in order, checked against an independent sum. */
+static void test_forward_delivers_all(void **state)
+{
+	struct prod p = {.mux = A, .peer = "node-b", .id = 7, .nbatch = NBATCH, .batch_len = 1000};
+	struct cons c = {.mux = B, .peer = "node-a", .id = 7, .credits = 4};
+
+	(void)state;
+	p.port = chan_mux_port(B);
+	c.port = chan_mux_port(A);
+	run_pair(&p, &c);
+	assert_int_equal(p.rc_send, 0);
+	assert_int_equal(p.rc_finish, 0);
+	assert_int_equal(c.rc, SD_EEOF);
+	assert_int_equal(c.nbatch, NBATCH);
+	assert_true(c.sum == expected_sum(NBATCH, 1000));
+	assert_int_equal(p.counters.batches, NBATCH);
+	assert_int_equal(c.counters.records, NBATCH);
+	assert_int_equal(c.counters.bytes, (uint64_t)NBATCH * 1000);
+	assert_true(c.counters.max_queued <= 4);
+}
+
+/* A slow consumer: queue never exceeds the credits, the producer waits. */
+static void test_backpressure_bounded(void **state)
+{
+	struct prod p = {.mux = A, .peer = "node-b", .id = 8, .nbatch = 400, .batch_len = 4096};
+	struct cons c = {.mux = B, .peer = "node-a", .id = 8, .credits = 2, .delay_us = 200};
+	size_t before = plat_mem_peak();
+	struct chan_mux_stats st;
+
+	(void)state;
+	p.port = chan_mux_port(B);
+	c.port = chan_mux_port(A);
+	run_pair(&p, &c);
+	assert_int_equal(c.rc, SD_EEOF);
+	assert_int_equal(c.nbatch, 400);
+	assert_true(c.sum == expected_sum(400, 4096));
+	assert_true(c.counters.max_queued >= 1);
+	assert_true(c.counters.max_queued <= 2);
+	assert_true(p.counters.backpressure_us > 0);
+	/* 1.6 MB went through; the peak grew by connection buffers, not by that. */
+	assert_true(plat_mem_peak() <= before + 512 * 1024);
+	/* One connection per node pair. */
+	chan_mux_get_stats(A, &st);
+	assert_int_equal(st.conns, 1);
+	chan_mux_get_stats(B, &st);
+	assert_int_equal(st.conns, 1);
+}
+
+/* Both ends on one node: the loop connection. */
+static void test_local_channel(void **state)
+{
+	struct prod p = {.mux = A, .peer = "node-a", .id = 9, .nbatch = 50, .batch_len = 300};
+	struct cons c = {.mux = A, .peer = "node-a", .id = 9, .credits = 3};
+
+	(void)state;
+	run_pair(&p, &c);
+	assert_int_equal(c.rc, SD_EEOF);
+	assert_int_equal(c.nbatch, 50);
+	assert_true(c.sum == expected_sum(50, 300));
+}
+
+struct killer {
+	struct cons *c;
+	bool done;
+};
+
+static void kill_task(void *arg)
+{
+	struct killer *k = arg;
+
+	while (k->c->nbatch < 5)
+		sched_sleep_until(plat_now_us() + 1000);
+	plat_hosted_drop_all_connections();
+	k->done = true;
+}
+
+/* The connection dies mid-stream: the producer fails with a reason naming the peer. */
+static void test_lost_peer(void **state)
+{
+	struct prod p = {.mux = A, .peer = "node-b", .id = 10, .nbatch = 100000, .batch_len = 1000};
+	struct cons c = {.mux = B, .peer = "node-a", .id = 10, .credits = 2, .delay_us = 500};
+	struct killer k = {.c = &c};
+
+	(void)state;
+	p.port = chan_mux_port(B);
+	c.port = chan_mux_port(A);
+	assert_int_equal(sched_spawn("kill", 0, kill_task, &k, NULL), 0);
+	run_pair(&p, &c);
+	assert_int_equal(p.rc_send, SD_ELOST);
+	assert_int_equal(c.rc, SD_ELOST);
+	assert_non_null(strstr(p.reason_copy, "node-b"));
+	assert_non_null(strstr(c.reason, "node-a"));
+}
+
+/* Garbage and protocol violations close the connection and are counted. */
+static void test_malformed_frames(void **state)
+{
+	static const uint8_t garbage[] = "GET / HTTP/1.1\r\n\r\nxxxxxxxxxxxxxxxx";
+	struct chan_mux_stats st0, st1;
+	Sd__Data__Credit cr = SD__DATA__CREDIT__INIT;
+	uint8_t frame[256];
+	long n;
+
+	(void)state;
+	chan_mux_get_stats(B, &st0);
+	assert_true(chan_mux_feed_test(B, garbage, sizeof(garbage)) < 0);
+	/* A well-formed frame before HELLO is a violation too. */
+	cr.channel_id = 1;
+	cr.batches = 1;
+	n = wire_encode(WIRE_DATA_CREDIT, &cr.base, NULL, 0, frame, sizeof(frame));
+	assert_true(n > 0);
+	assert_int_equal(chan_mux_feed_test(B, frame, (size_t)n), SD_EPROTO);
+	chan_mux_get_stats(B, &st1);
+	assert_int_equal(st1.frames_rejected, st0.frames_rejected + 2);
+}
+
+/* A consumer that stops taking batches holds at most its credits. */
+static void test_credit_bound_with_stalled_consumer(void **state)
+{
+	struct prod p = {.mux = A, .peer = "node-b", .id = 11, .nbatch = 30, .batch_len = 100};
+	struct cons c = {.mux = B, .peer = "node-a", .id = 11, .credits = 3, .stop_after = 1};
+	struct sched_timer tick = {0};
+	uint64_t deadline;
+
+	(void)state;
+	p.port = chan_mux_port(B);
+	c.port = chan_mux_port(A);
+	assert_int_equal(sched_spawn("prod", 0, prod_task, &p, NULL), 0);
+	assert_int_equal(sched_spawn("cons", 0, cons_task, &c, NULL), 0);
+	deadline = plat_now_us() + 100 * 1000;
+	sched_timer_start(&tick, deadline, noop, NULL);
+	while (!c.done || plat_now_us() < deadline)
+		assert_int_equal(sched_run_once(true), 0);
+	/* Consumer took 1 and closed: the producer is stuck waiting for credit. */
+	assert_false(p.done);
+	assert_true(c.counters.max_queued <= 3);
+	plat_hosted_drop_all_connections();
+	assert_int_equal(sched_run(prod_done, &p), 0);
+	assert_int_equal(p.rc_send, SD_ELOST);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_forward_delivers_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backpressure_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_channel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_frames, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credit_bound_with_stalled_consumer, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
