@@ -10,6 +10,10 @@
 #include <string.h>
 
 #include <xxhash.h>
+#if defined(SD_HOSTED) && defined(__x86_64__)
+/* libxxhash picks AVX2/AVX-512 at run time: about twice SSE2 on big chunks. */
+#include <xxh_x86dispatch.h>
+#endif
 
 #include "base/err.h"
 #include "netfs/netfs.h"

@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <uv.h>
-#include <xxhash.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -63,6 +63,7 @@ struct stream {
 	bool waiting;
 	uint64_t deadline; /* loop ms: a waiting tail gives up */
 	uint32_t max_bytes;
+	uint64_t size_at_open; /* bytes: reported in chunks before the last */
 };
 
 struct server {
@@ -149,6 +150,35 @@ static void on_msg_written(uv_write_t *wr, int status)
 	after_write(c);
 }
 
+/*
+ * Writes bufs at once when the socket takes them whole (1: no request, no
+ * callback: the cheap path for small answers), else queues what is left
+ * with wr (0: cb will run). SD_ECLOSED when the connection is gone.
+ */
+static int conn_write(struct conn *c, uv_write_t *wr, uv_buf_t *bufs, unsigned n, uv_write_cb cb)
+{
+	size_t total = 0;
+	unsigned i = 0;
+	int k;
+
+	for (unsigned j = 0; j < n; j++)
+		total += bufs[j].len;
+	k = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+	if (k >= 0 && (size_t)k == total)
+		return 1;
+	if (k < 0 && k != UV_EAGAIN)
+		return SD_ECLOSED;
+	for (size_t left = k > 0 ? (size_t)k : 0; left > 0;) {
+		size_t take = left < bufs[i].len ? left : bufs[i].len;
+		bufs[i].base += take;
+		bufs[i].len -= take;
+		left -= take;
+		if (bufs[i].len == 0)
+			i++;
+	}
+	return uv_write(wr, (uv_stream_t *)&c->tcp, bufs + i, n - i, cb) < 0 ? SD_ECLOSED : 0;
+}
+
 /* srv_io.send: small responses, encoded into one owned buffer. */
 static int io_send(void *arg, uint16_t type, const ProtobufCMessage *msg)
 {
@@ -170,11 +200,10 @@ static int io_send(void *arg, uint16_t type, const ProtobufCMessage *msg)
 	m->c = c;
 	m->wr.data = m;
 	uv_buf_t buf = uv_buf_init((char *)m->data, (unsigned)n);
-	if (uv_write(&m->wr, (uv_stream_t *)&c->tcp, &buf, 1, on_msg_written) < 0) {
+	int rc = conn_write(c, &m->wr, &buf, 1, on_msg_written);
+	if (rc != 0)
 		free(m);
-		return SD_ECLOSED;
-	}
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- streams ---------------------------------------------------------- */
@@ -227,11 +256,54 @@ static void chunk_free(struct chunk *ch)
 		stream_free(st);
 }
 
-/* Runs on the work queue (or the loop for small reads): pread + hash. */
+static void chunk_work(uv_work_t *w);
+
+/* Hash; the size seen at open (or at the tail's wake-up) unless the file shrank. */
+static void chunk_finish(struct chunk *ch)
+{
+	struct stat sb;
+
+	ch->xxh = nfs_checksum(ch->data, ch->got);
+	ch->file_size = ch->st->size_at_open;
+	if (ch->got < ch->len)
+		ch->file_size =
+			fstat(ch->st->fd, &sb) == 0 ? (uint64_t)sb.st_size : ch->off + ch->got;
+}
+
+/*
+ * On the loop: reads what the page cache holds without blocking
+ * (preadv2 RWF_NOWAIT). True when the chunk is complete; otherwise the work
+ * queue continues from ch->got.
+ */
+static bool chunk_try_nowait(struct chunk *ch)
+{
+	static bool unsupported; /* the file system refuses RWF_NOWAIT */
+
+	while (!unsupported && ch->got < ch->len) {
+		struct iovec iov = {ch->data + ch->got, ch->len - ch->got};
+		ssize_t k = preadv2(ch->st->fd, &iov, 1, (off_t)(ch->off + ch->got), RWF_NOWAIT);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EOPNOTSUPP)
+			unsupported = true;
+		if (k < 0)
+			break;
+		if (k == 0) {
+			chunk_finish(ch); /* the file shrank: send what there is */
+			return true;
+		}
+		ch->got += (size_t)k;
+	}
+	if (ch->got < ch->len && !(unsupported && ch->len <= SRV_INLINE_READ_MAX))
+		return false;
+	chunk_work(&ch->work); /* small reads on such file systems: plain pread */
+	return true;
+}
+
+/* Runs on the work queue, or on the loop: pread from ch->got on, then hash. */
 static void chunk_work(uv_work_t *w)
 {
 	struct chunk *ch = w->data;
-	struct stat sb;
 
 	while (ch->got < ch->len) {
 		ssize_t k = pread(ch->st->fd, ch->data + ch->got, ch->len - ch->got,
@@ -246,8 +318,7 @@ static void chunk_work(uv_work_t *w)
 			break; /* the file shrank */
 		ch->got += (size_t)k;
 	}
-	ch->xxh = XXH3_64bits(ch->data, ch->got);
-	ch->file_size = fstat(ch->st->fd, &sb) == 0 ? (uint64_t)sb.st_size : ch->off + ch->got;
+	chunk_finish(ch);
 }
 
 static void on_chunk_written(uv_write_t *wr, int status)
@@ -289,8 +360,8 @@ static void chunk_send(struct stream *st, struct chunk *ch)
 	uv_buf_t bufs[2] = {uv_buf_init((char *)ch->head, (unsigned)head),
 			    uv_buf_init((char *)ch->data, (unsigned)ch->got)};
 	ch->wr.data = ch;
-	if (uv_write(&ch->wr, (uv_stream_t *)&c->tcp, bufs, ch->got ? 2 : 1, on_chunk_written) < 0)
-		chunk_free(ch);
+	if (conn_write(c, &ch->wr, bufs, ch->got ? 2 : 1, on_chunk_written) != 0)
+		chunk_free(ch); /* sent at once, or the connection is gone */
 }
 
 /* Sends every ready chunk at the head of the queue, in order. Caller holds st. */
@@ -345,8 +416,9 @@ static bool stream_issue(struct stream *st)
 	else
 		st->q_head = ch;
 	st->q_tail = ch;
-	if (ch->len <= SRV_INLINE_READ_MAX ||
-	    uv_queue_work(c->sv->loop, &ch->work, chunk_work, on_chunk_read) < 0) {
+	if (chunk_try_nowait(ch)) {
+		ch->ready = true;
+	} else if (uv_queue_work(c->sv->loop, &ch->work, chunk_work, on_chunk_read) < 0) {
 		chunk_work(&ch->work);
 		ch->ready = true;
 	}
@@ -419,7 +491,7 @@ static void stream_begin(struct stream *st, uint64_t off, uint64_t end)
 }
 
 static int io_start_read(void *arg, int fd, uint64_t req_id, uint64_t offset, uint64_t end,
-			 uint32_t chunk)
+			 uint64_t size, uint32_t chunk)
 {
 	struct stream *st = stream_new(arg, fd, req_id);
 
@@ -428,6 +500,7 @@ static int io_start_read(void *arg, int fd, uint64_t req_id, uint64_t offset, ui
 		return SD_ENOMEM;
 	}
 	st->chunk = chunk;
+	st->size_at_open = size;
 	stream_begin(st, offset, end);
 	return 0;
 }
@@ -457,6 +530,7 @@ static void tail_check(struct stream *st, uint64_t now)
 	if (size <= off && now < st->deadline)
 		return;
 	tail_unwait(st);
+	st->size_at_open = size;
 	if (size <= off)
 		stream_begin(st, off, off); /* timed out: one empty final chunk */
 	else

@@ -289,7 +289,7 @@ static int on_read(struct srv_session *ss, const Sd__Netfs__ReadReq *m, bool nul
 		chunk = NFS_CHUNK_MAX;
 	if (chunk < 4096)
 		chunk = 4096;
-	rc = ss->io->start_read(ss->io_arg, fd, m->req_id, m->offset, end, chunk);
+	rc = ss->io->start_read(ss->io_arg, fd, m->req_id, m->offset, end, size, chunk);
 	return rc < 0 ? fail(ss, m->req_id, "read", m->path, rc, NULL) : 0;
 }
 

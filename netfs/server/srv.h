@@ -88,9 +88,9 @@ void srv_entry_from_stat(Sd__Netfs__Entry *e, const char *path, const void *stat
 struct srv_io {
 	/* Queue one response frame (copied or consumed before return). */
 	int (*send)(void *arg, uint16_t type, const ProtobufCMessage *msg);
-	/* Stream [offset, end) of fd (ownership taken, even on error). */
+	/* Stream [offset, end) of fd (ownership taken, even on error); size: fstat's. */
 	int (*start_read)(void *arg, int fd, uint64_t req_id, uint64_t offset, uint64_t end,
-			  uint32_t chunk);
+			  uint64_t size, uint32_t chunk);
 	/* Wait for fd to grow past offset, then stream up to max_bytes. */
 	int (*start_tail)(void *arg, int fd, uint64_t req_id, uint64_t offset, uint32_t max_bytes,
 			  uint32_t timeout_ms);

@@ -35,9 +35,9 @@ static int stub_send(void *arg, uint16_t type, const ProtobufCMessage *msg)
 }
 
 static int stub_start_read(void *arg, int fd, uint64_t req_id, uint64_t offset, uint64_t end,
-			   uint32_t chunk)
+			   uint64_t size, uint32_t chunk)
 {
-	if (end < offset || chunk == 0 || chunk > NFS_CHUNK_MAX)
+	if (end < offset || (end > size && end != offset) || chunk == 0 || chunk > NFS_CHUNK_MAX)
 		abort();
 	close(fd);
 	return 0;
