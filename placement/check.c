@@ -20,8 +20,7 @@
 
 #define PLC__LIST_MAX 12 /* distinct values listed in a message */
 
-static void plc__stage_prefix(const struct plc_model *m, int s, char *buf, size_t cap,
-			      size_t *len)
+static void plc__stage_prefix(const struct plc_model *m, int s, char *buf, size_t cap, size_t *len)
 {
 	if (s < 0)
 		plc__appendf(buf, cap, len, "job: ");
@@ -62,10 +61,11 @@ static void plc__list_values(const struct plc_model *m, const struct plc_constra
 		for (size_t n = 0; n < m->nodes.n && keys; n++)
 			keys = !plc__live(m, (int)n) || !plc__node_attr(m, c, (int)n);
 	}
-	plc__appendf(buf, cap, len, "; %s:", c->attr == PLC_ATTR_REGION ? "regions"
-					     : c->attr == PLC_ATTR_ZONE ? "zones"
-					     : keys			 ? "labels"
-									 : "values");
+	plc__appendf(buf, cap, len, "; %s:",
+		     c->attr == PLC_ATTR_REGION ? "regions"
+		     : c->attr == PLC_ATTR_ZONE ? "zones"
+		     : keys                     ? "labels"
+						: "values");
 	int listed = 0;
 
 	for (size_t n = 0; n < m->nodes.n && listed <= PLC__LIST_MAX; n++) {
@@ -79,7 +79,8 @@ static void plc__list_values(const struct plc_model *m, const struct plc_constra
 				const struct plc__node *ne = &m->nodes.v[e];
 
 				for (size_t j = 0; j < (keys ? ne->n_labels : 1) && !dup; j++) {
-					const char *w = keys ? ne->keys[j] : plc__node_attr(m, c, (int)e);
+					const char *w =
+						keys ? ne->keys[j] : plc__node_attr(m, c, (int)e);
 
 					dup = plc__live(m, (int)e) && w && strcmp(v, w) == 0;
 				}
@@ -99,7 +100,9 @@ static void plc__list_values(const struct plc_model *m, const struct plc_constra
 static void plc__no_node_message(const struct plc_model *m, const struct plc_constraint *c,
 				 char *buf, size_t cap, size_t *len)
 {
-	const char *what = c->attr == PLC_ATTR_REGION ? "region" : c->attr == PLC_ATTR_ZONE ? "zone" : "label";
+	const char *what = c->attr == PLC_ATTR_REGION ? "region"
+			   : c->attr == PLC_ATTR_ZONE ? "zone"
+						      : "label";
 
 	if (c->negate) {
 		plc__appendf(buf, cap, len, "every node has %s", what);
@@ -143,7 +146,8 @@ static void plc__diagnose_empty(const struct plc__prep *p, int s, struct plc_res
 	}
 	if (!live || !alive) {
 		plc__report_begin(p, r, s, -1, &len);
-		plc__appendf(r->message, cap, &len, "no live node has a free slot (%d nodes)", p->N);
+		plc__appendf(r->message, cap, &len, "no live node has a free slot (%d nodes)",
+			     p->N);
 		free(alive);
 		return;
 	}
@@ -212,13 +216,12 @@ static bool plc__diagnose_room(const struct plc__prep *p, int s, struct plc_resu
 
 	plc__report_begin(p, r, s, k, &len);
 	plc__appendf(r->message, sizeof(r->message), &len,
-		     "%d tasks but the %d eligible nodes have room for only %ld", p->stage_ntasks[s],
-		     p->n_elig[s], room);
+		     "%d tasks but the %d eligible nodes have room for only %ld",
+		     p->stage_ntasks[s], p->n_elig[s], room);
 	return true;
 }
 
-static bool plc__diagnose_spread(const struct plc__prep *p, int s, bool zones,
-				 struct plc_result *r)
+static bool plc__diagnose_spread(const struct plc__prep *p, int s, bool zones, struct plc_result *r)
 {
 	int cap = zones ? p->zone_cap[s] : p->reg_cap[s];
 	int dims = zones ? p->n_zone_doms : p->R;
@@ -231,13 +234,16 @@ static bool plc__diagnose_spread(const struct plc__prep *p, int s, bool zones,
 	}
 	for (int n = 0; n < p->N; n++)
 		if (p->elig[s * p->N + n])
-			room[zones ? p->zone_dom[n] : p->node_region[n]] += plc__node_room(p, s, n, true);
+			room[zones ? p->zone_dom[n] : p->node_region[n]] +=
+				plc__node_room(p, s, n, true);
 	for (int d = 0; d < dims; d++)
 		total += room[d] < cap ? room[d] : cap;
 	free(room);
 	if (total >= p->stage_ntasks[s])
 		return false;
-	plc__report_begin(p, r, s, plc__find_cons(p->m, PLC_SPREAD, s, zones ? PLC_ATTR_ZONE : PLC_ATTR_REGION), &len);
+	plc__report_begin(
+		p, r, s,
+		plc__find_cons(p->m, PLC_SPREAD, s, zones ? PLC_ATTR_ZONE : PLC_ATTR_REGION), &len);
 	plc__appendf(r->message, sizeof(r->message), &len,
 		     "%d tasks, at most %d per %s, but the eligible nodes have room for only %ld",
 		     p->stage_ntasks[s], cap, zones ? "zone" : "region", total);
@@ -306,7 +312,8 @@ bool plc__diagnose(const struct plc__prep *p, struct plc_result *r)
 	}
 	for (int n = 0; n < p->N; n++)
 		if (plc__live(p->m, n))
-			room += p->m->nodes.v[n].slots < p->job_cap ? p->m->nodes.v[n].slots : p->job_cap;
+			room += p->m->nodes.v[n].slots < p->job_cap ? p->m->nodes.v[n].slots
+								    : p->job_cap;
 	if (room >= p->T)
 		return false;
 	plc__report_begin(p, r, -1, -1, &len);
@@ -390,8 +397,8 @@ bool plc__check(const struct plc__prep *p, const int *assign, struct plc_result 
 
 			plc__report_begin(p, r, s, -1, &len);
 			plc__appendf(r->message, sizeof(r->message), &len,
-				     "task %d and task %d are %g ms apart, more than near() allows", t,
-				     a->task, plc__rtt_nodes(p, assign[t], assign[a->task]));
+				     "task %d and task %d are %g ms apart, more than near() allows",
+				     t, a->task, plc__rtt_nodes(p, assign[t], assign[a->task]));
 			ok = false;
 		}
 	}

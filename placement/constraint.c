@@ -134,12 +134,13 @@ static int plc__parse_near(struct plc__cursor *cur, const char *b, const char *e
 	if (ne - nb >= 2 && ne[-2] == 'm' && ne[-1] == 's')
 		ne -= 2;
 	if (!plc__take_number(nb, ne, &c->max_rtt_ms) || c->max_rtt_ms <= 0.0)
-		return plc__syntax(cur, "near bound must be a positive number of ms: \"%s\"", cur->s);
+		return plc__syntax(cur, "near bound must be a positive number of ms: \"%s\"",
+				   cur->s);
 	return 0;
 }
 
-static int plc__parse_value(struct plc__cursor *cur, const char *key, const char *b,
-			    const char *e, struct plc_constraint *c)
+static int plc__parse_value(struct plc__cursor *cur, const char *key, const char *b, const char *e,
+			    struct plc_constraint *c)
 {
 	bool neg = c->negate;
 	double v;
@@ -147,7 +148,8 @@ static int plc__parse_value(struct plc__cursor *cur, const char *key, const char
 	if (strcmp(key, "near") == 0 || strcmp(key, "spread") == 0 ||
 	    strcmp(key, "max-per-node") == 0 || strcmp(key, "max_per_node") == 0) {
 		if (neg)
-			return plc__syntax(cur, "\"!=\" only works with region, zone and labels: \"%s\"",
+			return plc__syntax(cur,
+					   "\"!=\" only works with region, zone and labels: \"%s\"",
 					   cur->s);
 	}
 	if (strcmp(key, "near") == 0)
@@ -251,8 +253,8 @@ int plc_constraint_parse(const char *text, bool prefer, struct plc_constraint *o
 	if (e)
 		return e;
 	if (prefer && out->kind != PLC_MATCH)
-		return plc__syntax(&cur, "--prefer only takes region, zone or label matches: \"%s\"",
-				   text);
+		return plc__syntax(
+			&cur, "--prefer only takes region, zone or label matches: \"%s\"", text);
 	return 0;
 }
 
@@ -329,8 +331,10 @@ static bool plc__terminated(const char *s, size_t cap)
 
 static int plc__validate(const struct plc_constraint *c)
 {
-	if (!plc__terminated(c->stage, PLC_NAME_MAX) || !plc__terminated(c->label_key, PLC_NAME_MAX) ||
-	    !plc__terminated(c->near_stage, PLC_NAME_MAX) || !plc__terminated(c->origin, PLC_TEXT_MAX))
+	if (!plc__terminated(c->stage, PLC_NAME_MAX) ||
+	    !plc__terminated(c->label_key, PLC_NAME_MAX) ||
+	    !plc__terminated(c->near_stage, PLC_NAME_MAX) ||
+	    !plc__terminated(c->origin, PLC_TEXT_MAX))
 		return SD_EINVAL;
 	if (c->soft && (c->kind != PLC_MATCH || !(c->weight >= 0.0) || c->weight > 1e12))
 		return SD_EINVAL;

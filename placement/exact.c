@@ -128,8 +128,8 @@ static void plc__dfs(struct plc__bb *b, int depth, double cost)
 	}
 }
 
-int plc__exact(const struct plc__prep *p, const int *incumbent, int *best, bool *found,
-	       long limit, long *steps)
+int plc__exact(const struct plc__prep *p, const int *incumbent, int *best, bool *found, long limit,
+	       long *steps)
 {
 	struct plc__bb b;
 	size_t cells = ((size_t)p->T + 1) * ((size_t)p->N + 1);

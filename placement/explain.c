@@ -168,8 +168,8 @@ static void plc__render_task(const struct plc_model *m, const struct plc_result 
 		     m->nodes.v[tr->node].name, m->regions.v[tr->region].name, tr->cost.total,
 		     tr->cost.channels, tr->cost.sources, tr->cost.load, tr->cost.prefs);
 	if (tr->runner_up >= 0)
-		plc__appendf(buf, cap, len, "  next best %s (+%.3f)", m->nodes.v[tr->runner_up].name,
-			     tr->runner_up_delta);
+		plc__appendf(buf, cap, len, "  next best %s (+%.3f)",
+			     m->nodes.v[tr->runner_up].name, tr->runner_up_delta);
 	plc__appendf(buf, cap, len, "\n");
 }
 

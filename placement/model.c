@@ -19,9 +19,9 @@
 #include "placement/plc_priv.h"
 
 #define PLC__PI           3.14159265358979323846
-#define PLC__EARTH_KM     6371.0    /* mean radius */
-#define PLC__FIBRE_KM_MS  199.86    /* km per ms: 2/3 of c */
-#define PLC__VEC_INIT_CAP 8         /* items */
+#define PLC__EARTH_KM     6371.0 /* mean radius */
+#define PLC__FIBRE_KM_MS  199.86 /* km per ms: 2/3 of c */
+#define PLC__VEC_INIT_CAP 8      /* items */
 
 void *plc__vec_push(void **v, size_t *n, size_t *cap, size_t item_size)
 {

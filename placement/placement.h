@@ -47,17 +47,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PLC_NAME_MAX        64    /* bytes, with the NUL: names of regions, nodes, stages... */
-#define PLC_LABELS_MAX      8     /* labels per node */
-#define PLC_SET_MAX         8     /* values in one constraint's set */
-#define PLC_TEXT_MAX        256   /* bytes: constraint origin text, messages */
-#define PLC_INTRA_RTT_MS    1.0   /* default round trip between nodes of one region */
-#define PLC_UNKNOWN_RTT_MS  100.0 /* round trip when a region has no coordinates */
-#define PLC_RTT_BASE_MS     2.0   /* added to the great-circle estimate (switching) */
-#define PLC_NEAR_DEFAULT_MS 20.0  /* near(stage) bound when none is given */
-#define PLC_PREFER_WEIGHT   10.0  /* --prefer weight when none is given */
-#define PLC_LOAD_WEIGHT     1.0   /* default weight of the load-imbalance term */
-#define PLC_RTT_EWMA        0.25  /* weight of a new measured RTT after the first */
+#define PLC_NAME_MAX        64        /* bytes, with the NUL: names of regions, nodes, stages... */
+#define PLC_LABELS_MAX      8         /* labels per node */
+#define PLC_SET_MAX         8         /* values in one constraint's set */
+#define PLC_TEXT_MAX        256       /* bytes: constraint origin text, messages */
+#define PLC_INTRA_RTT_MS    1.0       /* default round trip between nodes of one region */
+#define PLC_UNKNOWN_RTT_MS  100.0     /* round trip when a region has no coordinates */
+#define PLC_RTT_BASE_MS     2.0       /* added to the great-circle estimate (switching) */
+#define PLC_NEAR_DEFAULT_MS 20.0      /* near(stage) bound when none is given */
+#define PLC_PREFER_WEIGHT   10.0      /* --prefer weight when none is given */
+#define PLC_LOAD_WEIGHT     1.0       /* default weight of the load-imbalance term */
+#define PLC_RTT_EWMA        0.25      /* weight of a new measured RTT after the first */
 #define PLC_EXACT_STEPS_MAX 20000000L /* search nodes before plc_solve_exact gives up */
 #define PLC_SEED_DEFAULT    0x5eedULL /* the solver's PRNG seed unless set */
 
@@ -75,9 +75,9 @@ struct plc_node_spec {
 	const char *region; /* added without coordinates if unknown */
 	const char *zone;   /* may be NULL or "" */
 	const struct plc_label *labels;
-	size_t n_labels;    /* <= PLC_LABELS_MAX */
-	int slots;          /* free task slots, >= 0 */
-	double load;        /* current utilisation, 0..1 */
+	size_t n_labels; /* <= PLC_LABELS_MAX */
+	int slots;       /* free task slots, >= 0 */
+	double load;     /* current utilisation, 0..1 */
 };
 
 /* Returns an empty model (owned; free with plc_model_free), NULL if out of memory. */
@@ -151,8 +151,8 @@ enum plc_attr {
 
 struct plc_constraint {
 	enum plc_kind kind;
-	bool soft;     /* a preference: PLC_MATCH only */
-	double weight; /* soft: penalty per task that misses it, cost units */
+	bool soft;                /* a preference: PLC_MATCH only */
+	double weight;            /* soft: penalty per task that misses it, cost units */
 	char stage[PLC_NAME_MAX]; /* scope: "" = the whole job */
 	enum plc_attr attr;       /* PLC_MATCH, PLC_SPREAD (region or zone) */
 	char label_key[PLC_NAME_MAX];
@@ -192,12 +192,12 @@ struct plc_cost {
 };
 
 struct plc_task_result {
-	int node;      /* -1 if unplaced */
-	int region;    /* the node's region */
-	int eligible;  /* nodes that pass the task's unary hard constraints */
-	struct plc_cost cost; /* this task's share: its reads, prefs, load
+	int node;               /* -1 if unplaced */
+	int region;             /* the node's region */
+	int eligible;           /* nodes that pass the task's unary hard constraints */
+	struct plc_cost cost;   /* this task's share: its reads, prefs, load
 			       * increment, half of each of its channels */
-	int runner_up;       /* the best other node it could move to, -1 if none */
+	int runner_up;          /* the best other node it could move to, -1 if none */
 	double runner_up_delta; /* total cost increase if it moved there */
 };
 

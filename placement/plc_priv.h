@@ -64,10 +64,10 @@ struct plc__cons {
 };
 
 /* A growable array of fixed-size items. */
-#define PLC__VEC(type)                                                                     \
-	struct {                                                                           \
-		type *v;                                                                   \
-		size_t n, cap;                                                             \
+#define PLC__VEC(type)         \
+	struct {               \
+		type *v;       \
+		size_t n, cap; \
 	}
 
 struct plc_model {
@@ -88,7 +88,9 @@ struct plc_model {
 
 /* Grows v (an item array with n and cap) by one; returns the new slot or NULL. */
 void *plc__vec_push(void **v, size_t *n, size_t *cap, size_t item_size);
-#define PLC__PUSH(vec) ((__typeof__((vec).v))plc__vec_push((void **)&(vec).v, &(vec).n, &(vec).cap, sizeof(*(vec).v)))
+#define PLC__PUSH(vec)                                                               \
+	((__typeof__((vec).v))plc__vec_push((void **)&(vec).v, &(vec).n, &(vec).cap, \
+					    sizeof(*(vec).v)))
 
 int plc__find_or_add_region(struct plc_model *m, const char *name);
 
@@ -114,8 +116,8 @@ struct plc__prep {
 	int T, N, R, S;
 	const double *rtt; /* the model's matrix, stride rtt_dim */
 	size_t rtt_dim;
-	int *node_region;       /* per node */
-	int *zone_dom;          /* per node: index of its (region, zone) pair */
+	int *node_region; /* per node */
+	int *zone_dom;    /* per node: index of its (region, zone) pair */
 	int n_zone_doms;
 	struct plc__adj **adj; /* per task: channels, both directions merged */
 	int *n_adj;
@@ -151,7 +153,8 @@ int plc__prep_init(struct plc__prep *p, const struct plc_model *m, const int *fi
 void plc__prep_free(struct plc__prep *p);
 int plc__state_init(struct plc__state *st, const struct plc__prep *p);
 void plc__state_free(struct plc__state *st);
-void plc__state_copy(struct plc__state *dst, const struct plc__state *src, const struct plc__prep *p);
+void plc__state_copy(struct plc__state *dst, const struct plc__state *src,
+		     const struct plc__prep *p);
 
 double plc__rtt_nodes(const struct plc__prep *p, int a, int b);
 /* The load term of node n holding c tasks. */
@@ -182,8 +185,8 @@ void plc__explain(const struct plc__prep *p, struct plc__state *st, struct plc_r
 /* The exact search, starting from an upper bound (a feasible assignment or
  * NULL). Writes the optimum into best and sets *found; returns 0,
  * SD_EINFEASIBLE (proven) or SD_ELIMIT (best holds the best found if *found). */
-int plc__exact(const struct plc__prep *p, const int *incumbent, int *best, bool *found,
-	       long limit, long *steps);
+int plc__exact(const struct plc__prep *p, const int *incumbent, int *best, bool *found, long limit,
+	       long *steps);
 
 /* snprintf into buf at *len, never past cap; *len counts what was needed. */
 void plc__appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)

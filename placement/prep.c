@@ -67,7 +67,8 @@ static void plc__edges_merge(struct plc__edges *es)
 
 		if (d && d->a == es->v[i].a && d->b == es->v[i].b) {
 			d->bps += es->v[i].bps;
-			if (es->v[i].near_ms >= 0.0 && (d->near_ms < 0.0 || es->v[i].near_ms < d->near_ms))
+			if (es->v[i].near_ms >= 0.0 &&
+			    (d->near_ms < 0.0 || es->v[i].near_ms < d->near_ms))
 				d->near_ms = es->v[i].near_ms;
 		} else {
 			es->v[w++] = es->v[i];
@@ -290,7 +291,8 @@ int plc__prep_init(struct plc__prep *p, const struct plc_model *m, const int *fi
 	p->S = (int)m->stage_names.n;
 	p->rtt = m->rtt;
 	p->rtt_dim = m->rtt_dim;
-	size_t T = (size_t)p->T + 1, N = (size_t)p->N + 1, R = (size_t)p->R + 1, S = (size_t)p->S + 1;
+	size_t T = (size_t)p->T + 1, N = (size_t)p->N + 1, R = (size_t)p->R + 1,
+	       S = (size_t)p->S + 1;
 
 	p->node_region = calloc(N, sizeof(int));
 	p->zone_dom = calloc(N, sizeof(int));
@@ -307,9 +309,9 @@ int plc__prep_init(struct plc__prep *p, const struct plc_model *m, const int *fi
 	p->zone_cap = calloc(S, sizeof(int));
 	p->stage_ntasks = calloc(S, sizeof(int));
 	p->fixed = calloc(T, sizeof(int));
-	if (!p->node_region || !p->zone_dom || !p->adj || !p->n_adj || !p->near || !p->n_near || !p->src_cost || !p->pref ||
-	    !p->elig || !p->n_elig || !p->stage_cap || !p->reg_cap || !p->zone_cap ||
-	    !p->stage_ntasks || !p->fixed)
+	if (!p->node_region || !p->zone_dom || !p->adj || !p->n_adj || !p->near || !p->n_near ||
+	    !p->src_cost || !p->pref || !p->elig || !p->n_elig || !p->stage_cap || !p->reg_cap ||
+	    !p->zone_cap || !p->stage_ntasks || !p->fixed)
 		goto out_free;
 	for (int n = 0; n < p->N; n++)
 		p->node_region[n] = m->nodes.v[n].region;
@@ -391,7 +393,8 @@ void plc__state_free(struct plc__state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-void plc__state_copy(struct plc__state *dst, const struct plc__state *src, const struct plc__prep *p)
+void plc__state_copy(struct plc__state *dst, const struct plc__state *src,
+		     const struct plc__prep *p)
 {
 	size_t S = (size_t)p->S + 1;
 
@@ -485,15 +488,17 @@ void plc__place_costs(const struct plc__prep *p, struct plc__state *st, int t, d
 		double c = 0.0;
 
 		for (int i = 0; i < nt; i++)
-			c += st->reg_bps[st->touched[i]] * p->rtt[(size_t)r * p->rtt_dim + (size_t)st->touched[i]];
+			c += st->reg_bps[st->touched[i]] *
+			     p->rtt[(size_t)r * p->rtt_dim + (size_t)st->touched[i]];
 		st->reg_cost[r] = c;
 	}
 	for (int n = 0; n < p->N; n++) {
 		int r = p->node_region[n];
-		double ch = st->reg_cost[r] - st->node_bps[n] * p->rtt[(size_t)r * p->rtt_dim + (size_t)r];
+		double ch = st->reg_cost[r] -
+			    st->node_bps[n] * p->rtt[(size_t)r * p->rtt_dim + (size_t)r];
 
-		cost[n] = p->src_cost[(size_t)t * (size_t)p->R + (size_t)r] + p->pref[s * p->N + n] +
-			  plc__load_term(p, n, st->node_count[n] + 1) -
+		cost[n] = p->src_cost[(size_t)t * (size_t)p->R + (size_t)r] +
+			  p->pref[s * p->N + n] + plc__load_term(p, n, st->node_count[n] + 1) -
 			  plc__load_term(p, n, st->node_count[n]) + ch / PLC__MB;
 	}
 	for (int i = 0; i < p->n_adj[t]; i++) { /* leave the scratch zeroed */
@@ -539,7 +544,8 @@ void plc__total_cost(const struct plc__prep *p, const int *assign, struct plc_co
 	for (size_t i = 0; i < m->channels.n; i++) {
 		const struct plc__channel *c = &m->channels.v[i];
 
-		out->channels += c->bps * plc__rtt_nodes(p, assign[c->from], assign[c->to]) / PLC__MB;
+		out->channels +=
+			c->bps * plc__rtt_nodes(p, assign[c->from], assign[c->to]) / PLC__MB;
 	}
 	for (int t = 0; t < p->T; t++) {
 		int n = assign[t], s = m->tasks.v[t].stage;

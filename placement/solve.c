@@ -22,10 +22,10 @@
 #include "base/err.h"
 #include "placement/plc_priv.h"
 
-#define PLC__LS_PASSES    50 /* local-search passes at most */
-#define PLC__SWAP_ALL_MAX 64 /* tasks: up to this many, try every swap pair */
-#define PLC__RESCUE_STEPS 200000L /* exact-search nodes when greedy gets stuck */
-#define PLC__RESCUE_CELLS 4096    /* tasks x nodes: larger instances get no rescue */
+#define PLC__LS_PASSES    50        /* local-search passes at most */
+#define PLC__SWAP_ALL_MAX 64        /* tasks: up to this many, try every swap pair */
+#define PLC__RESCUE_STEPS 200000L   /* exact-search nodes when greedy gets stuck */
+#define PLC__RESCUE_CELLS 4096      /* tasks x nodes: larger instances get no rescue */
 #define PLC__ILS_ITERS    200       /* perturb + local-search rounds at most */
 #define PLC__ILS_WORK     10000000L /* tasks x nodes x rounds: fewer rounds on large instances */
 #define PLC__KICK_MAX     4         /* tasks a perturbation moves at most */
@@ -33,11 +33,11 @@
 struct plc__run {
 	const struct plc__prep *p;
 	struct plc__state st;
-	int *order;      /* the order greedy placed tasks in */
-	double *attach;  /* greedy: bytes/s towards placed tasks and sources */
-	double *reads;   /* per task: source bytes/s */
-	double *costs;   /* per node: scratch for plc__place_costs */
-	int *queue;      /* ring of tasks to revisit (plc__settle), T entries */
+	int *order;     /* the order greedy placed tasks in */
+	double *attach; /* greedy: bytes/s towards placed tasks and sources */
+	double *reads;  /* per task: source bytes/s */
+	double *costs;  /* per node: scratch for plc__place_costs */
+	int *queue;     /* ring of tasks to revisit (plc__settle), T entries */
 	bool *queued;
 	int qhead, qlen;
 	long steps;
@@ -163,7 +163,8 @@ static int plc__greedy(struct plc__run *r, bool tight_first)
 		int t = -1;
 
 		for (int u = 0; u < p->T; u++)
-			if (r->st.assign[u] < 0 && (t < 0 || plc__greedy_before(r, u, t, tight_first)))
+			if (r->st.assign[u] < 0 &&
+			    (t < 0 || plc__greedy_before(r, u, t, tight_first)))
 				t = u;
 		int n = plc__best_node(r, t, NULL);
 

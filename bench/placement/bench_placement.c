@@ -63,7 +63,8 @@ static struct plc_model *build(int nodes, int regions, int tasks)
 	}
 	for (int n = 0; n < nodes; n++) {
 		int r = n % regions;
-		struct plc_node_spec spec = {name, region, zone, NULL, 0, 4 + n % 5, uniform(0, 0.6)};
+		struct plc_node_spec spec = {name, region,    zone,           NULL,
+					     0,    4 + n % 5, uniform(0, 0.6)};
 
 		snprintf(name, sizeof(name), "node%d", n);
 		snprintf(region, sizeof(region), "r%d", r);
@@ -113,7 +114,8 @@ static void run(int nodes, int regions, int tasks)
 		if (i + 1 < BENCH_RUNS)
 			plc_result_free(&r);
 	}
-	printf("placement: %d nodes, %d regions, %zu tasks, %d channels-ish: %s, best of %d: %.1f ms, "
+	printf("placement: %d nodes, %d regions, %zu tasks, %d channels-ish: %s, best of %d: %.1f "
+	       "ms, "
 	       "cost %.1f, %ld steps\n",
 	       nodes, regions, plc_model_n_tasks(m), tasks / 4 * (tasks / 4 + 2),
 	       err ? sd_strerror(err) : "placed", BENCH_RUNS, best, r.cost.total, r.steps);

@@ -38,7 +38,8 @@ static void ti_random_constraint(struct ti *x, uint64_t *sd, struct plc_constrai
 		c->negate = kind == 1;
 		c->n_values = (size_t)ti_int(sd, 1, 2);
 		for (size_t i = 0; i < c->n_values; i++)
-			snprintf(c->values[i], sizeof(c->values[i]), "r%d", ti_int(sd, 0, x->R - 1));
+			snprintf(c->values[i], sizeof(c->values[i]), "r%d",
+				 ti_int(sd, 0, x->R - 1));
 		break;
 	case 2:
 		c->kind = PLC_MATCH;
@@ -80,7 +81,8 @@ static void ti_random_constraint(struct ti *x, uint64_t *sd, struct plc_constrai
 		if (c->attr == PLC_ATTR_ZONE)
 			snprintf(c->values[0], sizeof(c->values[0]), "a");
 		else
-			snprintf(c->values[0], sizeof(c->values[0]), "r%d", ti_int(sd, 0, x->R - 1));
+			snprintf(c->values[0], sizeof(c->values[0]), "r%d",
+				 ti_int(sd, 0, x->R - 1));
 		break;
 	}
 }
@@ -135,7 +137,10 @@ void ti_random(struct ti *x, uint64_t *sd)
 		snprintf(nd->name, sizeof(nd->name), "n%d", n);
 		nd->region = ti_int(sd, 0, x->R - 1);
 		snprintf(nd->zone, sizeof(nd->zone), "%s", ti_int(sd, 0, 1) ? "a" : "b");
-		snprintf(nd->tier, sizeof(nd->tier), "%s", tier == 0 ? "gold" : tier == 1 ? "silver" : "");
+		snprintf(nd->tier, sizeof(nd->tier), "%s",
+			 tier == 0   ? "gold"
+			 : tier == 1 ? "silver"
+				     : "");
 		nd->slots = ti_int(sd, 1, 3);
 		nd->load = ti_uniform(sd, 0.0, 0.5);
 		nd->lost = ti_int(sd, 0, 9) == 0;
@@ -156,8 +161,9 @@ static int ti_build_nodes(struct plc_model *m, const struct ti *x)
 		const struct ti_node *nd = &x->nodes[n];
 		char region[16];
 		struct plc_label label = {"tier", nd->tier};
-		struct plc_node_spec spec = {nd->name, region, nd->zone, &label, nd->tier[0] ? 1 : 0,
-					     nd->slots, nd->load};
+		struct plc_node_spec spec = {
+			nd->name,  region,  nd->zone, &label, nd->tier[0] ? 1 : 0,
+			nd->slots, nd->load};
 
 		snprintf(region, sizeof(region), "r%d", nd->region);
 		if (plc_model_add_node(m, &spec) != n)
@@ -276,7 +282,8 @@ static bool ti_spread_ok(const struct ti *x, const int *assign, int s, bool zone
 static bool ti_linked(const struct ti *x, int t, int u)
 {
 	for (int c = 0; c < x->C; c++)
-		if ((x->ch_from[c] == t && x->ch_to[c] == u) || (x->ch_from[c] == u && x->ch_to[c] == t))
+		if ((x->ch_from[c] == t && x->ch_to[c] == u) ||
+		    (x->ch_from[c] == u && x->ch_to[c] == t))
 			return true;
 	return false;
 }
@@ -320,7 +327,8 @@ bool ti_feasible(const struct ti *x, const int *assign, char *why, size_t cap)
 	int count[TI_MAX_N] = {0};
 
 	for (int t = 0; t < x->T; t++) {
-		if (assign[t] < 0 || assign[t] >= x->N || !ti_eligible(x, x->task_stage[t], assign[t])) {
+		if (assign[t] < 0 || assign[t] >= x->N ||
+		    !ti_eligible(x, x->task_stage[t], assign[t])) {
 			snprintf(why, cap, "task %d on an ineligible node", t);
 			return false;
 		}
@@ -338,7 +346,8 @@ bool ti_feasible(const struct ti *x, const int *assign, char *why, size_t cap)
 		else if (c->kind == PLC_MAX_PER_NODE)
 			ok = ti_caps_ok(x, assign, c);
 		for (int s = 0; c->kind == PLC_SPREAD && s < x->S && ok; s++)
-			ok = !ti_applies(c, s) || ti_spread_ok(x, assign, s, c->attr == PLC_ATTR_ZONE);
+			ok = !ti_applies(c, s) ||
+			     ti_spread_ok(x, assign, s, c->attr == PLC_ATTR_ZONE);
 		if (!ok) {
 			snprintf(why, cap, "constraint %d (kind %d) broken", k, (int)c->kind);
 			return false;
@@ -356,7 +365,8 @@ double ti_cost(const struct ti *x, const int *assign)
 		cost += x->ch_bps[c] * ti_rtt(x, assign[x->ch_from[c]], assign[x->ch_to[c]]) / 1e6;
 	for (int r = 0; r < x->Rd; r++)
 		cost += x->rd_bps[r] *
-			x->rtt[x->nodes[assign[x->rd_task[r]]].region][x->netfs_region[x->rd_fs[r]]] /
+			x->rtt[x->nodes[assign[x->rd_task[r]]].region]
+			      [x->netfs_region[x->rd_fs[r]]] /
 			1e6;
 	for (int t = 0; t < x->T; t++) {
 		count[assign[t]]++;

@@ -58,7 +58,8 @@ static void test_random_heuristic_vs_exact(void **state)
 			int *ha = assignment(&h), *ea = assignment(&e);
 
 			if (!ti_feasible(&x, ha, why, sizeof(why)))
-				fail_msg("instance %d: heuristic broke a hard constraint: %s", i, why);
+				fail_msg("instance %d: heuristic broke a hard constraint: %s", i,
+					 why);
 			if (!ti_feasible(&x, ea, why, sizeof(why)))
 				fail_msg("instance %d: exact broke a hard constraint: %s", i, why);
 			double hc = ti_cost(&x, ha), ec = ti_cost(&x, ea);
