@@ -71,6 +71,7 @@ struct server {
 	uv_loop_t *loop;
 	uv_tcp_t listener;
 	uv_timer_t tail_timer;
+	uv_timer_t hello_timer; /* closes connections that never said hello */
 	uv_signal_t sigint, sigterm;
 	struct stream *waiting;
 	struct conn *conns;
@@ -86,6 +87,7 @@ struct conn {
 	struct stream *streams;
 	unsigned n_streams;
 	bool closing, closed, paused;
+	uint64_t accepted_at; /* loop ms */
 };
 
 struct out_msg {
@@ -727,6 +729,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	if (!c)
 		return;
 	c->sv = sv;
+	c->accepted_at = uv_now(sv->loop);
 	wire_reader_init(&c->rd, SRV_FRAME_MAX);
 	srv_session_init(&c->ss, sv->srv, &conn_io, c);
 	uv_tcp_init(sv->loop, &c->tcp);
@@ -750,6 +753,22 @@ static void on_connection(uv_stream_t *listener, int status)
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
+static void on_hello_timer(uv_timer_t *t)
+{
+	struct server *sv = t->data;
+	uint64_t now = uv_now(sv->loop);
+	struct conn *c = sv->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (!c->ss.hello_done && now - c->accepted_at >= sv->srv->cfg.hello_timeout_ms) {
+			sd_log_warn("netfsd", "%s: no hello within %u ms: closing", c->ss.peer,
+				    sv->srv->cfg.hello_timeout_ms);
+			conn_close(c);
+		}
+	}
+}
+
 static void on_signal(uv_signal_t *sig, int signum)
 {
 	struct server *sv = sig->data;
@@ -759,6 +778,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 		conn_close(sv->conns);
 	uv_close((uv_handle_t *)&sv->listener, NULL);
 	uv_close((uv_handle_t *)&sv->tail_timer, NULL);
+	uv_close((uv_handle_t *)&sv->hello_timer, NULL);
 	uv_close((uv_handle_t *)&sv->sigint, NULL);
 	uv_close((uv_handle_t *)&sv->sigterm, NULL);
 }
@@ -791,6 +811,12 @@ int srv_run(struct srv *s, uv_loop_t *loop, const char *host, int port,
 		return rc;
 	uv_timer_init(loop, &sv.tail_timer);
 	sv.tail_timer.data = &sv;
+	uv_timer_init(loop, &sv.hello_timer);
+	sv.hello_timer.data = &sv;
+	if (!s->cfg.hello_timeout_ms)
+		s->cfg.hello_timeout_ms = SRV_HELLO_TIMEOUT_MS;
+	uv_timer_start(&sv.hello_timer, on_hello_timer, s->cfg.hello_timeout_ms / 4 + 1,
+		       s->cfg.hello_timeout_ms / 4 + 1);
 	uv_signal_init(loop, &sv.sigint);
 	uv_signal_init(loop, &sv.sigterm);
 	sv.sigint.data = sv.sigterm.data = &sv;

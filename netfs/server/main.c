@@ -33,6 +33,7 @@ static void usage(FILE *to)
 	fprintf(to, "usage: stardust-netfsd --root DIR [--listen HOST:PORT] [--region NAME]\n"
 		    "                       [--token T] [--name N] [--port-file FILE]\n"
 		    "                       [--log-level debug|info|warn|error]\n"
+		    "                       [--hello-timeout-ms MS] [--no-openat2]\n"
 		    "Exports DIR over the netfs protocol (default --listen 127.0.0.1:7070).\n");
 }
 
@@ -63,6 +64,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 					      {"port-file", required_argument, NULL, 'p'},
 					      {"log-level", required_argument, NULL, 'v'},
 					      {"no-openat2", no_argument, NULL, 'W'},
+					      {"hello-timeout-ms", required_argument, NULL, 'H'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	enum sd_log_level level;
@@ -101,6 +103,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'W':
 			o->cfg.no_openat2 = true;
+			break;
+		case 'H':
+			o->cfg.hello_timeout_ms = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'h':
 			usage(stdout);

@@ -29,17 +29,19 @@
 #define SRV_READAHEAD           4u          /* chunks being read or sent per stream */
 #define SRV_INLINE_READ_MAX     (64u << 10) /* bytes: reads this small run on the loop */
 #define SRV_WQ_HIGH             (8u << 20)  /* bytes queued on a socket: stop producing */
+#define SRV_HELLO_TIMEOUT_MS    10000u      /* ms a new connection has to say hello */
 #define SRV_TAIL_POLL_MS        20u         /* how often waiting tails look at their file */
 #define SRV_TAIL_TIMEOUT_MAX_MS 600000u     /* longest tail wait */
 #define SRV_MSG_MAX             (NFS_PATH_MAX + 256u) /* bytes of an error message */
 #define SRV_TMP_PREFIX          ".nfs-tmp-" /* temporary files: hidden, never client-addressable */
 
 struct srv_config {
-	const char *root;   /* borrowed: the export directory */
-	const char *region; /* borrowed */
-	const char *name;   /* borrowed */
-	const char *token;  /* borrowed; NULL or "" = no authentication */
-	bool no_openat2;    /* force the per-component O_NOFOLLOW walk (tests) */
+	const char *root;          /* borrowed: the export directory */
+	const char *region;        /* borrowed */
+	const char *name;          /* borrowed */
+	const char *token;         /* borrowed; NULL or "" = no authentication */
+	bool no_openat2;           /* force the per-component O_NOFOLLOW walk (tests) */
+	unsigned hello_timeout_ms; /* 0: SRV_HELLO_TIMEOUT_MS */
 };
 
 struct srv {

@@ -625,6 +625,25 @@ static void test_misbehaving_clients(void **state)
 	close(lazy);
 }
 
+static void test_silent_client_dropped(void **state)
+{
+	struct wire_reader r;
+	struct wire_frame f;
+	int fd = raw_connect(srv_walk.port);
+
+	(void)state;
+	assert_true(fd >= 0);
+	wire_reader_init(&r, WIRE_FRAME_MAX);
+	/* Says nothing: the server closes it after its hello timeout. */
+	assert_int_equal(raw_recv(fd, &r, &f), SD_ECLOSED);
+	wire_reader_fini(&r);
+	close(fd);
+	struct nfs_conn *c = conn_to(&srv_walk, NULL);
+	struct nfs_stat st;
+	assert_int_equal(nfs_stat(c, "a.txt", &st), 0);
+	nfs_close(c);
+}
+
 static void test_cli(void **state)
 {
 	char server[64], local[600], back[600];
@@ -677,7 +696,7 @@ static int setup(void **state)
 {
 	static const char *const plain[] = {"--region", "test-region", "--name", "itest", NULL};
 	static const char *const token[] = {"--token", "s3cret", NULL};
-	static const char *const walk[] = {"--no-openat2", NULL};
+	static const char *const walk[] = {"--no-openat2", "--hello-timeout-ms", "200", NULL};
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/netfs-itest-XXXXXX");
@@ -732,6 +751,7 @@ int main(void)
 		cmocka_unit_test(test_disconnect_mid_write),
 		cmocka_unit_test(test_disconnect_mid_read),
 		cmocka_unit_test(test_misbehaving_clients),
+		cmocka_unit_test(test_silent_client_dropped),
 		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
