@@ -113,6 +113,14 @@ static int submit_status(int rc)
 		return 400;
 	case SD_EINFEASIBLE:
 		return 409;
+	case SD_ENOENT:
+		return 422;
+	case SD_ELOST:
+		return 503;
+	case SD_ECONNREFUSED:
+	case SD_EUNREACH:
+	case SD_ETIMEDOUT:
+		return 502;
 	case SD_ETOOBIG:
 		return 413;
 	case SD_ELIMIT:
@@ -122,104 +130,118 @@ static int submit_status(int rc)
 	}
 }
 
+#define SUBMIT_FLAGS_MAX 64 /* constraints + preferences in one request */
+
+struct submit_req {
+	cJSON *doc; /* owned: the parsed body, when JSON */
+	const char *flags[SUBMIT_FLAGS_MAX];
+	struct coord_submit sub; /* borrows doc and the request */
+};
+
+static int parse_list(const cJSON *doc, const char *key, struct submit_req *s, size_t *count,
+		      char *err, size_t cap)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(doc, key);
+	const cJSON *e;
+	*count = 0;
+	if (l && !cJSON_IsArray(l)) {
+		snprintf(err, cap, "\"%s\" must be an array of strings", key);
+		return SD_EINVAL;
+	}
+	cJSON_ArrayForEach(e, l)
+	{
+		size_t used = s->sub.n_constraints + *count;
+		if (!cJSON_IsString(e) || used == SUBMIT_FLAGS_MAX) {
+			snprintf(err, cap, "\"%s\" must be an array of at most %u strings", key,
+				 SUBMIT_FLAGS_MAX);
+			return SD_EINVAL;
+		}
+		s->flags[used] = e->valuestring;
+		(*count)++;
+	}
+	return 0;
+}
+
 /*
  * The body is either JSON {"text": "...", "name": "...", "constraints":
  * ["k=v"], "prefer": ["k=v:w"]} or, with any other content type, the job
- * text itself. Sets *text and *name to borrowed strings inside *doc or req.
+ * text itself.
  */
-static int parse_submit(const struct coord_http_request *req, cJSON **doc, const char **text,
-			size_t *len, const char **name, char *err, size_t cap)
+static int parse_submit(const struct coord_http_request *req, struct submit_req *s, char *err,
+			size_t cap)
 {
 	const char *ct = header(req, "Content-Type");
-	*doc = NULL;
-	*name = NULL;
+	memset(s, 0, sizeof(*s));
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		*text = req->body;
-		*len = req->body_len;
+		s->sub.text = req->body;
+		s->sub.text_len = req->body_len;
 		return 0;
 	}
-	*doc = cJSON_ParseWithLength(req->body, req->body_len);
-	if (!*doc || !cJSON_IsObject(*doc)) {
+	s->doc = cJSON_ParseWithLength(req->body, req->body_len);
+	if (!s->doc || !cJSON_IsObject(s->doc)) {
 		snprintf(err, cap, "request body is not a JSON object");
 		return SD_EINVAL;
 	}
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(*doc, "text");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(s->doc, "text");
 	if (!cJSON_IsString(t)) {
 		snprintf(err, cap, "\"text\" (the job source, a string) is missing");
 		return SD_EINVAL;
 	}
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(*doc, "name");
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(s->doc, "name");
 	if (n && !cJSON_IsString(n)) {
 		snprintf(err, cap, "\"name\" must be a string");
 		return SD_EINVAL;
 	}
-	const char *lists[] = {"constraints", "prefer"};
-	for (size_t i = 0; i < 2; i++) {
-		const cJSON *l = cJSON_GetObjectItemCaseSensitive(*doc, lists[i]);
-		const cJSON *e;
-		if (l && !cJSON_IsArray(l)) {
-			snprintf(err, cap, "\"%s\" must be an array of strings", lists[i]);
-			return SD_EINVAL;
-		}
-		cJSON_ArrayForEach(e, l)
-		{
-			if (!cJSON_IsString(e)) {
-				snprintf(err, cap, "\"%s\" must be an array of strings", lists[i]);
-				return SD_EINVAL;
-			}
-		}
-	}
-	*text = t->valuestring;
-	*len = strlen(t->valuestring);
-	*name = n ? n->valuestring : NULL;
+	int rc = parse_list(s->doc, "constraints", s, &s->sub.n_constraints, err, cap);
+	if (rc == 0)
+		rc = parse_list(s->doc, "prefer", s, &s->sub.n_preferences, err, cap);
+	if (rc)
+		return rc;
+	s->sub.constraints = s->flags;
+	s->sub.preferences = s->flags + s->sub.n_constraints;
+	s->sub.text = t->valuestring;
+	s->sub.text_len = strlen(t->valuestring);
+	s->sub.name = n ? n->valuestring : NULL;
 	return 0;
 }
 
 static void post_job(struct coord_api *api, const struct coord_http_request *req,
-		     struct coord_http_response *resp)
+		     struct coord_http_response *resp, bool plan_only)
 {
 	char err[ERR_MAX];
-	cJSON *doc;
-	const char *text, *name;
-	size_t len;
-	int rc = parse_submit(req, &doc, &text, &len, &name, err, sizeof(err));
+	struct submit_req s;
+	int rc = parse_submit(req, &s, err, sizeof(err));
 	if (rc) {
-		cJSON_Delete(doc);
+		cJSON_Delete(s.doc);
 		coord_api_error(resp, 400, rc, err);
 		return;
 	}
+	s.sub.place = !plan_only || (req->query && strstr(req->query, "placement=1"));
 	struct coord_job *job = NULL;
-	rc = coord_jobs_submit(api->jobs, text, len, name, api->now_us(), &job, err, sizeof(err));
-	cJSON_Delete(doc);
+	rc = coord_jobs_submit(api->jobs, &s.sub, api->now_us(), &job, err, sizeof(err));
+	cJSON_Delete(s.doc);
 	if (rc && !job) {
 		coord_api_error(resp, submit_status(rc), rc, err);
 		return;
 	}
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "id", job->id);
-	cJSON_AddStringToObject(o, "state", coord_job_state_name(job->state));
+	if (plan_only) {
+		/* The plan (and placement), then the job is forgotten. */
+		cJSON *plan = job->plan_json ? cJSON_Parse(job->plan_json) : NULL;
+		cJSON_AddItemToObject(o, "plan", plan ? plan : cJSON_CreateNull());
+	} else {
+		cJSON_AddStringToObject(o, "id", job->id);
+		cJSON_AddStringToObject(o, "state", coord_job_state_name(job->state));
+	}
 	if (rc) {
 		cJSON_AddStringToObject(o, "error", err);
 		cJSON_AddStringToObject(o, "code", sd_errname(rc));
 	}
 	char *body = o ? cJSON_PrintUnformatted(o) : NULL;
 	cJSON_Delete(o);
-	set_json(resp, rc ? submit_status(rc) : 202, body);
-}
-
-static void post_plan(struct coord_api *api, const struct coord_http_request *req,
-		      struct coord_http_response *resp)
-{
-	(void)api;
-	(void)req;
-	/* Explaining a plan needs the compiler; see compile.c. */
-	if (!coord_jobs_can_compile()) {
-		coord_api_error(resp, 501, SD_ENOTSUP,
-				"plan explanation is not available yet: this coordinator was "
-				"built without the job compiler (dataflow/)");
-		return;
-	}
-	coord_api_error(resp, 501, SD_ENOTSUP, "plan explanation is not wired in yet");
+	if (plan_only)
+		coord_jobs_discard(api->jobs, job);
+	set_json(resp, rc ? submit_status(rc) : plan_only ? 200 : 202, body);
 }
 
 static void job_route(struct coord_api *api, const struct coord_http_request *req, const char *rest,
@@ -319,7 +341,7 @@ static void route(struct coord_api *api, const struct coord_http_request *req,
 				resp->extra_header = "WWW-Authenticate: Bearer";
 				return;
 			}
-			post_job(api, req, resp);
+			post_job(api, req, resp, false);
 			return;
 		}
 		if (!is_get) {
@@ -339,7 +361,7 @@ static void route(struct coord_api *api, const struct coord_http_request *req,
 			resp->extra_header = "WWW-Authenticate: Bearer";
 			return;
 		}
-		post_plan(api, req, resp);
+		post_job(api, req, resp, true);
 		return;
 	}
 	if (strncmp(p, "/v1/jobs/", 9) == 0) {

@@ -352,8 +352,13 @@ char *coord_render_overview(const struct coord_api *api, uint64_t now_us)
 		cJSON_AddNumberToObject(jobs, coord_job_state_name((enum coord_job_state)s),
 					(double)k);
 	}
-	cJSON *caps = cJSON_AddObjectToObject(o, "capabilities");
-	cJSON_AddBoolToObject(caps, "compile", coord_jobs_can_compile());
-	cJSON_AddBoolToObject(caps, "place", coord_jobs_can_place());
+	const struct coord_netfs *nfs = &api->jobs->netfs;
+	if (nfs->host) {
+		char ep[300];
+		snprintf(ep, sizeof(ep), "%s:%u", nfs->host, nfs->port);
+		cJSON_AddStringToObject(o, "netfs", ep);
+	} else {
+		cJSON_AddNullToObject(o, "netfs");
+	}
 	return finish(o);
 }

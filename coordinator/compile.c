@@ -1,72 +1,32 @@
 /*
- * coordinator/compile.c — where the coordinator meets dataflow/ and
- * placement/ (see coord_priv.h).
+ * coordinator/compile.c — where the coordinator meets dataflow/: compile a
+ * submission, describe the plan as JSON, and build each task's Deploy
+ * (operator chain bytes, channel endpoints, input splits, sink).
  *
- * This build has neither library yet, so every seam reports SD_ENOTSUP with
- * a message naming what is missing. When dataflow/dataflow.h and
- * placement/placement.h land, the bodies below call df_compile, df_plan_explain,
- * df_task_plan_encode and plc_solve; nothing else in the coordinator changes.
+ * Channel ids: (df channel id << 32) | (producer partition << 16) |
+ * consumer partition, so both ends of one connection name it alike.
  */
 #include "coordinator/coord_priv.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "dataflow/dataflow.h"
+#include "placement/placement.h"
 
-bool coord_jobs_can_compile(void)
+const char *coord__netfs_path(const char *uri)
 {
-	return false;
+	return strncmp(uri, "netfs://", 8) == 0 ? uri + 8 : uri;
 }
 
-bool coord_jobs_can_place(void)
+int coord_sink_part_name(char *out, size_t cap, const char *path, const char *job_id,
+			 uint32_t partition)
 {
-	return false;
-}
-
-int coord__compile(struct coord_job *job, const char *text, size_t len, char *err, size_t err_cap)
-{
-	(void)job;
-	(void)text;
-	(void)len;
-	snprintf(err, err_cap,
-		 "job compilation is not available yet: this coordinator was built without "
-		 "the job compiler (dataflow/)");
-	return SD_ENOTSUP;
-}
-
-int coord__place(struct coord_job *job, const struct coord_registry *r, char *err, size_t err_cap)
-{
-	(void)job;
-	(void)r;
-	snprintf(err, err_cap,
-		 "placement is not available yet: this coordinator was built without the "
-		 "placement solver (placement/)");
-	return SD_ENOTSUP;
-}
-
-int coord__task_plan(const struct coord_job *job, const struct coord_task *task, uint8_t **plan,
-		     size_t *plan_len)
-{
-	(void)task;
-	*plan = NULL;
-	*plan_len = 0;
-	/* Jobs made by coord_jobs_add_for_test carry no compiled plan. */
-	return job->compiled ? SD_ENOTSUP : 0;
-}
-
-int coord__commit_sinks(struct coord_job *job, char *err, size_t err_cap)
-{
-	if (!job->compiled)
-		return 0; /* nothing compiled, no sinks to commit */
-	snprintf(err, err_cap, "sink commit is not available yet: netfs client missing");
-	return SD_ENOTSUP;
-}
-
-void coord__free_compiled(struct coord_job *job)
-{
-	job->compiled = NULL;
+	int n = snprintf(out, cap, "%s.%s.part-%05u", coord__netfs_path(path), job_id, partition);
+	return n > 0 && (size_t)n < cap ? 0 : SD_ETOOBIG;
 }
 
 char *coord__strndup(const char *s, size_t max)
@@ -78,4 +38,388 @@ char *coord__strndup(const char *s, size_t max)
 	memcpy(d, s, n);
 	d[n] = '\0';
 	return d;
+}
+
+void coord__free_compiled(struct coord_job *job)
+{
+	struct coord_compiled *c = job->compiled;
+	if (!c)
+		return;
+	df_job_free(c->df);
+	free(c->constraints);
+	for (size_t i = 0; i < c->n_splits; i++)
+		free(c->splits[i].path);
+	free(c->splits);
+	free(c->explain);
+	free(c->placement);
+	free(c);
+	job->compiled = NULL;
+}
+
+static int parse_flags(struct coord_compiled *c, const struct coord_submit *sub, char *err,
+		       size_t err_cap)
+{
+	size_t n = sub->n_constraints + sub->n_preferences;
+	if (n > COORD_CONSTRAINTS_MAX) {
+		snprintf(err, err_cap, "more than %u constraints and preferences",
+			 COORD_CONSTRAINTS_MAX);
+		return SD_ELIMIT;
+	}
+	if (n == 0)
+		return 0;
+	c->constraints = calloc(n, sizeof(*c->constraints));
+	if (!c->constraints)
+		return SD_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		bool pref = i >= sub->n_constraints;
+		const char *text =
+			pref ? sub->preferences[i - sub->n_constraints] : sub->constraints[i];
+		char why[PLC_TEXT_MAX];
+		if (plc_constraint_parse(text, pref, &c->constraints[i], why, sizeof(why))) {
+			snprintf(err, err_cap, "%s \"%s\": %s", pref ? "--prefer" : "--constraint",
+				 text, why);
+			return SD_EINVAL;
+		}
+		c->n_constraints = i + 1;
+	}
+	return 0;
+}
+
+static int fill_stages_and_tasks(struct coord_job *job, const struct df_job *df)
+{
+	unsigned ns = 0;
+	const struct df_stage_info *st = df_job_stages(df, &ns);
+	unsigned nt = df_job_task_count(df);
+	job->stages = calloc(ns ? ns : 1, sizeof(*job->stages));
+	job->tasks = calloc(nt ? nt : 1, sizeof(*job->tasks));
+	if (!job->stages || !job->tasks)
+		return SD_ENOMEM;
+	for (unsigned i = 0; i < ns; i++) {
+		job->stages[i].stage_id = st[i].id;
+		job->stages[i].parallelism = st[i].parallelism;
+		job->stages[i].name = coord__strndup(st[i].name ? st[i].name : "", 256);
+		job->n_stages = i + 1;
+		if (!job->stages[i].name)
+			return SD_ENOMEM;
+	}
+	for (unsigned i = 0; i < nt; i++) {
+		struct df_task_info ti;
+		if (df_job_task(df, i, &ti))
+			return SD_EINTERNAL;
+		job->tasks[i].task_id = ti.task_id;
+		job->tasks[i].stage_id = ti.stage;
+		job->tasks[i].partition = ti.partition;
+		job->tasks[i].counters.watermark_us = INT64_MIN;
+	}
+	job->n_tasks = nt;
+	return 0;
+}
+
+static const char *chan_kind_name(enum df_chan_kind k)
+{
+	static const char *const names[] = {"forward", "hash", "broadcast", "gather"};
+	return (unsigned)k < 4 ? names[k] : "?";
+}
+
+/* The plan as JSON: stages, channels, sources, sinks, and the readable text. */
+static char *plan_json(const struct coord_compiled *c)
+{
+	const struct df_job *df = c->df;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", df_job_name(df) ? df_job_name(df) : "");
+	cJSON_AddBoolToObject(o, "bounded", df_job_bounded(df));
+	cJSON_AddStringToObject(o, "explain", c->explain ? c->explain : "");
+	unsigned n;
+	const struct df_stage_info *st = df_job_stages(df, &n);
+	cJSON *arr = cJSON_AddArrayToObject(o, "stages");
+	for (unsigned i = 0; i < n; i++) {
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddNumberToObject(s, "id", st[i].id);
+		cJSON_AddStringToObject(s, "name", st[i].name ? st[i].name : "");
+		cJSON_AddNumberToObject(s, "parallelism", st[i].parallelism);
+		cJSON_AddNumberToObject(s, "first_task", st[i].first_task);
+		cJSON_AddNumberToObject(s, "inputs", st[i].n_inputs);
+		cJSON_AddNumberToObject(s, "outputs", st[i].n_outputs);
+		cJSON_AddBoolToObject(s, "bounded", st[i].bounded);
+		cJSON_AddItemToArray(arr, s);
+	}
+	const struct df_channel_info *ch = df_job_channels(df, &n);
+	arr = cJSON_AddArrayToObject(o, "channels");
+	for (unsigned i = 0; i < n; i++) {
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddNumberToObject(s, "id", ch[i].id);
+		cJSON_AddNumberToObject(s, "from_stage", ch[i].from_stage);
+		cJSON_AddNumberToObject(s, "to_stage", ch[i].to_stage);
+		cJSON_AddStringToObject(s, "kind", chan_kind_name(ch[i].kind));
+		cJSON_AddItemToArray(arr, s);
+	}
+	const struct df_source_info *src = df_job_sources(df, &n);
+	arr = cJSON_AddArrayToObject(o, "sources");
+	for (unsigned i = 0; i < n; i++) {
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddNumberToObject(s, "stage", src[i].stage);
+		if (src[i].path)
+			cJSON_AddStringToObject(s, "path", src[i].path);
+		else
+			cJSON_AddNullToObject(s, "path");
+		cJSON_AddBoolToObject(s, "follow", src[i].follow);
+		cJSON_AddItemToArray(arr, s);
+	}
+	const struct df_sink_info *sk = df_job_sinks(df, &n);
+	arr = cJSON_AddArrayToObject(o, "sinks");
+	for (unsigned i = 0; i < n; i++) {
+		static const char *const kinds[] = {"text", "csv", "collect", "print"};
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddNumberToObject(s, "stage", sk[i].stage);
+		cJSON_AddStringToObject(s, "kind",
+					(unsigned)sk[i].kind < 4 ? kinds[sk[i].kind] : "?");
+		if (sk[i].path)
+			cJSON_AddStringToObject(s, "path", sk[i].path);
+		else
+			cJSON_AddNullToObject(s, "path");
+		cJSON_AddItemToArray(arr, s);
+	}
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+int coord__compile(struct coord_job *job, const struct coord_submit *sub, char *err, size_t err_cap)
+{
+	struct coord_compiled *c = calloc(1, sizeof(*c));
+	if (!c)
+		return SD_ENOMEM;
+	job->compiled = c;
+	struct df_diag diag;
+	memset(&diag, 0, sizeof(diag));
+	char file[COORD_NAME_MAX + 4];
+	snprintf(file, sizeof(file), "%s", sub->name && sub->name[0] ? sub->name : "job.sd");
+	int rc = df_compile(sub->text, sub->text_len, file, NULL, &c->df, &diag);
+	if (rc) {
+		/* The compiler's own words, as is (file:line:col, the line, a caret). */
+		size_t len = strnlen(diag.text, sizeof(diag.text));
+		while (len && diag.text[len - 1] == '\n')
+			len--;
+		snprintf(err, err_cap, "%.*s", (int)len, len ? diag.text : sd_strerror(rc));
+		return diag.code < 0 ? diag.code : rc;
+	}
+	rc = parse_flags(c, sub, err, err_cap);
+	if (rc)
+		return rc;
+	rc = fill_stages_and_tasks(job, c->df);
+	if (rc)
+		return rc;
+	size_t need = df_plan_explain(c->df, NULL, 0);
+	c->explain = malloc(need + 1);
+	if (!c->explain)
+		return SD_ENOMEM;
+	df_plan_explain(c->df, c->explain, need + 1);
+	if (!sub->name || !sub->name[0]) {
+		free(job->name);
+		job->name = coord__strndup(df_job_name(c->df) ? df_job_name(c->df) : "job",
+					   COORD_NAME_MAX);
+		if (!job->name)
+			return SD_ENOMEM;
+	}
+	job->plan_json = plan_json(c);
+	return job->plan_json ? 0 : SD_ENOMEM;
+}
+
+/* ---- Deploy ---- */
+
+static void *scratch_alloc(struct coord_deploy_scratch *s, size_t n)
+{
+	if (s->n == sizeof(s->mem) / sizeof(s->mem[0]))
+		return NULL;
+	void *p = calloc(1, n ? n : 1);
+	if (p)
+		s->mem[s->n++] = p;
+	return p;
+}
+
+void coord__deploy_scratch_free(struct coord_deploy_scratch *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->mem[i]);
+	s->n = 0;
+}
+
+static Sd__Control__Partitioning partitioning(enum df_chan_kind k)
+{
+	switch (k) {
+	case DF_CHAN_HASH:
+		return SD__CONTROL__PARTITIONING__PART_HASH;
+	case DF_CHAN_BROADCAST:
+		return SD__CONTROL__PARTITIONING__PART_BROADCAST;
+	case DF_CHAN_GATHER:
+		return SD__CONTROL__PARTITIONING__PART_GATHER;
+	default:
+		return SD__CONTROL__PARTITIONING__PART_FORWARD;
+	}
+}
+
+/* Does producer partition p feed consumer partition q over a channel of kind k? */
+static bool connected(enum df_chan_kind k, uint32_t p, uint32_t q)
+{
+	switch (k) {
+	case DF_CHAN_FORWARD:
+		return p == q;
+	case DF_CHAN_GATHER:
+		return q == 0;
+	default:
+		return true;
+	}
+}
+
+/* The channel ends of one task; *n counts them (first pass with out == NULL). */
+static void channel_ends(const struct coord_jobs *t, const struct coord_job *job,
+			 const struct coord_task *task, bool inputs, Sd__Control__Channel *out,
+			 size_t *n)
+{
+	const struct coord_compiled *c = job->compiled;
+	unsigned nch;
+	const struct df_channel_info *ch = df_job_channels(c->df, &nch);
+	*n = 0;
+	for (unsigned i = 0; i < nch; i++) {
+		unsigned mine = inputs ? ch[i].to_stage : ch[i].from_stage;
+		unsigned peer = inputs ? ch[i].from_stage : ch[i].to_stage;
+		if (mine != task->stage_id || peer >= job->n_stages)
+			continue;
+		for (size_t k = 0; k < job->n_tasks; k++) {
+			const struct coord_task *pt = &job->tasks[k];
+			if (pt->stage_id != peer)
+				continue;
+			uint32_t from = inputs ? pt->partition : task->partition;
+			uint32_t to = inputs ? task->partition : pt->partition;
+			if (!connected(ch[i].kind, from, to))
+				continue;
+			if (out) {
+				Sd__Control__Channel *e = &out[*n];
+				sd__control__channel__init(e);
+				const struct coord_node *pn =
+					coord_registry_find_id(t->registry, pt->node_id);
+				e->channel_id =
+					((uint64_t)ch[i].id << 32) | ((uint64_t)from << 16) | to;
+				e->peer_task_id = pt->task_id;
+				e->peer_node = pn ? pn->name : "";
+				e->peer_host = pn ? pn->data_host : "";
+				e->peer_port = pn ? pn->data_port : 0;
+				e->partitioning = partitioning(ch[i].kind);
+				e->credits = COORD_CHANNEL_CREDITS;
+			}
+			(*n)++;
+		}
+	}
+}
+
+static int fill_channels(const struct coord_jobs *t, const struct coord_job *job,
+			 const struct coord_task *task, bool inputs, Sd__Control__Channel ***list,
+			 size_t *n, struct coord_deploy_scratch *s)
+{
+	channel_ends(t, job, task, inputs, NULL, n);
+	if (*n == 0)
+		return 0;
+	Sd__Control__Channel *arr = scratch_alloc(s, *n * sizeof(*arr));
+	*list = scratch_alloc(s, *n * sizeof(**list));
+	if (!arr || !*list)
+		return SD_ENOMEM;
+	channel_ends(t, job, task, inputs, arr, n);
+	for (size_t i = 0; i < *n; i++)
+		(*list)[i] = &arr[i];
+	return 0;
+}
+
+static int fill_splits(const struct coord_jobs *t, const struct coord_job *job,
+		       const struct coord_task *task, Sd__Control__Deploy *d,
+		       struct coord_deploy_scratch *s, char *server)
+{
+	const struct coord_compiled *c = job->compiled;
+	size_t n = 0;
+	for (size_t i = 0; i < c->n_splits; i++)
+		n += c->splits[i].task_id == task->task_id;
+	if (n == 0)
+		return 0;
+	Sd__Control__InputSplit *arr = scratch_alloc(s, n * sizeof(*arr));
+	d->splits = scratch_alloc(s, n * sizeof(*d->splits));
+	if (!arr || !d->splits)
+		return SD_ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < c->n_splits; i++) {
+		const struct coord_split *sp = &c->splits[i];
+		if (sp->task_id != task->task_id)
+			continue;
+		sd__control__input_split__init(&arr[k]);
+		arr[k].server = server;
+		arr[k].path = sp->path;
+		arr[k].offset = sp->offset;
+		arr[k].length = sp->length;
+		arr[k].follow = sp->follow;
+		d->splits[k] = &arr[k];
+		k++;
+	}
+	d->n_splits = k;
+	return 0;
+}
+
+static int fill_sink(const struct coord_job *job, const struct coord_task *task,
+		     Sd__Control__Deploy *d, struct coord_deploy_scratch *s, char *server)
+{
+	const struct coord_compiled *c = job->compiled;
+	unsigned n;
+	const struct df_sink_info *sk = df_job_sinks(c->df, &n);
+	for (unsigned i = 0; i < n; i++) {
+		if (sk[i].stage != task->stage_id || !sk[i].path)
+			continue;
+		Sd__Control__SinkTarget *st = scratch_alloc(s, sizeof(*st));
+		if (!st)
+			return SD_ENOMEM;
+		sd__control__sink_target__init(st);
+		st->server = server;
+		/* The final name; the task writes coord_sink_part_name(path, job, partition). */
+		st->path = (char *)coord__netfs_path(sk[i].path);
+		d->sink = st;
+		return 0; /* one file sink per task (Deploy.sink is singular) */
+	}
+	return 0;
+}
+
+int coord__fill_deploy(const struct coord_jobs *t, const struct coord_job *job,
+		       const struct coord_task *task, Sd__Control__Deploy *d,
+		       struct coord_deploy_scratch *s)
+{
+	d->job_id = (char *)job->id;
+	d->task_id = task->task_id;
+	d->stage_id = task->stage_id;
+	d->partition = task->partition;
+	d->parallelism =
+		task->stage_id < job->n_stages ? job->stages[task->stage_id].parallelism : 1;
+	d->netfs_token = (char *)(t->netfs.token ? t->netfs.token : "");
+	const struct coord_compiled *c = job->compiled;
+	if (!c)
+		return 0; /* a test job: no plan */
+	uint8_t *plan = NULL;
+	size_t len = 0;
+	int rc = df_task_plan_encode(c->df, task->task_id, &plan, &len);
+	if (rc)
+		return rc;
+	if (s->n == sizeof(s->mem) / sizeof(s->mem[0])) {
+		free(plan);
+		return SD_ENOMEM;
+	}
+	s->mem[s->n++] = plan;
+	d->plan.data = plan;
+	d->plan.len = len;
+	char *server = scratch_alloc(s, 300);
+	if (!server)
+		return SD_ENOMEM;
+	if (t->netfs.host)
+		snprintf(server, 300, "%s:%u", t->netfs.host, t->netfs.port);
+	rc = fill_channels(t, job, task, true, &d->inputs, &d->n_inputs, s);
+	if (rc == 0)
+		rc = fill_channels(t, job, task, false, &d->outputs, &d->n_outputs, s);
+	if (rc == 0)
+		rc = fill_splits(t, job, task, d, s, server);
+	if (rc == 0)
+		rc = fill_sink(job, task, d, s, server);
+	return rc;
 }

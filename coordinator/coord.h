@@ -225,6 +225,33 @@ struct coord_job {
 	void *compiled;   /* owned by the compile seam (jobs.c) */
 };
 
+/* Where the job's files live: the netfs server the coordinator lists and commits on. */
+struct coord_netfs {
+	const char *host; /* borrowed; NULL = no file service configured */
+	uint16_t port;
+	const char *token; /* borrowed, may be NULL */
+};
+
+/* One submission (all borrowed for the call). */
+struct coord_submit {
+	const char *text;
+	size_t text_len;
+	const char *name;               /* may be NULL: the job's own or "job" */
+	const char *const *constraints; /* --constraint "k=v" */
+	size_t n_constraints;
+	const char *const *preferences; /* --prefer "k=v:w" */
+	size_t n_preferences;
+	bool place; /* false: compile only (POST /v1/plan) */
+};
+
+/*
+ * The name a sink task writes its partition to: "<path>.<job_id>.part-<NNNNN>".
+ * At the end of a successful job the coordinator concatenates the parts in
+ * partition order into <path> (one netfs create/commit) and deletes them.
+ */
+int coord_sink_part_name(char *out, size_t cap, const char *path, const char *job_id,
+			 uint32_t partition);
+
 /* Sends one control message to a node; how the job table reaches the wire. */
 typedef int coord_send_fn(void *arg, struct coord_node *node, uint16_t type,
 			  const ProtobufCMessage *msg);
@@ -237,6 +264,7 @@ struct coord_jobs {
 	struct coord_registry *registry; /* borrowed */
 	coord_send_fn *send;
 	void *send_arg;
+	struct coord_netfs netfs; /* set by the daemon; host NULL = none */
 	uint64_t submitted_total;
 	uint64_t finished_total[COORD_JOB_STATE_COUNT]; /* by terminal state */
 	uint64_t task_updates_total;
@@ -252,24 +280,21 @@ bool coord_job_state_terminal(enum coord_job_state s);
 const char *coord_task_state_name(int task_state);
 
 /*
- * What the coordinator can do with job text in this build: whether the
- * compiler (dataflow/) and the solver (placement/) are linked in.
- */
-bool coord_jobs_can_compile(void);
-bool coord_jobs_can_place(void);
-
-/*
- * Submits job text (borrowed, text_len bytes). On success returns 0 with the
- * job (owned by the table) in *out, already PLACING or further. Errors, with
- * a message for people in err (err_cap bytes, the compiler's own text with
- * line:column when it has one):
- *   SD_ENOTSUP      compiler or placement not available in this build
+ * Submits a job. On success returns 0 with the job (owned by the table) in
+ * *out, DEPLOYING or further. Errors, with a message for people in err
+ * (err_cap bytes; the compiler's own text with file:line:col):
  *   SD_ESYNTAX, SD_ETYPE, SD_EPLAN   the job does not compile (no job made)
+ *   SD_EINVAL       a bad --constraint/--prefer or empty text (no job made)
  *   SD_EINFEASIBLE  no placement: the job is recorded FAILED, *out set
- *   SD_ETOOBIG, SD_EINVAL, SD_ELIMIT, SD_ENOMEM
+ *   SD_ENOENT, SD_EUNREACH, ...     inputs could not be listed: FAILED, *out set
+ *   SD_ETOOBIG, SD_ELIMIT, SD_ENOMEM
+ * With sub->place false the job is compiled and kept CREATED (for /v1/plan).
  */
-int coord_jobs_submit(struct coord_jobs *t, const char *text, size_t text_len, const char *name,
-		      uint64_t now_us, struct coord_job **out, char *err, size_t err_cap);
+int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint64_t now_us,
+		      struct coord_job **out, char *err, size_t err_cap);
+
+/* Removes a job that never ran (a /v1/plan answer). */
+void coord_jobs_discard(struct coord_jobs *t, struct coord_job *job);
 
 struct coord_job *coord_jobs_find(const struct coord_jobs *t, const char *id);
 
@@ -399,7 +424,9 @@ struct coord_config {
 	const char *token;        /* API bearer token, NULL = none */
 	const char *join_token;   /* node join token, NULL = none */
 	uint64_t heartbeat_timeout_us;
-	const char *state_dir; /* endpoints.json is written here; NULL = none */
+	const char *state_dir;   /* endpoints.json is written here; NULL = none */
+	const char *netfs_addr;  /* "host:port" of the job file service, NULL = none */
+	const char *netfs_token; /* may be NULL */
 };
 
 /* Parses "host:port" (IPv4 dotted, or "localhost"). SD_EINVAL when malformed. */

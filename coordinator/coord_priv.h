@@ -1,44 +1,92 @@
 /*
  * coordinator/coord_priv.h — seams between the coordinator's own files.
  *
- * compile.c wraps dataflow/ (compile, plan text, per-task plan bytes) and
- * placement/ (assignment or infeasibility report). Until those libraries are
- * linked into the build (CMake defines SD_HAVE_DATAFLOW / SD_HAVE_PLACEMENT)
- * each seam answers SD_ENOTSUP with a message saying so: the coordinator
- * never pretends a job ran.
+ *   compile.c  dataflow/: compile, plan JSON, per-task Deploy messages
+ *   place.c    placement/: model from the registry and the plan, solve
+ *   sinks.c    netfs/: input splits from source globs, sink commit
+ *
+ * job->compiled is a struct coord_compiled, owned by the job.
  */
 #ifndef SD_COORD_COORD_PRIV_H
 #define SD_COORD_COORD_PRIV_H
 
 #include "coordinator/coord.h"
 
+struct df_job;
+struct plc_constraint;
+
+#define COORD_CHANNEL_CREDITS    8u    /* batches a receiver grants up front */
+#define COORD_CHANNEL_RATE_GUESS 1e6   /* bytes/s assumed per channel edge for placement */
+#define COORD_SOURCE_RATE_GUESS  1e6   /* bytes/s assumed per source read */
+#define COORD_SPLITS_MAX         4096u /* input files one job may read */
+#define COORD_CONSTRAINTS_MAX    64u   /* --constraint / --prefer per job */
+
+struct coord_split {
+	char *path; /* owned, relative to the netfs export root */
+	uint64_t offset;
+	uint64_t length; /* 0 = to the end */
+	bool follow;
+	uint32_t task_id;
+};
+
+struct coord_compiled {
+	struct df_job *df;                  /* owned */
+	struct plc_constraint *constraints; /* owned: the CLI's, parsed */
+	size_t n_constraints;
+	struct coord_split *splits; /* owned: after coord__plan_inputs */
+	size_t n_splits;
+	char *explain;   /* owned: df_plan_explain text */
+	char *placement; /* owned: plc_render_text, NULL before placement */
+};
+
 /*
- * Compiles text into job->compiled, job->stages, job->tasks and
- * job->plan_json. Errors carry the compiler's message (line:column) in err.
+ * Compiles sub->text into job->compiled, job->stages, job->tasks and
+ * job->plan_json. Errors carry the compiler's message (file:line:col) in err
+ * as is: SD_ESYNTAX, SD_ETYPE, SD_EPLAN; SD_EINVAL for a bad --constraint.
  */
-int coord__compile(struct coord_job *job, const char *text, size_t len, char *err, size_t err_cap);
+int coord__compile(struct coord_job *job, const struct coord_submit *sub, char *err,
+		   size_t err_cap);
 
 /*
  * Assigns every task of a compiled job to a READY node of the registry
- * (task->node_id). SD_EINFEASIBLE with the solver's report in err.
+ * (task->node_id) and adds the placement to job->plan_json.
+ * SD_EINFEASIBLE with the solver's report in err.
  */
 int coord__place(struct coord_job *job, const struct coord_registry *r, char *err, size_t err_cap);
 
-/*
- * Fills the Deploy message parts that come from the compiled plan: plan bytes
- * (returned owned in *plan, free()), input splits, channels and sink. Returns
- * 0 or an SD_E*.
- */
-int coord__task_plan(const struct coord_job *job, const struct coord_task *task, uint8_t **plan,
-		     size_t *plan_len);
+/* Lists the job's source files on the netfs server and cuts them into splits. */
+int coord__plan_inputs(struct coord_job *job, const struct coord_netfs *nfs, char *err,
+		       size_t err_cap);
 
-/* Commits the job's sinks (temporary names -> final names) through netfs. */
-int coord__commit_sinks(struct coord_job *job, char *err, size_t err_cap);
+/*
+ * Builds the Deploy message for one task into *d, using scratch storage
+ * owned by *scratch (freed by coord__deploy_scratch_free after sending).
+ */
+struct coord_deploy_scratch {
+	void *mem[8]; /* owned allocations */
+	size_t n;
+};
+int coord__fill_deploy(const struct coord_jobs *t, const struct coord_job *job,
+		       const struct coord_task *task, Sd__Control__Deploy *d,
+		       struct coord_deploy_scratch *scratch);
+void coord__deploy_scratch_free(struct coord_deploy_scratch *s);
+
+/*
+ * Commits the job's sinks: for each file sink, concatenates its tasks' part
+ * files (coord_sink_part_name) in partition order into the final name with
+ * one netfs create/write/commit, then deletes the parts. ok = false only
+ * deletes the parts.
+ */
+int coord__commit_sinks(struct coord_job *job, const struct coord_netfs *nfs, bool ok, char *err,
+			size_t err_cap);
 
 /* Frees job->compiled. */
 void coord__free_compiled(struct coord_job *job);
 
 /* Duplicates at most max bytes of s (NUL-terminated result) or NULL. */
 char *coord__strndup(const char *s, size_t max);
+
+/* "netfs://a/b" -> "a/b"; other strings unchanged. */
+const char *coord__netfs_path(const char *uri);
 
 #endif /* SD_COORD_COORD_PRIV_H */

@@ -262,74 +262,82 @@ static int deploy_tasks(struct coord_jobs *t, struct coord_job *job, char *err, 
 			return SD_ELOST;
 		}
 		Sd__Control__Deploy d = SD__CONTROL__DEPLOY__INIT;
-		uint8_t *plan = NULL;
-		size_t plan_len = 0;
-		int rc = coord__task_plan(job, task, &plan, &plan_len);
+		struct coord_deploy_scratch scratch = {0};
+		int rc = coord__fill_deploy(t, job, task, &d, &scratch);
 		if (rc) {
-			snprintf(err, err_cap, "task %u: %s", task->task_id, sd_strerror(rc));
+			coord__deploy_scratch_free(&scratch);
+			snprintf(err, err_cap, "task %u: building its deployment: %s",
+				 task->task_id, sd_strerror(rc));
 			return rc;
 		}
-		d.job_id = job->id;
-		d.task_id = task->task_id;
-		d.stage_id = task->stage_id;
-		d.partition = task->partition;
-		d.parallelism = task->stage_id < job->n_stages
-					? job->stages[task->stage_id].parallelism
-					: 1;
-		d.plan.data = plan;
-		d.plan.len = plan_len;
 		rc = t->send ? t->send(t->send_arg, n, WIRE_CTL_DEPLOY, &d.base) : SD_ENOTSUP;
-		free(plan);
+		coord__deploy_scratch_free(&scratch);
 		if (rc) {
 			snprintf(err, err_cap, "task %u: deploy to node %s: %s", task->task_id,
 				 n->name, sd_strerror(rc));
 			return rc;
 		}
 		task->state = SD__CONTROL__TASK_STATE__TASK_DEPLOYING;
+		task->state_at_us = job->state_at_us[COORD_JOB_DEPLOYING];
 	}
 	return 0;
 }
 
-int coord_jobs_submit(struct coord_jobs *t, const char *text, size_t text_len, const char *name,
-		      uint64_t now_us, struct coord_job **out, char *err, size_t err_cap)
+int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint64_t now_us,
+		      struct coord_job **out, char *err, size_t err_cap)
 {
 	*out = NULL;
 	err[0] = '\0';
-	if (!text || text_len == 0) {
+	if (!sub->text || sub->text_len == 0) {
 		snprintf(err, err_cap, "empty job text");
 		return SD_EINVAL;
 	}
-	if (text_len > COORD_JOB_TEXT_MAX) {
-		snprintf(err, err_cap, "job text is %zu bytes, the limit is %u", text_len,
+	if (sub->text_len > COORD_JOB_TEXT_MAX) {
+		snprintf(err, err_cap, "job text is %zu bytes, the limit is %u", sub->text_len,
 			 COORD_JOB_TEXT_MAX);
 		return SD_ETOOBIG;
 	}
-	struct coord_job *job = job_new(t, name, now_us);
+	struct coord_job *job = job_new(t, sub->name, now_us);
 	if (!job) {
 		snprintf(err, err_cap, "job table full or out of memory");
 		return t->n_jobs >= COORD_JOBS_MAX ? SD_ELIMIT : SD_ENOMEM;
 	}
-	job->text = coord__strndup(text, text_len);
-	int rc = job->text ? coord__compile(job, text, text_len, err, err_cap) : SD_ENOMEM;
+	job->text = coord__strndup(sub->text, sub->text_len);
+	int rc = job->text ? coord__compile(job, sub, err, err_cap) : SD_ENOMEM;
 	if (rc) {
 		/* A job that does not compile is an answer to the caller, not a job. */
 		job_drop_last(t, job);
 		return rc;
 	}
-	coord_job_set_state(t, job, COORD_JOB_PLACING, now_us);
 	*out = job;
+	if (!sub->place)
+		return 0;
+	coord_job_set_state(t, job, COORD_JOB_PLACING, now_us);
 	rc = coord__place(job, t->registry, err, err_cap);
-	if (rc) {
-		coord_job_fail(t, job, rc, err, -1, NULL, now_us);
-		return rc;
+	if (rc == 0)
+		rc = coord__plan_inputs(job, &t->netfs, err, err_cap);
+	if (rc == 0) {
+		coord_job_set_state(t, job, COORD_JOB_DEPLOYING, now_us);
+		rc = deploy_tasks(t, job, err, err_cap);
 	}
-	coord_job_set_state(t, job, COORD_JOB_DEPLOYING, now_us);
-	rc = deploy_tasks(t, job, err, err_cap);
 	if (rc) {
 		coord_job_fail(t, job, rc, err, -1, NULL, now_us);
 		return rc;
 	}
 	return 0;
+}
+
+void coord_jobs_discard(struct coord_jobs *t, struct coord_job *job)
+{
+	for (size_t i = 0; i < t->n_jobs; i++) {
+		if (t->jobs[i] != job)
+			continue;
+		memmove(&t->jobs[i], &t->jobs[i + 1], (t->n_jobs - i - 1) * sizeof(t->jobs[0]));
+		t->n_jobs--;
+		t->submitted_total--;
+		job_free(job);
+		return;
+	}
 }
 
 struct coord_job *coord_jobs_find(const struct coord_jobs *t, const char *id)
@@ -387,7 +395,7 @@ static void job_finish(struct coord_jobs *t, struct coord_job *job, uint64_t now
 {
 	char err[ERR_TEXT_MAX];
 	err[0] = '\0';
-	int rc = coord__commit_sinks(job, err, sizeof(err));
+	int rc = coord__commit_sinks(job, &t->netfs, true, err, sizeof(err));
 	if (rc) {
 		coord_job_fail(t, job, rc, err[0] ? err : "sink commit failed", -1, NULL, now_us);
 		return;

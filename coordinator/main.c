@@ -32,6 +32,8 @@ static void usage(FILE *out)
 		"  --join-token J              token nodes must present (env STARDUST_JOIN_TOKEN)\n"
 		"  --heartbeat-timeout D       mark a node lost after D without heartbeats\n"
 		"                              (5s; units us, ms, s, m)\n"
+		"  --netfs HOST:PORT           the file service jobs read and write (netfs://)\n"
+		"  --netfs-token T             its token (env STARDUST_NETFS_TOKEN)\n"
 		"  --state-dir DIR             write DIR/endpoints.json with the bound addresses\n"
 		"  --log-level L               debug, info, warn, error, off (default info)\n"
 		"exit status: 0 after SIGINT/SIGTERM, 1 on a start-up error, 2 on bad usage\n");
@@ -44,6 +46,7 @@ int main(int argc, char **argv)
 		.control_addr = DEFAULT_CONTROL,
 		.token = getenv("STARDUST_TOKEN"),
 		.join_token = getenv("STARDUST_JOIN_TOKEN"),
+		.netfs_token = getenv("STARDUST_NETFS_TOKEN"),
 		.heartbeat_timeout_us = DEFAULT_HEARTBEAT_TIMEOUT,
 	};
 	static const struct option opts[] = {
@@ -54,6 +57,8 @@ int main(int argc, char **argv)
 		{"heartbeat-timeout", required_argument, NULL, 'b'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"log-level", required_argument, NULL, 'l'},
+		{"netfs", required_argument, NULL, 'n'},
+		{"netfs-token", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -83,6 +88,12 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			cfg.state_dir = optarg;
+			break;
+		case 'n':
+			cfg.netfs_addr = optarg;
+			break;
+		case 'N':
+			cfg.netfs_token = optarg;
 			break;
 		case 'l':
 			if (sd_log_parse_level(optarg, &level)) {

@@ -355,6 +355,19 @@ static int start(struct coord_server *s, const struct coord_config *cfg)
 	if (rc)
 		return rc;
 	coord_jobs_init(&s->jobs, &s->registry, coord__ctl_send_to_node, s);
+	if (cfg->netfs_addr) {
+		int port;
+		if (coord_parse_hostport(cfg->netfs_addr, s->netfs_host, sizeof(s->netfs_host),
+					 &port) ||
+		    port == 0) {
+			sd_log_error("coord", "bad --netfs \"%s\": want HOST:PORT",
+				     cfg->netfs_addr);
+			return SD_EINVAL;
+		}
+		s->jobs.netfs.host = s->netfs_host;
+		s->jobs.netfs.port = (uint16_t)port;
+		s->jobs.netfs.token = cfg->netfs_token;
+	}
 	s->api.registry = &s->registry;
 	s->api.jobs = &s->jobs;
 	s->api.token = cfg->token && cfg->token[0] ? cfg->token : NULL;

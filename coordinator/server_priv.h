@@ -27,6 +27,7 @@ struct coord_server {
 	struct coord_api api;
 	struct coord__link http_conns; /* list head */
 	struct coord__link ctl_conns;  /* list head */
+	char netfs_host[256];          /* the --netfs host, kept for jobs.netfs */
 	size_t http_open;
 	size_t ctl_open;
 	bool stopping;

@@ -148,7 +148,7 @@ static void test_overview_and_nodes(void **state)
 	assert_int_equal(get(get(o, "nodes"), "ready")->valueint, 2);
 	assert_int_equal(get(o, "slots_total")->valueint, 4);
 	assert_int_equal(get(o, "uptime_ms")->valueint, 3000);
-	assert_true(cJSON_IsFalse(get(get(o, "capabilities"), "compile")));
+	assert_true(cJSON_IsNull(get(o, "netfs")));
 	cJSON_Delete(o);
 
 	Sd__Control__Heartbeat hb = SD__CONTROL__HEARTBEAT__INIT;
@@ -206,20 +206,18 @@ static void test_errors(void **state)
 		 &st);
 	assert_int_equal(st, 400);
 	cJSON_Delete(o);
-	/* Without the compiler the coordinator says so; no job is made. */
-	o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", "{\"text\":\"source\"}", &st);
-	assert_int_equal(st, coord_jobs_can_compile() ? 202 : 501);
-	if (!coord_jobs_can_compile()) {
-		assert_string_equal(get(o, "code")->valuestring, "SD_ENOTSUP");
-		assert_non_null(strstr(get(o, "error")->valuestring, "not available"));
-		assert_int_equal(f->jobs.n_jobs, 0);
-	}
+	/* A job that does not compile: the compiler's message with line:col; no job made. */
+	o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K",
+		 "{\"name\":\"bad.sd\",\"text\":\"source\"}", &st);
+	assert_int_equal(st, 400);
+	assert_non_null(strstr(get(o, "error")->valuestring, "bad.sd:1:"));
+	assert_int_equal(f->jobs.n_jobs, 0);
 	cJSON_Delete(o);
 	o = call(f, HTTP_DELETE, "/v1/jobs/abc", NULL, NULL, &st);
 	assert_int_equal(st, 401);
 	cJSON_Delete(o);
 	assert_int_equal(f->api.stats.requests_total, 11);
-	assert_int_equal(f->api.stats.responses_by_class[4], 10);
+	assert_int_equal(f->api.stats.responses_by_class[4], 11);
 }
 
 static void report(struct coord_jobs *t, struct coord_node *n, const char *job, uint32_t task,
@@ -381,6 +379,66 @@ static void test_node_lost_fails_job_and_cancel(void **state)
 	assert_true(job2->state_at_us[COORD_JOB_CANCELED] > 0);
 }
 
+static void test_submit_compiles_places_deploys(void **state)
+{
+	struct fixture *f = *state;
+	int st;
+	const char *body = "{\"name\":\"gen\",\"text\":\"generate(100).map(x -> x * 2)"
+			   ".collect()\",\"constraints\":[\"region=us-east\"]}";
+	cJSON *o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", body, &st);
+	assert_int_equal(st, 202);
+	struct coord_job *job = coord_jobs_find(&f->jobs, get(o, "id")->valuestring);
+	assert_non_null(job);
+	cJSON_Delete(o);
+	assert_int_equal(job->state, COORD_JOB_DEPLOYING);
+	assert_true(job->n_tasks > 0);
+	/* One Deploy per task, every task on the only node in us-east. */
+	assert_int_equal(count_sent(WIRE_CTL_DEPLOY), job->n_tasks);
+	for (size_t i = 0; i < job->n_tasks; i++) {
+		assert_int_equal(job->tasks[i].node_id, f->nodes[1]->id);
+		assert_int_equal(job->tasks[i].state, SD__CONTROL__TASK_STATE__TASK_DEPLOYING);
+	}
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/jobs/%s/plan", job->id);
+	o = call(f, HTTP_GET, path, NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	const cJSON *plan = get(o, "plan");
+	assert_true(cJSON_GetArraySize(get(plan, "stages")) >= 1);
+	assert_true(cJSON_IsTrue(get(get(plan, "placement"), "feasible")));
+	assert_non_null(strstr(get(plan, "explain")->valuestring, "generate"));
+	cJSON_Delete(o);
+
+	/* Nowhere to go: 409 with the solver's reason; the job is recorded FAILED. */
+	body = "{\"text\":\"generate(10).collect() @region(\\\"mars\\\")\"}";
+	o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", body, &st);
+	assert_int_equal(st, 409);
+	assert_string_equal(get(o, "code")->valuestring, "SD_EINFEASIBLE");
+	assert_non_null(strstr(get(o, "error")->valuestring, "mars"));
+	struct coord_job *bad = coord_jobs_find(&f->jobs, get(o, "id")->valuestring);
+	assert_non_null(bad);
+	assert_int_equal(bad->state, COORD_JOB_FAILED);
+	cJSON_Delete(o);
+
+	/* /v1/plan compiles and places without keeping a job. */
+	size_t before = f->jobs.n_jobs;
+	struct coord_http_header h[] = {{"Authorization", "Bearer T0K"}};
+	struct coord_http_request req = {.method = HTTP_POST,
+					 .path = "/v1/plan",
+					 .query = "placement=1",
+					 .headers = h,
+					 .n_headers = 1,
+					 .body = "generate(4).collect()",
+					 .body_len = 21};
+	struct coord_http_response resp;
+	coord_api_handle(&f->api, &req, &resp);
+	assert_int_equal(resp.status, 200);
+	o = cJSON_Parse(resp.body);
+	free(resp.body);
+	assert_true(cJSON_IsObject(get(get(o, "plan"), "placement")));
+	cJSON_Delete(o);
+	assert_int_equal(f->jobs.n_jobs, before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +446,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_and_exceptions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_compiles_places_deploys, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_node_lost_fails_job_and_cancel, setup,
 						teardown),
 	};
