@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,7 +32,8 @@
 #include "proto/wire.h"
 #include "tests/unit/coordinator/prom_check.h"
 
-#define WAIT_MS_MAX 20000 /* bound on any poll; generous for sanitizer builds */
+#define WAIT_MS_MAX      20000 /* bound on any poll; generous for sanitizer builds */
+#define COORD_JOB_ID_BUF 64    /* bound on any poll; generous for sanitizer builds */
 
 static const char *coord_bin, *cli_bin;
 static pid_t coord_pid;
@@ -554,6 +556,214 @@ static void test_cli_exit_codes(void **state)
 	unlink(job);
 }
 
+/* ---- a fake worker that runs jobs by the book (in a child process) ---- */
+
+/* Job 1: every task RUNNING then FINISHED with records_out = 10 * (task + 1).
+ * Job 2: task 0 FAILED "disk on fire". Job 3: tasks stay RUNNING until canceled. */
+static void send_status(int fd, const char *job, uint32_t task, int state, uint64_t out,
+			const char *msg)
+{
+	Sd__Control__TaskCounters c = SD__CONTROL__TASK_COUNTERS__INIT;
+	c.records_out = out;
+	c.records_in = out / 2;
+	Sd__Control__TaskStatus st = SD__CONTROL__TASK_STATUS__INIT;
+	st.job_id = (char *)job;
+	st.task_id = task;
+	st.state = (Sd__Control__TaskState)state;
+	st.counters = &c;
+	if (msg) {
+		st.error_code = SD_EIO;
+		st.error_message = (char *)msg;
+	}
+	uint8_t buf[1024];
+	long n = wire_encode(WIRE_CTL_TASK_STATUS, &st.base, NULL, 0, buf, sizeof(buf));
+	if (n <= 0 || send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
+		_exit(3);
+}
+
+static void worker_main(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ctl_port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		_exit(2);
+	Sd__Control__Register m = reg_msg("worker-1", "JOIN-J", WIRE_VERSION);
+	m.region = "us-east";
+	uint8_t buf[4096];
+	long n = wire_encode(WIRE_CTL_REGISTER, &m.base, NULL, 0, buf, sizeof(buf));
+	send(fd, buf, (size_t)n, MSG_NOSIGNAL);
+	struct wire_reader r;
+	wire_reader_init(&r, WIRE_CONTROL_FRAME_MAX);
+	char jobs[3][COORD_JOB_ID_BUF];
+	int n_jobs = 0;
+	uint64_t seq = 0;
+	for (;;) {
+		Sd__Control__Heartbeat hb = SD__CONTROL__HEARTBEAT__INIT;
+		hb.seq = ++seq;
+		n = wire_encode(WIRE_CTL_HEARTBEAT, &hb.base, NULL, 0, buf, sizeof(buf));
+		send(fd, buf, (size_t)n, MSG_NOSIGNAL);
+		struct pollfd pfd = {fd, POLLIN, 0};
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		uint8_t *p;
+		size_t avail;
+		if (wire_reader_space(&r, &p, &avail))
+			_exit(4);
+		ssize_t got = recv(fd, p, avail, 0);
+		if (got <= 0)
+			_exit(0); /* the coordinator went away: done */
+		wire_reader_commit(&r, (size_t)got);
+		struct wire_frame f;
+		while (wire_reader_next(&r, NULL, &f) == 0) {
+			if (f.hdr.type == WIRE_CTL_DEPLOY) {
+				const Sd__Control__Deploy *d = (const Sd__Control__Deploy *)f.msg;
+				int k = 0;
+				while (k < n_jobs && strcmp(jobs[k], d->job_id))
+					k++;
+				if (k == n_jobs && n_jobs < 3)
+					snprintf(jobs[n_jobs++], sizeof(jobs[0]), "%s", d->job_id);
+				if (d->plan.len == 0)
+					_exit(5); /* a real plan travels with every Deploy */
+				send_status(fd, d->job_id, d->task_id,
+					    SD__CONTROL__TASK_STATE__TASK_RUNNING, 0, NULL);
+				if (k == 0)
+					send_status(fd, d->job_id, d->task_id,
+						    SD__CONTROL__TASK_STATE__TASK_FINISHED,
+						    10 * (d->task_id + 1), NULL);
+				else if (k == 1 && d->task_id == 0)
+					send_status(fd, d->job_id, 0,
+						    SD__CONTROL__TASK_STATE__TASK_FAILED, 0,
+						    "disk on fire");
+			}
+			wire_frame_release(&f, NULL);
+		}
+	}
+}
+
+static const char *job_text = "generate(100).map(x -> x * 2).collect()\n";
+
+static void write_job(char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/gen.sd", state_dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(job_text, f);
+	fclose(f);
+}
+
+static void test_jobs_over_the_wire(void **state)
+{
+	pid_t worker = fork();
+	assert_true(worker >= 0);
+	if (worker == 0)
+		worker_main();
+	/* Wait for the worker to be ready. */
+	bool ready = false;
+	int st;
+	for (unsigned w = 0; w < WAIT_MS_MAX && !ready; w += 20) {
+		cJSON *doc = http_json("GET", "/v1/nodes", NULL, &st);
+		const cJSON *n = find_node(doc, "worker-1");
+		ready = n && strcmp(jstr(n, "state"), "ready") == 0;
+		cJSON_Delete(doc);
+		if (!ready)
+			sleep_ms(20);
+	}
+	assert_true(ready);
+	char job[300], args[768], out[1 << 16];
+	write_job(job, sizeof(job));
+	const char *base = "--coordinator http://127.0.0.1:%d --token API-T -o json submit %s %s";
+
+	/* 1: runs to FINISHED; the CLI waits and exits 0 with the final JSON. */
+	snprintf(args, sizeof(args), base, http_port, job, "--wait");
+	assert_int_equal(run_cli(args, out, sizeof(out)), 0);
+	cJSON *doc = cJSON_Parse(out);
+	assert_non_null(doc);
+	assert_string_equal(jstr(doc, "state"), "FINISHED");
+	const cJSON *v;
+	size_t tasks = 0;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(doc, "vertices"))
+	{
+		double sum = 0;
+		const cJSON *t;
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(v, "tasks"))
+		{
+			int id = cJSON_GetObjectItemCaseSensitive(t, "task_id")->valueint;
+			const cJSON *m = cJSON_GetObjectItemCaseSensitive(t, "metrics");
+			assert_true(
+				cJSON_GetObjectItemCaseSensitive(m, "records_out")->valuedouble ==
+				10.0 * (id + 1));
+			assert_string_equal(jstr(t, "node"), "worker-1");
+			assert_string_equal(jstr(t, "region"), "us-east");
+			sum += 10.0 * (id + 1);
+			tasks++;
+		}
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(v, "metrics");
+		assert_true(cJSON_GetObjectItemCaseSensitive(m, "records_out")->valuedouble == sum);
+	}
+	assert_true(tasks > 0);
+	cJSON_Delete(doc);
+
+	/* 2: a task fails: exit 5, and the root cause names the task's error. */
+	snprintf(args, sizeof(args), base, http_port, job, "--wait");
+	assert_int_equal(run_cli(args, out, sizeof(out)), 5);
+	doc = cJSON_Parse(out);
+	assert_string_equal(jstr(doc, "state"), "FAILED");
+	const cJSON *fail = cJSON_GetObjectItemCaseSensitive(doc, "failure");
+	assert_non_null(strstr(jstr(fail, "message"), "disk on fire"));
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/jobs/%s/exceptions", jstr(doc, "id"));
+	cJSON_Delete(doc);
+	doc = http_json("GET", path, NULL, &st);
+	assert_int_equal(st, 200);
+	const cJSON *root = cJSON_GetObjectItemCaseSensitive(doc, "root_exception");
+	assert_string_equal(jstr(root, "code"), "SD_EIO");
+	assert_string_equal(jstr(root, "node"), "worker-1");
+	cJSON_Delete(doc);
+
+	/* 3: stays running; cancel through the CLI. */
+	snprintf(args, sizeof(args), base, http_port, job, "");
+	assert_int_equal(run_cli(args, out, sizeof(out)), 0);
+	doc = cJSON_Parse(out);
+	char id[80];
+	snprintf(id, sizeof(id), "%s", jstr(doc, "id"));
+	cJSON_Delete(doc);
+	bool running = false;
+	snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+	for (unsigned w = 0; w < WAIT_MS_MAX && !running; w += 20) {
+		doc = http_json("GET", path, NULL, &st);
+		running = strcmp(jstr(doc, "state"), "RUNNING") == 0;
+		cJSON_Delete(doc);
+		if (!running)
+			sleep_ms(20);
+	}
+	assert_true(running);
+	snprintf(args, sizeof(args), "--coordinator http://127.0.0.1:%d --token API-T cancel %s",
+		 http_port, id);
+	assert_int_equal(run_cli(args, out, sizeof(out)), 0);
+	doc = http_json("GET", path, NULL, &st);
+	assert_string_equal(jstr(doc, "state"), "CANCELED");
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(doc, "timestamps"), "CANCELED")));
+	cJSON_Delete(doc);
+	/* Canceling again: the job already ended (exit 1, not "not found"). */
+	assert_int_equal(run_cli(args, out, sizeof(out)), 1);
+
+	/* Placement that cannot be met: exit 6. */
+	snprintf(args, sizeof(args), base, http_port, job, "--constraint region=mars");
+	assert_int_equal(run_cli(args, out, sizeof(out)), 6);
+	/* A job that does not compile: exit 1 (the compiler's message on stderr). */
+	FILE *f = fopen(job, "w");
+	fputs("generate(\n", f);
+	fclose(f);
+	snprintf(args, sizeof(args), base, http_port, job, "");
+	assert_int_equal(run_cli(args, out, sizeof(out)), 1);
+	unlink(job);
+
+	kill(worker, SIGTERM);
+	waitpid(worker, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -569,6 +779,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_http_errors_and_auth),
 		cmocka_unit_test(test_metrics_parse),
 		cmocka_unit_test(test_cli_exit_codes),
+		cmocka_unit_test(test_jobs_over_the_wire),
 	};
 	return cmocka_run_group_tests(tests, start_coordinator, stop_coordinator);
 }
