@@ -21,23 +21,24 @@ static int strto_digit(int c)
 	return 99;
 }
 
-/*
- * Parses the magnitude into *out (saturated at limit); returns where parsing
- * stopped, or s itself when no digit was consumed.
- */
-static const char *strto_magnitude(const char *s, int base, unsigned long long limit,
-				   unsigned long long *out, bool *neg)
+/* What strto_parse() read. */
+struct strto_result {
+	unsigned long long magnitude; /* saturated at ULLONG_MAX */
+	bool negative;
+	bool overflow;   /* the digits exceeded ULLONG_MAX */
+	const char *end; /* where parsing stopped; the input itself when no digit */
+};
+
+static struct strto_result strto_parse(const char *s, int base)
 {
-	const char *start = s;
+	struct strto_result r = {.end = s};
 	const char *p = s;
-	unsigned long long v = 0;
-	bool any = false, overflow = false;
+	bool any = false;
 
 	while (isspace((unsigned char)*p))
 		p++;
-	*neg = false;
 	if (*p == '+' || *p == '-')
-		*neg = *p++ == '-';
+		r.negative = *p++ == '-';
 	if ((base == 0 || base == 16) && p[0] == '0' && (p[1] == 'x' || p[1] == 'X') &&
 	    strto_digit((unsigned char)p[2]) < 16) {
 		p += 2;
@@ -50,59 +51,62 @@ static const char *strto_magnitude(const char *s, int base, unsigned long long l
 
 		if (d >= base)
 			break;
-		if (v > (limit - (unsigned)d) / (unsigned)base)
-			overflow = true;
-		else
-			v = v * (unsigned)base + (unsigned)d;
+		if (r.magnitude > (ULLONG_MAX - (unsigned)d) / (unsigned)base)
+			r.overflow = true;
+		else if (!r.overflow)
+			r.magnitude = r.magnitude * (unsigned)base + (unsigned)d;
 	}
-	*out = overflow ? limit : v;
-	return any ? p : start;
+	if (r.overflow)
+		r.magnitude = ULLONG_MAX;
+	if (any)
+		r.end = p;
+	return r;
+}
+
+/* Unsigned results: ISO C negates in the unsigned type, saturates on overflow. */
+static unsigned long long strto_unsigned(const char *s, char **end, int base,
+					 unsigned long long max)
+{
+	struct strto_result r = strto_parse(s, base);
+
+	if (end)
+		*end = (char *)r.end;
+	if (r.overflow || r.magnitude > max)
+		return max;
+	return r.negative ? (0 - r.magnitude) & max : r.magnitude;
+}
+
+/* Signed results saturate at min/max. */
+static long long strto_signed(const char *s, char **end, int base, long long min, long long max)
+{
+	struct strto_result r = strto_parse(s, base);
+
+	if (end)
+		*end = (char *)r.end;
+	if (r.negative)
+		return r.magnitude > (unsigned long long)max + 1 ? min
+								 : (long long)(0 - r.magnitude);
+	return r.magnitude > (unsigned long long)max ? max : (long long)r.magnitude;
 }
 
 unsigned long long strtoull(const char *s, char **end, int base)
 {
-	unsigned long long v;
-	bool neg;
-	const char *p = strto_magnitude(s, base, ULLONG_MAX, &v, &neg);
-
-	if (end)
-		*end = (char *)p;
-	return neg ? -v : v;
+	return strto_unsigned(s, end, base, ULLONG_MAX);
 }
 
 unsigned long strtoul(const char *s, char **end, int base)
 {
-	unsigned long long v;
-	bool neg;
-	const char *p = strto_magnitude(s, base, ULONG_MAX, &v, &neg);
-
-	if (end)
-		*end = (char *)p;
-	return neg ? -(unsigned long)v : (unsigned long)v;
+	return (unsigned long)strto_unsigned(s, end, base, ULONG_MAX);
 }
 
 long long strtoll(const char *s, char **end, int base)
 {
-	unsigned long long v;
-	bool neg;
-	const char *p = strto_magnitude(s, base, (unsigned long long)LLONG_MAX + 1, &v, &neg);
-
-	if (end)
-		*end = (char *)p;
-	if (neg)
-		return v > (unsigned long long)LLONG_MAX ? LLONG_MIN : -(long long)v;
-	return v > (unsigned long long)LLONG_MAX ? LLONG_MAX : (long long)v;
+	return strto_signed(s, end, base, LLONG_MIN, LLONG_MAX);
 }
 
 long strtol(const char *s, char **end, int base)
 {
-	long long v = strtoll(s, end, base);
-
-	if (v > LONG_MAX)
-		return LONG_MAX;
-	if (v < LONG_MIN)
-		return LONG_MIN;
-	return (long)v;
+	return (long)strto_signed(s, end, base, LONG_MIN, LONG_MAX);
 }
 
 int atoi(const char *s)
@@ -159,6 +163,8 @@ double strtod(const char *s, char **end)
 	}
 	if (end)
 		*end = (char *)p;
-	v *= strto_pow10(exp);
+	/* In two halves, so 10^|exp| itself never overflows for in-range results. */
+	v *= strto_pow10(exp / 2);
+	v *= strto_pow10(exp - exp / 2);
 	return neg ? -v : v;
 }
