@@ -9,9 +9,10 @@
 #include "node/plat/metal/exit.h"
 #include "node/plat/metal/idt.h"
 
-#define IDT_VECTORS     256
-#define IDT_GATE_INTR64 0x8e /* present, DPL 0, 64-bit interrupt gate */
-#define IDT_KERNEL_CODE 0x08 /* boot.S's 64-bit code selector */
+#define IDT_VECTORS       256
+#define IDT_GATE_INTR64   0x8e /* present, DPL 0, 64-bit interrupt gate */
+#define IDT_KERNEL_CODE   0x08 /* boot.S's 64-bit code selector */
+#define IDT_BACKTRACE_MAX 16   /* frames printed */
 
 struct idt_gate {
 	uint16_t offset_low;
@@ -97,6 +98,35 @@ static uint64_t idt_read_cr2(void)
 	return cr2;
 }
 
+extern char __image_start[], __image_end[]; /* link.ld */
+
+static int idt_in_image(uint64_t addr)
+{
+	return addr >= (uint64_t)__image_start && addr < (uint64_t)__image_end;
+}
+
+/*
+ * Follows the saved frame-pointer chain (the image is built with
+ * -fno-omit-frame-pointer) and prints return addresses; resolve them with
+ * addr2line -e stardust-node.elf. Stops at the first link outside the image
+ * or one that does not move up the stack.
+ */
+static void idt_backtrace(uint64_t rbp)
+{
+	metal_console_printf("  backtrace:");
+	for (int depth = 0; depth < IDT_BACKTRACE_MAX; depth++) {
+		const uint64_t *link = (const uint64_t *)rbp;
+
+		if (!idt_in_image(rbp) || (rbp & 7) || !idt_in_image(link[1]))
+			break;
+		metal_console_printf(" %#llx", (unsigned long long)link[1]);
+		if (link[0] <= rbp)
+			break;
+		rbp = link[0];
+	}
+	metal_console_printf("\n");
+}
+
 void idt_trap(struct trap_frame *f)
 {
 	const char *name = f->vector < IDT_EXCEPTIONS ? idt_exception_names[f->vector] : "?";
@@ -119,5 +149,6 @@ void idt_trap(struct trap_frame *f)
 			     (unsigned long long)f->r11, (unsigned long long)f->r12);
 	metal_console_printf("  r13=%016llx r14=%016llx r15=%016llx\n", (unsigned long long)f->r13,
 			     (unsigned long long)f->r14, (unsigned long long)f->r15);
+	idt_backtrace(f->rbp);
 	metal_exit(METAL_EXIT_FAILURE);
 }

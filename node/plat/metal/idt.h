@@ -2,8 +2,8 @@
  * node/plat/metal/idt.h — the interrupt descriptor table.
  *
  * Today only the 32 CPU exceptions are wired: any of them prints the vector,
- * its name, the error code, CR2 and every register on the console, and exits
- * QEMU with the failure status. IRQ vectors (timers, virtio-net) slot in at
+ * its name, the error code, CR2, every register and a frame-pointer backtrace
+ * on the console, and exits QEMU with the failure status. IRQ vectors (timers, virtio-net) slot in at
  * 32 and up when those drivers land.
  */
 #ifndef SD_METAL_IDT_H
