@@ -140,6 +140,9 @@ void plat_tcp_close(struct plat_sock *sock);
 
 /* ---- the rest ---------------------------------------------------------- */
 
+/* "hosted" or "metal": what the node reports in CTL_REGISTER. */
+const char *plat_name(void);
+
 /* Writes bytes to the console (hosted: stderr). */
 void plat_console_write(const char *text, size_t len);
 

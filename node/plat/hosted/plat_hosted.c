@@ -497,6 +497,11 @@ void plat_tcp_close(struct plat_sock *sock)
 
 /* ---- the rest ---------------------------------------------------------- */
 
+const char *plat_name(void)
+{
+	return "hosted";
+}
+
 void plat_console_write(const char *text, size_t len)
 {
 	while (len) {

@@ -1,0 +1,365 @@
+/*
+ * node/core/fs_netfs.c — the node's file seam (node_fs_ops) over the
+ * portable netfs client core (netfs/netfs.h) and plat.h TCP.
+ *
+ * Each open file is one connection (reads stream chunks; sinks must hold
+ * their connection until commit, since a closed connection discards its
+ * temporary files). Every call runs in a task and blocks only that task:
+ * the socket callback wakes it when bytes move.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "netfs/netfs.h"
+#include "node/core/node_priv.h"
+
+#define FS_TAIL_TIMEOUT_MS 200u         /* long-poll of a followed file */
+#define FS_TAIL_MAX_BYTES  (256u << 10) /* bytes per tail answer */
+#define FS_WRITE_BUF       (256u << 10) /* bytes buffered before a WriteReq */
+
+struct fs_link {
+	struct plat_sock *sock;
+	struct nfs_proto *p;
+	struct sched_waitq wq;
+};
+
+struct fs_file {
+	struct fs_link link;
+	char path[NODE_PATH_MAX];
+	/* reading */
+	bool follow, req_done, eof;
+	uint64_t req, offset;
+	uint8_t *chunk; /* staged bytes [chunk_pos, chunk_len) of the last chunk */
+	size_t chunk_len, chunk_pos, chunk_cap;
+	/* writing */
+	uint64_t handle, written;
+	uint8_t *wbuf;
+	size_t wlen;
+};
+
+static void link_event(struct plat_sock *sock, unsigned events, void *arg)
+{
+	struct fs_link *l = arg;
+
+	(void)sock;
+	(void)events;
+	sched_wake_all(&l->wq);
+}
+
+/* Moves bytes both ways until the socket would block. 1 progress, 0 none, < 0 error. */
+static int link_io(struct fs_link *l)
+{
+	const uint8_t *out;
+	size_t n;
+	int progress = 0;
+
+	while ((n = nfs_proto_out_pending(l->p, &out)) > 0) {
+		long k = plat_tcp_send(l->sock, out, n);
+
+		if (k == SD_EAGAIN)
+			break;
+		if (k < 0)
+			return (int)k;
+		nfs_proto_out_consume(l->p, (size_t)k);
+		progress = 1;
+	}
+	for (;;) {
+		uint8_t *where;
+		size_t avail;
+		long k;
+		int rc = nfs_proto_in_space(l->p, &where, &avail);
+
+		if (rc < 0)
+			return rc;
+		k = plat_tcp_recv(l->sock, where, avail);
+		if (k == SD_EAGAIN)
+			return progress;
+		if (k < 0)
+			return (int)k;
+		nfs_proto_in_commit(l->p, (size_t)k);
+		return 1; /* let the caller parse before more is read */
+	}
+}
+
+/* Task context: the next event of the stream. */
+static int link_next(struct fs_link *l, struct nfs_event *ev)
+{
+	for (;;) {
+		int rc = nfs_proto_next(l->p, ev);
+
+		if (rc != SD_EAGAIN)
+			return rc;
+		rc = link_io(l);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			sched_wait(&l->wq, UINT64_MAX);
+	}
+}
+
+/* Task context: waits until request req is done; 0 or its error. */
+static int link_wait_done(struct fs_link *l, uint64_t req, struct nfs_event *ev)
+{
+	for (;;) {
+		int rc = link_next(l, ev);
+
+		if (rc < 0)
+			return rc;
+		if (ev->req_id == req && ev->err)
+			return ev->err;
+		if (ev->req_id == req && ev->done)
+			return 0;
+	}
+}
+
+static int link_open(struct fs_link *l, const char *server, const char *token)
+{
+	char host[PLAT_ADDR_MAX];
+	const char *colon = strrchr(server, ':');
+	struct nfs_event ev;
+	unsigned long port;
+	int rc;
+
+	if (!colon || (size_t)(colon - server) >= sizeof(host))
+		return SD_EINVAL;
+	memcpy(host, server, (size_t)(colon - server));
+	host[colon - server] = '\0';
+	port = strtoul(colon + 1, NULL, 10);
+	if (!port || port > 65535)
+		return SD_EINVAL;
+	rc = nfs_proto_new(&l->p);
+	if (rc < 0)
+		return rc;
+	rc = plat_tcp_connect(host, (uint16_t)port, link_event, l, &l->sock);
+	if (rc == 0)
+		rc = nfs_proto_hello(l->p, "stardust-node", token ? token : "");
+	if (rc == 0)
+		rc = link_wait_done(l, 0, &ev);
+	return rc;
+}
+
+static void link_close(struct fs_link *l)
+{
+	plat_tcp_close(l->sock);
+	nfs_proto_free(l->p);
+	l->sock = NULL;
+	l->p = NULL;
+}
+
+static void file_free(struct fs_file *f)
+{
+	link_close(&f->link);
+	plat_free(f->chunk);
+	plat_free(f->wbuf);
+	plat_free(f);
+}
+
+static int fs_open_read(void *ctx, const char *server, const char *token, const char *path,
+			uint64_t offset, bool follow, void **h)
+{
+	struct fs_file *f = plat_calloc(1, sizeof(*f));
+	int rc;
+
+	(void)ctx;
+	if (!f)
+		return SD_ENOMEM;
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	f->follow = follow;
+	f->offset = offset;
+	f->req_done = true; /* no request in flight yet */
+	rc = link_open(&f->link, server, token);
+	if (rc == 0 && !follow) {
+		rc = nfs_proto_read(f->link.p, path, offset, 0, 0, &f->req);
+		f->req_done = false;
+	}
+	if (rc < 0) {
+		file_free(f);
+		return rc;
+	}
+	*h = f;
+	return 0;
+}
+
+/* Copies one chunk's bytes out of the core (they are borrowed). */
+static int stage_chunk(struct fs_file *f, const struct nfs_event *ev)
+{
+	if (ev->len > f->chunk_cap) {
+		uint8_t *p = plat_realloc(f->chunk, ev->len);
+
+		if (!p)
+			return SD_ENOMEM;
+		f->chunk = p;
+		f->chunk_cap = ev->len;
+	}
+	if (ev->len)
+		memcpy(f->chunk, ev->data, ev->len);
+	f->chunk_len = ev->len;
+	f->chunk_pos = 0;
+	f->offset = ev->offset + ev->len;
+	return 0;
+}
+
+static long fs_read(void *h, uint8_t *buf, size_t cap)
+{
+	struct fs_file *f = h;
+	struct nfs_event ev;
+	int rc;
+
+	while (f->chunk_pos == f->chunk_len) {
+		if (f->req_done) {
+			if (!f->follow)
+				return 0;
+			rc = nfs_proto_tail(f->link.p, f->path, f->offset, FS_TAIL_MAX_BYTES,
+					    FS_TAIL_TIMEOUT_MS, &f->req);
+			if (rc < 0)
+				return rc;
+			f->req_done = false;
+		}
+		do {
+			rc = link_next(&f->link, &ev);
+			if (rc < 0)
+				return rc;
+		} while (ev.req_id != f->req);
+		if (ev.err)
+			return ev.err;
+		f->req_done = ev.done;
+		rc = stage_chunk(f, &ev);
+		if (rc < 0)
+			return rc;
+		if (f->follow && !ev.len && f->req_done)
+			return SD_EAGAIN;
+	}
+	if (cap > f->chunk_len - f->chunk_pos)
+		cap = f->chunk_len - f->chunk_pos;
+	memcpy(buf, f->chunk + f->chunk_pos, cap);
+	f->chunk_pos += cap;
+	return (long)cap;
+}
+
+static void fs_close_read(void *h)
+{
+	file_free(h);
+}
+
+static int fs_create(void *ctx, const char *server, const char *token, const char *path, void **h)
+{
+	struct fs_file *f = plat_calloc(1, sizeof(*f));
+	struct nfs_event ev;
+	uint64_t req;
+	int rc;
+
+	(void)ctx;
+	if (!f)
+		return SD_ENOMEM;
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	f->wbuf = plat_alloc(FS_WRITE_BUF);
+	rc = f->wbuf ? link_open(&f->link, server, token) : SD_ENOMEM;
+	if (rc == 0)
+		rc = nfs_proto_create(f->link.p, path, true, &req);
+	if (rc == 0)
+		rc = link_wait_done(&f->link, req, &ev);
+	if (rc < 0) {
+		file_free(f);
+		return rc;
+	}
+	f->handle = ev.handle;
+	*h = f;
+	return 0;
+}
+
+static int fs_flush(struct fs_file *f)
+{
+	struct nfs_event ev;
+	uint64_t req;
+	int rc;
+
+	if (!f->wlen)
+		return 0;
+	rc = nfs_proto_write(f->link.p, f->handle, f->written, f->wbuf, f->wlen, &req);
+	if (rc == 0)
+		rc = link_wait_done(&f->link, req, &ev);
+	if (rc == 0) {
+		f->written += f->wlen;
+		f->wlen = 0;
+	}
+	return rc;
+}
+
+static int fs_write(void *h, const void *data, size_t len)
+{
+	struct fs_file *f = h;
+	const uint8_t *p = data;
+	int rc;
+
+	while (len) {
+		size_t n = FS_WRITE_BUF - f->wlen < len ? FS_WRITE_BUF - f->wlen : len;
+
+		memcpy(f->wbuf + f->wlen, p, n);
+		f->wlen += n;
+		p += n;
+		len -= n;
+		if (f->wlen == FS_WRITE_BUF && (rc = fs_flush(f)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Runs on the loop (JOB_DONE) or in a task. Commit needs round trips, so on
+ * the loop it is done by a short task; here: a task when we are in one.
+ */
+struct finish_job {
+	struct fs_file *f;
+	bool commit;
+};
+
+static void finish_task(void *arg)
+{
+	struct finish_job *j = arg;
+	struct fs_file *f = j->f;
+	struct nfs_event ev;
+	uint64_t req;
+	int rc = j->commit ? fs_flush(f) : 0;
+
+	if (rc == 0)
+		rc = nfs_proto_commit(f->link.p, f->handle, !j->commit || rc < 0, &req);
+	if (rc == 0)
+		rc = link_wait_done(&f->link, req, &ev);
+	if (rc < 0)
+		sd_log_error("node", "sink %s: %s: %s", f->path, j->commit ? "commit" : "abort",
+			     sd_strerror(rc));
+	file_free(f);
+	plat_free(j);
+}
+
+static int fs_finish_write(void *h, bool commit)
+{
+	struct finish_job *j = plat_alloc(sizeof(*j));
+	int rc;
+
+	if (!j) {
+		file_free(h); /* closing the connection discards the temp file */
+		return SD_ENOMEM;
+	}
+	j->f = h;
+	j->commit = commit;
+	rc = sched_spawn("sink-commit", 0, finish_task, j, NULL);
+	if (rc < 0) {
+		file_free(h);
+		plat_free(j);
+	}
+	return rc;
+}
+
+const struct node_fs_ops node__netfs_fs_ops = {
+	.ctx = NULL,
+	.open_read = fs_open_read,
+	.read = fs_read,
+	.close_read = fs_close_read,
+	.create = fs_create,
+	.write = fs_write,
+	.finish_write = fs_finish_write,
+};

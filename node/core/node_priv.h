@@ -1,0 +1,105 @@
+/*
+ * node/core/node_priv.h — the node's private structures, shared by node.c
+ * (node object, deploy, job lifecycle), task.c (the task coroutine),
+ * control.c (the control client) and fs_netfs.c. Not for other modules.
+ */
+#ifndef SD_NODE_CORE_NODE_PRIV_H
+#define SD_NODE_CORE_NODE_PRIV_H
+
+#include "node/core/node.h"
+#include "node/core/sched.h"
+#include "node/plat/plat.h"
+#include "proto/wire.h"
+
+#define NODE_PATH_MAX 1024 /* bytes: netfs paths with the NUL */
+
+struct node_out {
+	struct chan_out *ch;
+	unsigned port;
+	uint32_t consumer_part;
+	bool broadcast;
+};
+
+struct node_in {
+	struct chan_in *ch;
+	unsigned port;
+	bool ended;
+};
+
+struct node_split {
+	char server[PLAT_ADDR_MAX];
+	char path[NODE_PATH_MAX];
+	uint64_t offset, length;
+	bool follow;
+};
+
+struct node_task {
+	struct node *node;
+	char job_id[NODE_JOB_ID_MAX];
+	uint32_t task_id, stage_id, partition;
+	Sd__Control__TaskState state;
+	int error;
+	char reason[NODE_REASON_MAX];
+	uint64_t state_at_us;
+	uint8_t *plan;
+	size_t plan_len;
+	uint64_t budget;
+	void *body; /* the operator chain (df_task) */
+	struct node_out *outs;
+	unsigned n_outs;
+	struct node_in *ins;
+	unsigned n_ins, n_in_ports;
+	int64_t *port_wm; /* last watermark passed per input port */
+	struct node_split *splits;
+	unsigned n_splits;
+	char sink_server[PLAT_ADDR_MAX];
+	char sink_path[NODE_PATH_MAX];
+	char netfs_token[128];
+	void *sink_h; /* open temp file, or NULL */
+	bool sink_written;
+	bool cancel;
+	bool coroutine_done;
+	struct sched_task *co;
+	struct sched_waitq notify;
+	uint64_t records_in, records_out, bytes_in, bytes_out;
+	int64_t watermark_us;
+	struct node_task *next;
+};
+
+struct node_ctl; /* control.c */
+
+struct node {
+	char name[CHAN_NAME_MAX];
+	char region[64], zone[64], token[128];
+	char advertise_host[PLAT_ADDR_MAX];
+	struct node_label labels[NODE_LABELS_MAX];
+	char *label_store[NODE_LABELS_MAX * 2];
+	unsigned n_labels;
+	uint32_t slots;
+	uint64_t memory_bytes;
+	const struct node_task_ops *ops;
+	const struct node_fs_ops *fs;
+	struct chan_mux *mux;
+	struct node_task *tasks;
+	struct node_ctl *ctl;
+	bool exit_on_refusal;
+	uint64_t started_us;
+};
+
+/* task.c */
+void node__task_main(void *arg);
+void node__task_set_state(struct node_task *t, Sd__Control__TaskState s, int err,
+			  const char *reason);
+void node__task_free(struct node_task *t);
+
+/* control.c */
+int node__ctl_start(struct node *n, const char *host, uint16_t port);
+void node__ctl_stop(struct node *n);
+void node__ctl_task_changed(struct node *n, struct node_task *t);
+void node__task_status_fill(const struct node_task *t, Sd__Control__TaskStatus *st,
+			    Sd__Control__TaskCounters *c);
+
+/* fs_netfs.c */
+extern const struct node_fs_ops node__netfs_fs_ops;
+
+#endif /* SD_NODE_CORE_NODE_PRIV_H */
