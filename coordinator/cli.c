@@ -277,7 +277,17 @@ static int cmd_job(const struct cli_ctx *ctx, int argc, char **argv, bool cancel
 static int cmd_fs(int argc, char **argv)
 {
 #ifdef SD_HAVE_NETFS_CLI
-	return nfs_cli_main(argc, argv);
+	/* netfs/'s codes (0 ok, 1 usage, 2 not found, 3 error) mapped onto ours. */
+	switch (nfs_cli_main(argc, argv)) {
+	case 0:
+		return CLI_EXIT_OK;
+	case 1:
+		return CLI_EXIT_USAGE;
+	case 2:
+		return CLI_EXIT_NOT_FOUND;
+	default:
+		return CLI_EXIT_ERROR;
+	}
 #else
 	(void)argc;
 	(void)argv;

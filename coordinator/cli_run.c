@@ -3,9 +3,9 @@
  *
  *   stardust run JOB.sd [--nodes N] [--regions eu-west:2,us-east:1] [--data DIR] [--keep]
  *
- * Starts a private cluster in a temporary directory — stardust-coordinator,
- * stardust-netfsd exporting DIR (default: the job file's directory), and N
- * hosted nodes — all on ephemeral loopback ports, as child processes in
+ * Starts a private cluster in a temporary directory — stardust-netfsd
+ * exporting DIR (default: the job file's directory), stardust-coordinator
+ * pointed at it, and N hosted nodes — all on ephemeral loopback ports, as child processes in
  * their own process group (so a terminal's Ctrl-C reaches only us) that die
  * with us (PR_SET_PDEATHSIG). Then it submits the job, shows progress, prints
  * the result and tears everything down: on success, on failure, and on
@@ -54,6 +54,7 @@ struct run {
 	char netfs[64];
 	char token[33];
 	char join_token[33];
+	char netfs_token[33];
 	struct child children[RUN_CHILDREN_MAX];
 	size_t n_children;
 	struct {
@@ -514,8 +515,10 @@ int cli_run_main(const struct cli_ctx *outer, int argc, char **argv)
 	}
 	random_hex(r->token, 32);
 	random_hex(r->join_token, 32);
+	random_hex(r->netfs_token, 32);
 	int rc = CLI_EXIT_ERROR;
-	if (start_coordinator(r, &ctx) == 0 && start_netfsd(r) == 0 && start_nodes(r) == 0 &&
+	/* The file service first: the coordinator is told where it is. */
+	if (start_netfsd(r) == 0 && start_coordinator(r, &ctx) == 0 && start_nodes(r) == 0 &&
 	    wait_nodes(r, &ctx) == 0)
 		rc = submit_and_wait(&ctx, r);
 	if (cli_interrupted)

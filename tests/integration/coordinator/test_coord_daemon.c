@@ -9,8 +9,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <dirent.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -764,6 +767,97 @@ static void test_jobs_over_the_wire(void **state)
 	waitpid(worker, NULL, 0);
 }
 
+/* Finds the run directory `stardust run --keep` left under dir; returns the
+ * coordinator's pid from its endpoints.json, or 0 when there is none. */
+static pid_t run_dir_coordinator(const char *dir, char *run_dir, size_t cap)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *e;
+	pid_t pid = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "stardust-run-", 13) != 0)
+			continue;
+		snprintf(run_dir, cap, "%s/%s", dir, e->d_name);
+		char path[600], line[256] = "";
+		snprintf(path, sizeof(path), "%s/endpoints.json", run_dir);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(line, sizeof(line), f))
+				line[0] = '\0';
+			fclose(f);
+		}
+		const char *p = strstr(line, "\"pid\":");
+		if (p)
+			pid = (pid_t)atoi(p + 6);
+	}
+	closedir(d);
+	return pid;
+}
+
+static void remove_run_dir(const char *run_dir)
+{
+	DIR *d = opendir(run_dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char path[700];
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", run_dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(run_dir);
+}
+
+/* `stardust run` interrupted (or failing) leaves no process behind. */
+static void test_run_tears_down(void **state)
+{
+	char tmp[300], job[400], run_dir[600] = "";
+	snprintf(tmp, sizeof(tmp), "%s/runs", state_dir);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	snprintf(job, sizeof(job), "%s/gen.sd", tmp);
+	FILE *f = fopen(job, "w");
+	fputs(job_text, f);
+	fclose(f);
+	pid_t cli = fork();
+	assert_true(cli >= 0);
+	if (cli == 0) {
+		int nul = open("/dev/null", O_WRONLY);
+		dup2(nul, STDOUT_FILENO);
+		dup2(nul, STDERR_FILENO);
+		setenv("TMPDIR", tmp, 1);
+		execl(cli_bin, cli_bin, "run", job, "--nodes", "2", "--keep", (char *)NULL);
+		_exit(127);
+	}
+	/* Interrupt it once its coordinator is up (or let it end by itself). */
+	pid_t coord = 0;
+	for (unsigned w = 0; w < WAIT_MS_MAX && !coord; w += 20) {
+		coord = run_dir_coordinator(tmp, run_dir, sizeof(run_dir));
+		if (waitpid(cli, NULL, WNOHANG) == cli) {
+			cli = 0;
+			break;
+		}
+		sleep_ms(20);
+	}
+	if (cli) {
+		kill(cli, SIGINT);
+		int st;
+		assert_int_equal(waitpid(cli, &st, 0), cli);
+		assert_true(WIFEXITED(st)); /* it handled SIGINT and tore down */
+	}
+	coord = run_dir_coordinator(tmp, run_dir, sizeof(run_dir));
+	assert_true(coord > 0);
+	/* The coordinator it started is gone (not even a zombie: it was reaped). */
+	assert_int_equal(kill(coord, 0), -1);
+	assert_int_equal(errno, ESRCH);
+	remove_run_dir(run_dir);
+	unlink(job);
+	rmdir(tmp);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -780,6 +874,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_metrics_parse),
 		cmocka_unit_test(test_cli_exit_codes),
 		cmocka_unit_test(test_jobs_over_the_wire),
+		cmocka_unit_test(test_run_tears_down),
 	};
 	return cmocka_run_group_tests(tests, start_coordinator, stop_coordinator);
 }
