@@ -40,12 +40,12 @@
 #define NFS_PROTOCOL_VERSION       1u
 #define NFS_DEFAULT_PORT           7070
 #define NFS_CHUNK_DEFAULT          (512u << 10) /* bytes per read chunk a client asks for */
-#define NFS_CHUNK_MAX              (4u << 20)  /* bytes: largest read chunk a server sends */
-#define NFS_WRITE_CHUNK_MAX        (1u << 20)  /* bytes per Write/Append attachment */
-#define NFS_PATH_MAX               1024u       /* bytes in a path, without the NUL */
-#define NFS_TOKEN_MAX              256u        /* bytes in a shared token */
-#define NFS_CLIENT_FRAME_MAX       (16u << 20) /* bytes: largest frame a client accepts */
-#define NFS_CLIENT_OUTSTANDING_MAX 1024u       /* requests a core tracks at once */
+#define NFS_CHUNK_MAX              (4u << 20)   /* bytes: largest read chunk a server sends */
+#define NFS_WRITE_CHUNK_MAX        (1u << 20)   /* bytes per Write/Append attachment */
+#define NFS_PATH_MAX               1024u        /* bytes in a path, without the NUL */
+#define NFS_TOKEN_MAX              256u         /* bytes in a shared token */
+#define NFS_CLIENT_FRAME_MAX       (16u << 20)  /* bytes: largest frame a client accepts */
+#define NFS_CLIENT_OUTSTANDING_MAX 1024u        /* requests a core tracks at once */
 
 /* One file or directory, as list and stat report it. */
 struct nfs_entry {
