@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/netfs/run.sh [BUILD_DIR] — netfs figures on loopback:
 #   (a) one client reading a 1 GiB file (GB/s)
-#   (b) 64 concurrent clients doing 4 KiB reads (ops/s)
+#   (b) 64 concurrent clients doing 4 KiB reads (ops/s): 64 threads with
+#       blocking connections, then 64 connections driven from one thread
 #   (c) iperf3 loopback, the ceiling, when iperf3 is installed
 # Env: NFS_BENCH_SIZE_MB (1024), NFS_BENCH_CLIENTS (64), NFS_BENCH_SECONDS (5).
 set -eu
@@ -32,6 +33,8 @@ $B read big.bin >/dev/null
 $B read big.bin
 echo "== (b) $CLIENTS clients, 4 KiB reads, ${SECONDS_} s"
 $B small big.bin --clients "$CLIENTS" --seconds "$SECONDS_"
+echo "== (b') the same load from one thread: $CLIENTS connections, poll, sans-I/O core"
+$B multi big.bin --clients "$CLIENTS" --seconds "$SECONDS_"
 if command -v iperf3 >/dev/null 2>&1; then
 	echo "== (c) iperf3 loopback ceiling"
 	iperf3 -s -1 -p 5299 >/dev/null 2>&1 &
