@@ -86,7 +86,7 @@ static struct ent *ht_find(struct htab *ht, uint64_t h, const uint8_t *k, uint32
 			   unsigned acc_w)
 {
 	for (struct ent *e = *ht_slot(ht, h); e; e = e->next)
-		if (e->h == h && e->klen == kl && memcmp(ekey(e, acc_w), k, kl) == 0)
+		if (e->h == h && e->klen == kl && (kl == 0 || memcmp(ekey(e, acc_w), k, kl) == 0))
 			return e;
 	return NULL;
 }
@@ -121,7 +121,8 @@ static struct ent *ht_add(struct df_task *t, struct htab *ht, uint64_t h, const 
 	}
 	e->h = h;
 	e->klen = kl;
-	memcpy(ekey(e, acc_w), k, kl);
+	if (kl)
+		memcpy(ekey(e, acc_w), k, kl);
 	e->next = *ht_slot(ht, h);
 	*ht_slot(ht, h) = e;
 	ht->n++;
@@ -158,6 +159,82 @@ static void ht_unlink(struct htab *ht, struct ent *e)
 
 /* ---- open / close ---- */
 
+/* The accumulator kinds an aggregate implies (partial out = final in). */
+static unsigned acc_kinds_of(const struct df_pop_spec *s, const uint8_t *val_kinds, unsigned vw,
+			     uint8_t *out)
+{
+	switch (s->agg) {
+	case AG_COUNT:
+		out[0] = DF_INT;
+		return 1;
+	case AG_AVG:
+		out[0] = DF_FLOAT;
+		out[1] = DF_INT;
+		return 2;
+	case AG_REDUCE:
+		memcpy(out, val_kinds, vw);
+		return vw;
+	default:
+		out[0] = s->val_kind;
+		return 1;
+	}
+}
+
+/* Plans come over the network: an aggregate's row layouts must agree with
+ * what it computes, or it would mistake numbers for strings. */
+static bool agg_layout_ok(const struct df_pop_spec *s, struct df_opstate *st)
+{
+	unsigned kw = s->key_width, w = s->win != W_NONE, rw;
+	uint8_t res[DF_WIDTH_MAX];
+	const uint8_t *acc_src;
+
+	if ((s->agg == AG_SUM || s->agg == AG_AVG) && s->val_kind != DF_INT &&
+	    s->val_kind != DF_FLOAT)
+		return false;
+	if (s->mode == M_PARTIAL) {
+		unsigned vw = s->agg == AG_COUNT ? 0 : s->in_width - kw;
+		if (kw > s->in_width || (s->agg != AG_COUNT && s->agg != AG_REDUCE && vw != 1) ||
+		    (vw == 1 && s->agg != AG_REDUCE && s->in_kinds[kw] != s->val_kind) ||
+		    (s->agg == AG_COUNT && s->in_width != kw))
+			return false;
+		st->acc_w = acc_kinds_of(s, s->in_kinds + kw, vw, st->acc_kinds);
+		if (s->out_width != kw + w + st->acc_w ||
+		    memcmp(s->out_kinds + kw + w, st->acc_kinds, st->acc_w))
+			return false;
+		acc_src = s->out_kinds;
+	} else {
+		if (s->in_width < kw + w)
+			return false;
+		st->acc_w = s->in_width - kw - w;
+		memcpy(st->acc_kinds, s->in_kinds + kw + w, st->acc_w);
+		if (acc_kinds_of(s, st->acc_kinds, st->acc_w, res) != st->acc_w ||
+		    memcmp(res, st->acc_kinds, st->acc_w))
+			return false;
+		rw = s->agg == AG_AVG ? 1 : s->agg == AG_REDUCE ? st->acc_w : 1;
+		if (s->agg == AG_AVG)
+			res[0] = DF_FLOAT;
+		if (s->out_width != kw + 2 * w + rw || memcmp(s->out_kinds + kw + 2 * w, res, rw))
+			return false;
+		for (unsigned k = 0; k < 2 * w; k++)
+			if (s->out_kinds[kw + k] != DF_TIME)
+				return false;
+		acc_src = s->in_kinds;
+	}
+	if (w && s->in_kinds[kw] != DF_TIME && s->mode == M_FINAL)
+		return false;
+	if (w && s->mode == M_PARTIAL && s->out_kinds[kw] != DF_TIME)
+		return false;
+	if (memcmp(s->out_kinds, s->in_kinds, kw) || acc_src == NULL)
+		return false;
+	if (s->agg == AG_REDUCE &&
+	    (!s->prog || s->prog->in_width != 2 * st->acc_w || s->prog->out_width != st->acc_w ||
+	     2 * st->acc_w > DF_WIDTH_MAX))
+		return false;
+	if (s->win != W_NONE && (s->win_size <= 0 || s->win_step <= 0 || s->win_size % s->win_step))
+		return s->win == W_SESSION && s->win_size > 0;
+	return true;
+}
+
 int df_op_open(struct df_task *t, unsigned i)
 {
 	const struct df_pop_spec *s = t->plan.ops[i];
@@ -167,18 +244,15 @@ int df_op_open(struct df_task *t, unsigned i)
 	t->st[i] = st;
 	st->wm = DF_WM_NONE;
 	st->min_end = INT64_MAX;
-	if (s->kind == P_AGG) {
-		unsigned off = s->key_width + (s->mode == M_FINAL && s->win != W_NONE);
-		const uint8_t *k = s->mode == M_PARTIAL ? s->out_kinds : s->in_kinds;
-		if (s->mode == M_PARTIAL)
-			off = s->key_width + (s->win != W_NONE);
-		st->acc_w = s->out_width - off;
-		if (s->mode == M_FINAL)
-			st->acc_w = s->in_width - off;
-		if (st->acc_w > DF_WIDTH_MAX)
-			return SD_EPROTO;
-		memcpy(st->acc_kinds, k + off, st->acc_w);
-	}
+	if (s->kind == P_AGG && !agg_layout_ok(s, st))
+		return SD_EPROTO;
+	if (s->kind == P_TOP &&
+	    (s->top_n == 0 || s->val_kind == DF_BOOL || s->in_width != s->out_width ||
+	     memcmp(s->in_kinds, s->out_kinds, s->in_width)))
+		return SD_EPROTO;
+	if (s->kind == P_DISTINCT &&
+	    (s->in_width != s->out_width || memcmp(s->in_kinds, s->out_kinds, s->in_width)))
+		return SD_EPROTO;
 	if (s->kind == P_TOP && !(st->top = calloc(s->top_n + 1, sizeof(*st->top))))
 		return SD_ENOMEM;
 	return 0;

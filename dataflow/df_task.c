@@ -306,7 +306,11 @@ static int check_chain(struct df_task *t)
 			if (i != 0 || p->n_inputs != 2 ||
 			    s->key_width + s->left_width != p->in_width[0] ||
 			    s->key_width + s->right_width != p->in_width[1] ||
-			    s->out_width != s->left_width + s->right_width)
+			    s->out_width != s->left_width + s->right_width ||
+			    memcmp(p->in_kinds[0], p->in_kinds[1], s->key_width) ||
+			    memcmp(s->out_kinds, p->in_kinds[0] + s->key_width, s->left_width) ||
+			    memcmp(s->out_kinds + s->left_width, p->in_kinds[1] + s->key_width,
+				   s->right_width))
 				return SD_EPROTO;
 		} else if (s->in_width != w || memcmp(s->in_kinds, k, w)) {
 			return SD_EPROTO;
@@ -397,9 +401,8 @@ void df_task_close(struct df_task *t)
 {
 	if (!t)
 		return;
-	for (unsigned i = 0; i < t->plan.n_ops; i++) {
-		if (t->plan.ops[i] && t->plan.ops[i]->kind >= P_AGG)
-			df_op_close(t, i);
+	for (unsigned i = 0; i < DF_OPS_MAX; i++) {
+		df_op_close(t, i); /* no-op without state */
 		free(t->buf[i]);
 	}
 	for (unsigned o = 0; o < DF_OUTS_MAX; o++) {

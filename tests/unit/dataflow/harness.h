@@ -19,7 +19,7 @@
 
 struct h_result {
 	int rc;                 /* 0 or the first failure */
-	char err[512];          /* compile diagnostic or task failure */
+	char err[1100];         /* compile diagnostic or task failure */
 	char *out[H_SINKS_MAX]; /* sink text by sink id (malloc'd, NUL terminated) */
 	size_t len[H_SINKS_MAX];
 	uint64_t late, bad; /* summed over tasks */
