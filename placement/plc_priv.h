@@ -143,10 +143,11 @@ struct plc__state {
 	int *reg_count;   /* S x R */
 	int *zone_count;  /* S x n_zone_doms */
 	/* scratch for plc__place_costs, zero between calls */
-	double *reg_bps;  /* R */
-	double *reg_cost; /* R */
-	double *node_bps; /* N */
-	int *touched;     /* R */
+	double *reg_bps;    /* R */
+	double *reg_cost;   /* R */
+	double *node_bps;   /* N */
+	int *touched;       /* R */
+	double *load_delta; /* N: the load term's increase for one more task */
 };
 
 int plc__prep_init(struct plc__prep *p, const struct plc_model *m, const int *fixed);

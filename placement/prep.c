@@ -356,6 +356,14 @@ void plc__prep_free(struct plc__prep *p)
 
 /* ---- state ----------------------------------------------------------- */
 
+/* Caches what one more task on node n adds to the load term. */
+static void plc__load_delta_update(const struct plc__prep *p, struct plc__state *st, int n)
+{
+	int c = st->node_count[n];
+
+	st->load_delta[n] = plc__load_term(p, n, c + 1) - plc__load_term(p, n, c);
+}
+
 int plc__state_init(struct plc__state *st, const struct plc__prep *p)
 {
 	size_t T = (size_t)p->T + 1, N = (size_t)p->N + 1, S = (size_t)p->S + 1;
@@ -369,13 +377,17 @@ int plc__state_init(struct plc__state *st, const struct plc__prep *p)
 	st->reg_cost = calloc((size_t)p->R + 1, sizeof(double));
 	st->node_bps = calloc(N, sizeof(double));
 	st->touched = calloc((size_t)p->R + 1, sizeof(int));
+	st->load_delta = calloc(N, sizeof(double));
 	if (!st->assign || !st->node_count || !st->stage_count || !st->reg_count ||
-	    !st->zone_count || !st->reg_bps || !st->reg_cost || !st->node_bps || !st->touched) {
+	    !st->zone_count || !st->reg_bps || !st->reg_cost || !st->node_bps || !st->touched ||
+	    !st->load_delta) {
 		plc__state_free(st);
 		return SD_ENOMEM;
 	}
 	for (int t = 0; t < p->T; t++)
 		st->assign[t] = -1;
+	for (int n = 0; n < p->N; n++)
+		plc__load_delta_update(p, st, n);
 	return 0;
 }
 
@@ -390,6 +402,7 @@ void plc__state_free(struct plc__state *st)
 	free(st->reg_cost);
 	free(st->node_bps);
 	free(st->touched);
+	free(st->load_delta);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -403,6 +416,7 @@ void plc__state_copy(struct plc__state *dst, const struct plc__state *src,
 	memcpy(dst->stage_count, src->stage_count, S * ((size_t)p->N + 1) * sizeof(int));
 	memcpy(dst->reg_count, src->reg_count, S * ((size_t)p->R + 1) * sizeof(int));
 	memcpy(dst->zone_count, src->zone_count, S * ((size_t)p->n_zone_doms + 1) * sizeof(int));
+	memcpy(dst->load_delta, src->load_delta, ((size_t)p->N + 1) * sizeof(double));
 }
 
 /* ---- costs and checks ------------------------------------------------ */
@@ -455,7 +469,7 @@ double plc__place_cost(const struct plc__prep *p, const struct plc__state *st, i
 	double ch = 0.0;
 
 	c += p->pref[s * p->N + n];
-	c += plc__load_term(p, n, st->node_count[n] + 1) - plc__load_term(p, n, st->node_count[n]);
+	c += st->load_delta[n];
 	for (int i = 0; i < p->n_adj[t]; i++) {
 		const struct plc__adj *a = &p->adj[t][i];
 		int u = st->assign[a->task];
@@ -492,14 +506,15 @@ void plc__place_costs(const struct plc__prep *p, struct plc__state *st, int t, d
 			     p->rtt[(size_t)r * p->rtt_dim + (size_t)st->touched[i]];
 		st->reg_cost[r] = c;
 	}
+	const double *src = &p->src_cost[(size_t)t * (size_t)p->R];
+	const double *pref = &p->pref[(size_t)s * (size_t)p->N];
+
 	for (int n = 0; n < p->N; n++) {
 		int r = p->node_region[n];
 		double ch = st->reg_cost[r] -
 			    st->node_bps[n] * p->rtt[(size_t)r * p->rtt_dim + (size_t)r];
 
-		cost[n] = p->src_cost[(size_t)t * (size_t)p->R + (size_t)r] +
-			  p->pref[s * p->N + n] + plc__load_term(p, n, st->node_count[n] + 1) -
-			  plc__load_term(p, n, st->node_count[n]) + ch / PLC__MB;
+		cost[n] = src[r] + pref[n] + st->load_delta[n] + ch / PLC__MB;
 	}
 	for (int i = 0; i < p->n_adj[t]; i++) { /* leave the scratch zeroed */
 		int u = st->assign[p->adj[t][i].task];
@@ -518,6 +533,7 @@ void plc__place(const struct plc__prep *p, struct plc__state *st, int t, int n)
 	assert(st->assign[t] < 0 && n >= 0 && n < p->N);
 	st->assign[t] = n;
 	st->node_count[n]++;
+	plc__load_delta_update(p, st, n);
 	st->stage_count[s * p->N + n]++;
 	st->reg_count[s * p->R + p->node_region[n]]++;
 	st->zone_count[s * p->n_zone_doms + p->zone_dom[n]]++;
@@ -530,6 +546,7 @@ void plc__unplace(const struct plc__prep *p, struct plc__state *st, int t)
 	assert(n >= 0);
 	st->assign[t] = -1;
 	st->node_count[n]--;
+	plc__load_delta_update(p, st, n);
 	st->stage_count[s * p->N + n]--;
 	st->reg_count[s * p->R + p->node_region[n]]--;
 	st->zone_count[s * p->n_zone_doms + p->zone_dom[n]]--;

@@ -22,13 +22,13 @@
 #include "base/err.h"
 #include "placement/plc_priv.h"
 
-#define PLC__LS_PASSES    50        /* local-search passes at most */
-#define PLC__SWAP_ALL_MAX 64        /* tasks: up to this many, try every swap pair */
-#define PLC__RESCUE_STEPS 200000L   /* exact-search nodes when greedy gets stuck */
-#define PLC__RESCUE_CELLS 4096      /* tasks x nodes: larger instances get no rescue */
-#define PLC__ILS_ITERS    200       /* perturb + local-search rounds at most */
-#define PLC__ILS_WORK     10000000L /* tasks x nodes x rounds: fewer rounds on large instances */
-#define PLC__KICK_MAX     4         /* tasks a perturbation moves at most */
+#define PLC__LS_PASSES    50       /* local-search passes at most */
+#define PLC__SWAP_ALL_MAX 64       /* tasks: up to this many, try every swap pair */
+#define PLC__RESCUE_STEPS 200000L  /* exact-search nodes when greedy gets stuck */
+#define PLC__RESCUE_CELLS 4096     /* tasks x nodes: larger instances get no rescue */
+#define PLC__ILS_ITERS    200      /* perturb + local-search rounds at most */
+#define PLC__ILS_WORK     4000000L /* tasks x nodes x rounds: fewer rounds on large instances */
+#define PLC__KICK_MAX     4        /* tasks a perturbation moves at most */
 
 struct plc__run {
 	const struct plc__prep *p;
