@@ -199,6 +199,18 @@ static int plc__find_cons(const struct plc_model *m, enum plc_kind kind, int s, 
 	return -1;
 }
 
+/* The near() constraint that ties stage s to stage target, -1 if none. */
+static int plc__find_near(const struct plc_model *m, int s, int target)
+{
+	for (size_t i = 0; i < m->cons.n; i++) {
+		const struct plc__cons *k = &m->cons.v[i];
+
+		if (k->c.kind == PLC_NEAR && plc__applies(k, s) && k->near_stage == target)
+			return (int)i;
+	}
+	return -1;
+}
+
 static bool plc__diagnose_room(const struct plc__prep *p, int s, struct plc_result *r)
 {
 	long room = 0, raw = 0;
@@ -393,9 +405,10 @@ bool plc__check(const struct plc__prep *p, const int *assign, struct plc_result 
 
 			if (plc__rtt_nodes(p, assign[t], assign[a->task]) <= a->near_ms)
 				continue;
-			int s = p->m->tasks.v[t].stage;
+			int s = p->m->tasks.v[t].stage, so = p->m->tasks.v[a->task].stage;
+			int k = plc__find_near(p->m, s, so);
 
-			plc__report_begin(p, r, s, -1, &len);
+			plc__report_begin(p, r, s, k >= 0 ? k : plc__find_near(p->m, so, s), &len);
 			plc__appendf(r->message, sizeof(r->message), &len,
 				     "task %d and task %d are %g ms apart, more than near() allows",
 				     t, a->task, plc__rtt_nodes(p, assign[t], assign[a->task]));

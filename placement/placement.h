@@ -232,7 +232,8 @@ int plc_solve(const struct plc_model *m, struct plc_result *out);
  * search passes PLC_EXACT_STEPS_MAX nodes (out then holds the best found). */
 int plc_solve_exact(const struct plc_model *m, struct plc_result *out);
 /* Re-placement: prev[t] is each task's previous node (-1 = none). Tasks on
- * nodes still alive stay; the rest are placed as plc_solve would. */
+ * nodes that are alive and still eligible for them stay; the rest (those
+ * on lost nodes) are placed as plc_solve would, around them. */
 int plc_replace(const struct plc_model *m, const int *prev, struct plc_result *out);
 /* Evaluates a given assignment (node per task): fills cost and explanation
  * (feasible says whether it meets every hard constraint; message says which

@@ -321,6 +321,10 @@ int plc__prep_init(struct plc__prep *p, const struct plc_model *m, const int *fi
 	}
 	plc__zone_domains(p);
 	plc__unary(p);
+	for (int t = 0; t < p->T; t++) /* a pinned task whose node may no longer hold it moves */
+		if (p->fixed[t] >= 0 &&
+		    (p->fixed[t] >= p->N || !p->elig[m->tasks.v[t].stage * p->N + p->fixed[t]]))
+			p->fixed[t] = -1;
 	plc__sources(p);
 	if (plc__caps(p) || plc__build_adj(p))
 		goto out_free;

@@ -430,6 +430,71 @@ static void test_explanation_text(void **state)
 	plc_model_free(t.m);
 }
 
+static void test_empty_models(void **state)
+{
+	struct plc_model *m = plc_model_new();
+	struct plc_result r;
+	int none = -1;
+
+	(void)state;
+	assert_int_equal(plc_solve(m, &r), 0); /* nothing to place */
+	assert_true(r.feasible);
+	assert_int_equal(r.n_tasks, 0);
+	assert_true(r.cost.total == 0.0);
+	plc_result_free(&r);
+	assert_int_equal(plc_solve_exact(m, &r), 0);
+	plc_result_free(&r);
+	assert_int_equal(plc_model_add_stage(m, "only"), 0);
+	assert_int_equal(plc_model_add_task(m, 0, 0), 0);
+	assert_int_equal(plc_solve(m, &r), SD_EINFEASIBLE); /* a task, no node */
+	assert_non_null(strstr(r.message, "stage 0 (only)"));
+	plc_result_free(&r);
+	assert_int_equal(plc_replace(m, &none, &r), SD_EINFEASIBLE);
+	plc_result_free(&r);
+	assert_int_equal(plc_solve(NULL, &r), SD_EINVAL);
+	plc_model_free(m);
+}
+
+static void test_evaluate_reports_violation(void **state)
+{
+	struct topo t = topo_new(2, 2);
+	struct plc_result r;
+	int all_on_u1[4] = {2, 2, 2, 2}, near_broken[4] = {0, 0, 4, 4};
+
+	(void)state;
+	add(&t, "write_csv:region=eu-west", false);
+	assert_int_equal(plc_evaluate(t.m, all_on_u1, &r), SD_EINFEASIBLE);
+	assert_non_null(strstr(r.message, "stage 1 (write_csv)"));
+	assert_non_null(strstr(r.message, "region=eu-west"));
+	assert_non_null(strstr(r.message, "u1"));
+	assert_int_equal(r.bad_constraint, 0);
+	plc_result_free(&r);
+	plc_model_free(t.m);
+	t = topo_new(2, 2);
+	add(&t, "write_csv:near=read<=10", false);
+	assert_int_equal(plc_evaluate(t.m, near_broken, &r), SD_EINFEASIBLE);
+	assert_int_equal(r.bad_constraint, 0);
+	assert_non_null(strstr(r.message, "near=read<=10"));
+	plc_result_free(&r);
+	plc_model_free(t.m);
+}
+
+static void test_exact_matches_or_beats(void **state)
+{
+	struct topo t = topo_new(3, 3);
+	struct plc_result h, e;
+
+	(void)state;
+	add(&t, "write_csv:spread=region", false);
+	add(&t, "read:max-per-node=1", false);
+	solve_ok(&t, &h);
+	assert_int_equal(plc_solve_exact(t.m, &e), 0);
+	assert_true(e.cost.total <= h.cost.total + 1e-9);
+	plc_result_free(&h);
+	plc_result_free(&e);
+	plc_model_free(t.m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +512,9 @@ int main(void)
 		cmocka_unit_test(test_infeasible_capacity_near_lost),
 		cmocka_unit_test(test_replace_after_loss),
 		cmocka_unit_test(test_explanation_text),
+		cmocka_unit_test(test_empty_models),
+		cmocka_unit_test(test_evaluate_reports_violation),
+		cmocka_unit_test(test_exact_matches_or_beats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
