@@ -680,6 +680,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (nread == 0)
 		return;
 	if (nread < 0 || !buf->base) {
+		/* ENOBUFS: the reader refused a frame header (too big, bad magic...). */
+		if (nread == UV_ENOBUFS && c->rd.error)
+			srv_send_error(&c->ss, 0, c->rd.error, "bad frame from client: %s",
+				       sd_strerror(c->rd.error));
 		conn_close(c);
 		return;
 	}

@@ -28,6 +28,7 @@
 #define MANY_CLIENTS  64
 #define TAIL_RECORDS  60
 #define WAIT_STEPS_MS 5000 /* bounded waits for the server to notice a close */
+#define SRV_INFLIGHT  64   /* the server's streamed requests per connection */
 
 static char dir[256], root[300];
 static struct server_proc srv_plain, srv_token, srv_walk;
@@ -597,6 +598,21 @@ static void test_misbehaving_clients(void **state)
 	wire_reader_fini(&r);
 	close(fd);
 
+	/* A frame announcing more than the server accepts: refused before allocation. */
+	static const uint8_t huge[WIRE_HEADER_SIZE] = {
+		'S', 'D', 1, 0, 0, WIRE_NFS_APPEND_REQ, 0, 0, 0, 0, 0, 8, 0x10, 0, 0, 0};
+	fd = raw_connect(srv_plain.port);
+	wire_reader_init(&r, WIRE_FRAME_MAX);
+	assert_int_equal(raw_hello(fd, &r), 0);
+	assert_int_equal(raw_send_bytes(fd, huge, sizeof(huge)), 0);
+	assert_int_equal(raw_recv(fd, &r, &f), 0);
+	assert_int_equal(f.hdr.type, WIRE_NFS_ERROR);
+	assert_int_equal(((Sd__Netfs__Error *)f.msg)->code, SD_ETOOBIG);
+	wire_frame_release(&f, NULL);
+	assert_int_equal(raw_recv(fd, &r, &f), SD_ECLOSED);
+	wire_reader_fini(&r);
+	close(fd);
+
 	/* A greedy client that asks for lots and reads nothing... */
 	int lazy = raw_connect(srv_plain.port);
 	wire_reader_init(&r, WIRE_FRAME_MAX);
@@ -623,6 +639,51 @@ static void test_misbehaving_clients(void **state)
 	wire_frame_release(&f, NULL);
 	wire_reader_fini(&r);
 	close(lazy);
+}
+
+static void test_inflight_limit(void **state)
+{
+	enum { EXTRA = 6 };
+	Sd__Netfs__TailReq t = SD__NETFS__TAIL_REQ__INIT;
+	uint8_t frames[(SRV_INFLIGHT + EXTRA) * 64];
+	size_t len = 0;
+	int limited = 0, timed_out = 0;
+	struct wire_reader r;
+	struct wire_frame f;
+	int fd = raw_connect(srv_plain.port);
+
+	(void)state;
+	wire_reader_init(&r, WIRE_FRAME_MAX);
+	assert_int_equal(raw_hello(fd, &r), 0);
+	/* Tails that wait on a file nobody appends to, sent in one burst. */
+	for (int i = 0; i < SRV_INFLIGHT + EXTRA; i++) {
+		t.req_id = (uint64_t)i + 1;
+		t.path = "a.txt";
+		t.offset = 6;
+		t.timeout_ms = 1000;
+		long n = wire_encode(WIRE_NFS_TAIL_REQ, &t.base, NULL, 0, frames + len,
+				     sizeof(frames) - len);
+		assert_true(n > 0);
+		len += (size_t)n;
+	}
+	assert_int_equal(raw_send_bytes(fd, frames, len), 0);
+	for (int i = 0; i < SRV_INFLIGHT + EXTRA; i++) {
+		assert_int_equal(raw_recv(fd, &r, &f), 0);
+		if (f.hdr.type == WIRE_NFS_ERROR) {
+			assert_int_equal(((Sd__Netfs__Error *)f.msg)->code, SD_ELIMIT);
+			limited++;
+		} else {
+			assert_int_equal(f.hdr.type, WIRE_NFS_READ_CHUNK);
+			assert_true(((Sd__Netfs__ReadChunk *)f.msg)->final);
+			assert_int_equal(f.attach_len, 0);
+			timed_out++;
+		}
+		wire_frame_release(&f, NULL);
+	}
+	assert_int_equal(limited, EXTRA);
+	assert_int_equal(timed_out, SRV_INFLIGHT);
+	wire_reader_fini(&r);
+	close(fd);
 }
 
 static void test_silent_client_dropped(void **state)
@@ -751,6 +812,7 @@ int main(void)
 		cmocka_unit_test(test_disconnect_mid_write),
 		cmocka_unit_test(test_disconnect_mid_read),
 		cmocka_unit_test(test_misbehaving_clients),
+		cmocka_unit_test(test_inflight_limit),
 		cmocka_unit_test(test_silent_client_dropped),
 		cmocka_unit_test(test_cli),
 	};
