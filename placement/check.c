@@ -105,17 +105,19 @@ static void plc__no_node_message(const struct plc_model *m, const struct plc_con
 						      : "label";
 
 	if (c->negate) {
-		plc__appendf(buf, cap, len, "every node has %s", what);
-	} else if (c->attr == PLC_ATTR_LABEL) {
-		plc__appendf(buf, cap, len, "no node has label %s=", c->label_key);
+		plc__appendf(buf, cap, len, "every live node has %s%s%s in {", what,
+			     c->attr == PLC_ATTR_LABEL ? " " : "",
+			     c->attr == PLC_ATTR_LABEL ? c->label_key : "");
+		for (size_t i = 0; i < c->n_values; i++)
+			plc__appendf(buf, cap, len, "%s%s", i ? ", " : "", c->values[i]);
+		plc__appendf(buf, cap, len, "}");
 	} else {
-		plc__appendf(buf, cap, len, "no node has %s", what);
+		plc__appendf(buf, cap, len, "no node has %s ", what);
+		if (c->attr == PLC_ATTR_LABEL)
+			plc__appendf(buf, cap, len, "%s=", c->label_key);
+		for (size_t i = 0; i < c->n_values; i++)
+			plc__appendf(buf, cap, len, "%s\"%s\"", i ? " or " : "", c->values[i]);
 	}
-	for (size_t i = 0; i < c->n_values; i++)
-		plc__appendf(buf, cap, len, "%s\"%s\"", i ? (c->negate ? ", " : " or ") : " ",
-			     c->values[i]);
-	if (c->attr == PLC_ATTR_LABEL && !c->negate)
-		plc__appendf(buf, cap, len, " (or label %s missing)", c->label_key);
 	plc__list_values(m, c, buf, cap, len);
 }
 
@@ -299,8 +301,8 @@ static bool plc__diagnose_near(const struct plc__prep *p, int s, struct plc_resu
 			continue;
 		plc__report_begin(p, r, s, (int)i, &len);
 		plc__appendf(r->message, sizeof(r->message), &len,
-			     "its eligible nodes are at least %g ms from those of stage %d (%s)", d,
-			     k->near_stage, m->stage_names.v[k->near_stage]);
+			     "its eligible nodes are at least %.1f ms from those of stage %d (%s)",
+			     d, k->near_stage, m->stage_names.v[k->near_stage]);
 		return true;
 	}
 	return false;
