@@ -6,7 +6,8 @@
  * FNM_PERIOD) match directory entries; the last component's matches are the
  * answer. A pattern without wildcards naming a directory lists its contents.
  * Symlinks and temporary files are never listed. At most SRV_LIST_MAX
- * entries (truncated is set), sorted by path. Cost: O(entries scanned).
+ * entries, after at most SRV_LIST_SCAN_MAX directory entries looked at
+ * (truncated is set), sorted by path. Cost: O(entries scanned).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -172,6 +173,11 @@ static int scan_dir(int dirfd, const char *prefix, const char *glob, const char 
 		return SD_ENOMEM;
 	}
 	while (rc == 0 && !out->truncated && (de = readdir(d)) != NULL) {
+		/* Bounds the time one list holds the loop on a huge tree. */
+		if (++out->scanned > SRV_LIST_SCAN_MAX) {
+			out->truncated = true;
+			break;
+		}
 		if (!listable(de->d_name))
 			continue;
 		if (glob && fnmatch(glob, de->d_name, FNM_PERIOD) != 0)

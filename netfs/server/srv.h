@@ -25,6 +25,7 @@
 #define SRV_INFLIGHT_MAX        64u         /* streamed requests (reads, tails) per connection */
 #define SRV_CONNS_MAX           1024u       /* connections at once */
 #define SRV_HANDLES_MAX         64u         /* open temporary files per connection */
+#define SRV_LIST_SCAN_MAX       200000u     /* directory entries one list may look at */
 #define SRV_LIST_MAX            10000u      /* entries per list answer */
 #define SRV_READAHEAD           4u          /* chunks being read or sent per stream */
 #define SRV_INLINE_READ_MAX     (64u << 10) /* bytes: reads this small run on the loop */
@@ -76,6 +77,7 @@ int srv_open_child_dir(int dirfd, const char *name, int *fd);
 struct srv_list {
 	Sd__Netfs__Entry **entries; /* owned: srv_list_free */
 	size_t n, cap;
+	size_t scanned; /* directory entries looked at (SRV_LIST_SCAN_MAX) */
 	bool truncated;
 };
 
