@@ -14,7 +14,9 @@
 #include "lwip/inet_chksum.h"
 #include "lwip/init.h"
 #include "lwip/ip4_addr.h"
+#include "lwip/netif.h"
 #include "lwip/pbuf.h"
+#include "lwip/tcp.h"
 #include "node/plat/metal/exit.h"
 #include "node/plat/metal/selftest.h"
 #include "proto/wire.h"
@@ -22,6 +24,8 @@
 #define SELFTEST_PBUF_BYTES 301  /* odd on purpose: the checksum's tail byte */
 #define SELFTEST_FRAME_MAX  1024 /* bytes: room for one Register frame */
 #define SELFTEST_SORT_COUNT 64
+#define SELFTEST_TCP_PORT   7070 /* loopback listener */
+#define SELFTEST_TCP_POLLS  64   /* netif_poll_all() rounds before giving up */
 
 #define CHECK(cond, what)                                                                  \
 	do {                                                                               \
@@ -44,6 +48,90 @@ static uint16_t selftest_ones_sum(const uint8_t *p, size_t n)
 	return (uint16_t)~sum;
 }
 
+/* State of the loopback TCP exchange; lwIP callbacks see it through arg. */
+struct selftest_tcp {
+	struct tcp_pcb *listener, *server, *client;
+	char received[32];
+	size_t received_len;
+	bool connected;
+	err_t error;
+};
+
+static const char selftest_tcp_message[] = "hello over lwIP";
+
+static err_t selftest_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct selftest_tcp *t = arg;
+	size_t room = sizeof(t->received) - t->received_len;
+	size_t n;
+
+	if (!p)
+		return ERR_OK; /* peer closed */
+	n = p->tot_len < room ? p->tot_len : room;
+	pbuf_copy_partial(p, t->received + t->received_len, (u16_t)n, 0);
+	t->received_len += n;
+	tcp_recved(pcb, p->tot_len);
+	pbuf_free(p);
+	return err;
+}
+
+static err_t selftest_tcp_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct selftest_tcp *t = arg;
+
+	if (err != ERR_OK || !pcb)
+		return ERR_VAL;
+	t->server = pcb;
+	tcp_arg(pcb, t);
+	tcp_recv(pcb, selftest_tcp_recv);
+	return ERR_OK;
+}
+
+static err_t selftest_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct selftest_tcp *t = arg;
+
+	t->connected = err == ERR_OK;
+	t->error = tcp_write(pcb, selftest_tcp_message, sizeof(selftest_tcp_message) - 1,
+			     TCP_WRITE_FLAG_COPY);
+	if (t->error == ERR_OK)
+		t->error = tcp_output(pcb);
+	return ERR_OK;
+}
+
+/* A TCP connection to 127.0.0.1 inside lwIP: handshake, data, close. */
+static void selftest_lwip_tcp(void)
+{
+	static struct selftest_tcp t; /* outlives the pcbs' last callbacks */
+	ip_addr_t loopback;
+	struct tcp_pcb *pcb;
+
+	IP_ADDR4(&loopback, 127, 0, 0, 1);
+	pcb = tcp_new();
+	CHECK(pcb && tcp_bind(pcb, &loopback, SELFTEST_TCP_PORT) == ERR_OK, "lwIP tcp_bind");
+	t.listener = tcp_listen(pcb);
+	CHECK(t.listener != NULL, "lwIP tcp_listen");
+	tcp_arg(t.listener, &t);
+	tcp_accept(t.listener, selftest_tcp_accept);
+	t.client = tcp_new();
+	CHECK(t.client != NULL, "lwIP tcp_new");
+	tcp_arg(t.client, &t);
+	CHECK(tcp_connect(t.client, &loopback, SELFTEST_TCP_PORT, selftest_tcp_connected) == ERR_OK,
+	      "lwIP tcp_connect");
+	for (int i = 0; i < SELFTEST_TCP_POLLS && t.received_len < sizeof(selftest_tcp_message) - 1;
+	     i++)
+		netif_poll_all();
+	CHECK(t.connected && t.server && t.error == ERR_OK, "lwIP loopback handshake");
+	CHECK(t.received_len == sizeof(selftest_tcp_message) - 1 &&
+		      memcmp(t.received, selftest_tcp_message, t.received_len) == 0,
+	      "lwIP loopback TCP data");
+	CHECK(tcp_close(t.client) == ERR_OK && tcp_close(t.server) == ERR_OK &&
+		      tcp_close(t.listener) == ERR_OK,
+	      "lwIP tcp_close");
+	for (int i = 0; i < SELFTEST_TCP_POLLS; i++)
+		netif_poll_all(); /* FIN exchange */
+}
+
 static void selftest_lwip(void)
 {
 	uint8_t bytes[SELFTEST_PBUF_BYTES];
@@ -62,6 +150,7 @@ static void selftest_lwip(void)
 	pbuf_free(p);
 	CHECK(ip4addr_aton("10.0.2.15", &addr) == 1, "lwIP ip4addr_aton");
 	CHECK(lwip_ntohl(ip4_addr_get_u32(&addr)) == 0x0a00020fu, "lwIP address bytes");
+	selftest_lwip_tcp();
 }
 
 static void selftest_register_fill(Sd__Control__Register *reg, Sd__Control__Label *label,

@@ -5,7 +5,8 @@
  *
  *   metal_selftest_run(mode, ram_bytes);   from boot_main(), after the heap
  *
- * It runs lwip_init() and exercises a pbuf checksum and address parsing,
+ * It runs lwip_init(), checks a pbuf checksum and address parsing, and sends
+ * bytes over a TCP connection to 127.0.0.1 inside lwIP (loopback netif);
  * encodes an sd.control.Register into a frame with wire_encode() and decodes
  * it back with wire_decode(), and checks libc's formatting, sorting and heap.
  * Any failed check panics (failure exit status). mode comes from the

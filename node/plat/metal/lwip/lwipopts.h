@@ -40,6 +40,7 @@
 #define LWIP_AUTOIP                0
 #define LWIP_NETIF_STATUS_CALLBACK 1
 #define LWIP_NETIF_LINK_CALLBACK   1
+#define LWIP_NETIF_LOOPBACK        1 /* 127.0.0.1 and own-address traffic; netif_poll_all() delivers */
 
 #define TCP_MSS          1460
 #define TCP_WND          (32 * TCP_MSS) /* bytes: receive window */
