@@ -102,6 +102,13 @@ static void out_fail(struct chan_out *c, int err, const char *reason)
 		   reason);
 	c->conn = NULL;
 	sched_wake_all(&c->wait);
+	if (c->notify)
+		sched_wake_all(c->notify);
+}
+
+void chan_out_set_notify(struct chan_out *c, struct sched_waitq *notify)
+{
+	c->notify = notify;
 }
 
 static void in_fail(struct chan_in *c, int err, const char *reason)

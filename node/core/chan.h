@@ -98,6 +98,9 @@ int chan_out_watermark(struct chan_out *c, int64_t event_time_us);
 /* Task context. Sends EndOfStream and waits until it left the buffer. */
 int chan_out_finish(struct chan_out *c);
 
+/* A queue (the task's) to wake as well when the channel fails; may be NULL. */
+void chan_out_set_notify(struct chan_out *c, struct sched_waitq *notify);
+
 void chan_out_counters(const struct chan_out *c, struct chan_counters *out);
 /* The channel's error and its reason ("" when none). */
 int chan_out_error(const struct chan_out *c, const char **reason);

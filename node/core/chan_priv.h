@@ -63,7 +63,8 @@ struct chan_out {
 	uint32_t credits;       /* batches we may still send */
 	uint64_t seq;
 	const bool *cancel;
-	bool finished; /* EndOfStream queued */
+	struct sched_waitq *notify; /* woken too when the channel fails */
+	bool finished;              /* EndOfStream queued */
 	int error;
 	char reason[CHAN_REASON_MAX];
 	struct sched_waitq wait;

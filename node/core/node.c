@@ -168,6 +168,7 @@ static int open_channels(struct node *n, struct node_task *t, const Sd__Control_
 				 (unsigned long long)c->channel_id, sd_strerror(rc));
 			return rc;
 		}
+		chan_out_set_notify(o->ch, &t->notify);
 		o->port = channel_port(d->outputs, d->n_outputs, i);
 		o->consumer_part = (uint32_t)(c->channel_id & 0xffff);
 		o->broadcast = c->partitioning == SD__CONTROL__PARTITIONING__PART_BROADCAST;

@@ -384,6 +384,21 @@ static int drain_channel(struct node_task *t, struct node_in *in)
 	return rc;
 }
 
+/* An output that failed while we waited for input fails the task now. */
+static int check_outputs(struct node_task *t)
+{
+	for (unsigned i = 0; i < t->n_outs; i++) {
+		const char *why;
+		int rc = chan_out_error(t->outs[i].ch, &why);
+
+		if (rc < 0) {
+			task_failf(t, rc, "output %u: %s", t->outs[i].port, why);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static int run_inputs(struct node_task *t)
 {
 	for (;;) {
@@ -402,6 +417,8 @@ static int run_inputs(struct node_task *t)
 			open |= !t->ins[i].ended;
 		}
 		rc = pass_watermarks(t);
+		if (rc == 0)
+			rc = check_outputs(t);
 		if (rc < 0)
 			return rc;
 		if (!open)
