@@ -264,23 +264,33 @@ static bool plc__diagnose_spread(const struct plc__prep *p, int s, bool zones, s
 	return true;
 }
 
-/* The smallest round trip between an eligible node of stage a and one of b. */
+/* The smallest round trip between an eligible node of stage a and one of
+ * b: 0 if one node is eligible for both, else over the regions they use.
+ * Cost O(N + R^2). */
 static double plc__min_rtt(const struct plc__prep *p, int a, int b)
 {
+	bool *in_a = calloc((size_t)p->R + 1, sizeof(bool)),
+	     *in_b = calloc((size_t)p->R + 1, sizeof(bool));
 	double best = -1.0;
 
-	for (int n = 0; n < p->N; n++) {
-		if (!p->elig[a * p->N + n])
-			continue;
-		for (int o = 0; o < p->N; o++) {
-			if (!p->elig[b * p->N + o])
-				continue;
-			double d = plc__rtt_nodes(p, n, o);
+	for (int n = 0; in_a && in_b && n < p->N; n++) {
+		bool ea = p->elig[a * p->N + n], eb = p->elig[b * p->N + n];
 
-			if (best < 0.0 || d < best)
+		if (ea && eb)
+			best = 0.0;
+		in_a[p->node_region[n]] |= ea;
+		in_b[p->node_region[n]] |= eb;
+	}
+	for (int x = 0; best != 0.0 && in_a && in_b && x < p->R; x++) {
+		for (int y = 0; in_a[x] && y < p->R; y++) {
+			double d = p->rtt[(size_t)x * p->rtt_dim + (size_t)y];
+
+			if (in_b[y] && (best < 0.0 || d < best))
 				best = d;
 		}
 	}
+	free(in_a);
+	free(in_b);
 	return best;
 }
 

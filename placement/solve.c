@@ -33,7 +33,6 @@
 struct plc__run {
 	const struct plc__prep *p;
 	struct plc__state st;
-	int *order;     /* the order greedy placed tasks in */
 	double *attach; /* greedy: bytes/s towards placed tasks and sources */
 	double *reads;  /* per task: source bytes/s */
 	double *costs;  /* per node: scratch for plc__place_costs */
@@ -172,7 +171,6 @@ static int plc__greedy(struct plc__run *r, bool tight_first)
 			plc__place(p, &r->st, t, n);
 		else if (plc__repair(r, t) < 0)
 			return t;
-		r->order[k] = t;
 		for (int i = 0; i < p->n_adj[t]; i++)
 			r->attach[p->adj[t][i].task] += p->adj[t][i].bps;
 	}
@@ -469,17 +467,15 @@ static int plc__run_init(struct plc__run *r, const struct plc__prep *p)
 {
 	memset(r, 0, sizeof(*r));
 	r->p = p;
-	r->order = calloc((size_t)p->T + 1, sizeof(int));
 	r->attach = calloc((size_t)p->T + 1, sizeof(double));
 	r->reads = calloc((size_t)p->T + 1, sizeof(double));
 	r->costs = calloc((size_t)p->N + 1, sizeof(double));
 	r->queue = calloc((size_t)p->T + 1, sizeof(int));
 	r->queued = calloc((size_t)p->T + 1, sizeof(bool));
-	if (!r->order || !r->attach || !r->reads || !r->costs || !r->queue || !r->queued ||
+	if (!r->attach || !r->reads || !r->costs || !r->queue || !r->queued ||
 	    plc__state_init(&r->st, p)) {
 		free(r->queue);
 		free(r->queued);
-		free(r->order);
 		free(r->attach);
 		free(r->reads);
 		free(r->costs);
@@ -493,7 +489,6 @@ static int plc__run_init(struct plc__run *r, const struct plc__prep *p)
 static void plc__run_free(struct plc__run *r)
 {
 	plc__state_free(&r->st);
-	free(r->order);
 	free(r->attach);
 	free(r->reads);
 	free(r->costs);

@@ -114,7 +114,7 @@ static void run(int nodes, int regions, int tasks)
 		if (i + 1 < BENCH_RUNS)
 			plc_result_free(&r);
 	}
-	printf("placement: %d nodes, %d regions, %zu tasks, %d channels-ish: %s, best of %d: %.1f "
+	printf("placement: %d nodes, %d regions, %zu tasks, %d channels: %s, best of %d: %.1f "
 	       "ms, "
 	       "cost %.1f, %ld steps\n",
 	       nodes, regions, plc_model_n_tasks(m), tasks / 4 * (tasks / 4 + 2),
