@@ -35,10 +35,11 @@
  * stages, tasks) are dense, start at 0 and follow the order of addition.
  *
  * Errors: functions return 0 (or an index >= 0) or a negative SD_E* code
- * (base/err.h): SD_EINVAL for misuse (unknown names, bad numbers),
- * SD_ENOMEM, SD_ELIMIT for a full fixed-size table, SD_ESYNTAX from the
- * parser, SD_EINFEASIBLE when no assignment meets the hard constraints
- * (the result then carries the report).
+ * (base/err.h): SD_EINVAL for misuse (bad names or numbers), SD_EEXIST for
+ * a duplicate node or stage name, SD_ENOENT for a constraint naming an
+ * unknown stage, SD_ENOMEM, SD_ELIMIT for a full fixed-size table,
+ * SD_ESYNTAX from the parser, SD_EINFEASIBLE when no assignment meets the
+ * hard constraints (the result then carries the report).
  */
 #ifndef SD_PLACEMENT_PLACEMENT_H
 #define SD_PLACEMENT_PLACEMENT_H
@@ -224,9 +225,10 @@ struct plc_result {
 	long steps; /* search effort: local-search moves or exact search nodes */
 };
 
-/* Heuristic: data-locality-first greedy, then local search (moves, swaps).
- * Fills *out (caller frees it with plc_result_free even on error, except
- * SD_EINVAL/SD_ENOMEM). Returns 0 or SD_EINFEASIBLE (out->message says why). */
+/* Heuristic: data-locality-first greedy, then local search (moves, swaps)
+ * and iterated local search. Fills *out, which the caller always releases
+ * with plc_result_free, whatever the return. Returns 0, SD_EINFEASIBLE
+ * (out->message says why), SD_EINVAL or SD_ENOMEM. */
 int plc_solve(const struct plc_model *m, struct plc_result *out);
 /* Exact branch-and-bound (small instances): the optimum. SD_ELIMIT if the
  * search passes PLC_EXACT_STEPS_MAX nodes (out then holds the best found). */

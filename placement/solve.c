@@ -463,6 +463,15 @@ static void plc__report_stuck(struct plc__run *r, int t, struct plc_result *res)
 
 /* ---- entry points ---------------------------------------------------- */
 
+/* Every entry point starts with a result plc_result_free accepts. */
+static void plc__result_clear(struct plc_result *out)
+{
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		out->bad_stage = out->bad_constraint = -1;
+	}
+}
+
 static int plc__run_init(struct plc__run *r, const struct plc__prep *p)
 {
 	memset(r, 0, sizeof(*r));
@@ -598,6 +607,7 @@ out_free_prep:
 
 int plc_solve(const struct plc_model *m, struct plc_result *out)
 {
+	plc__result_clear(out);
 	if (!m || !out)
 		return SD_EINVAL;
 	return plc__solve_with(m, NULL, false, out);
@@ -605,6 +615,7 @@ int plc_solve(const struct plc_model *m, struct plc_result *out)
 
 int plc_solve_exact(const struct plc_model *m, struct plc_result *out)
 {
+	plc__result_clear(out);
 	if (!m || !out)
 		return SD_EINVAL;
 	return plc__solve_with(m, NULL, true, out);
@@ -612,6 +623,7 @@ int plc_solve_exact(const struct plc_model *m, struct plc_result *out)
 
 int plc_replace(const struct plc_model *m, const int *prev, struct plc_result *out)
 {
+	plc__result_clear(out);
 	if (!m || !prev || !out)
 		return SD_EINVAL;
 	int *fixed = malloc((m->tasks.n + 1) * sizeof(int));
@@ -631,6 +643,7 @@ int plc_replace(const struct plc_model *m, const int *prev, struct plc_result *o
 
 int plc_evaluate(const struct plc_model *m, const int *assign, struct plc_result *out)
 {
+	plc__result_clear(out);
 	struct plc__prep p;
 	struct plc__state st;
 
