@@ -6,8 +6,9 @@
  *   list.c     glob listing beneath the root
  *   session.c  the request dispatcher: one session per connection, no libuv;
  *              answers through struct srv_io so the fuzz target can drive it
- *   conn.c     libuv: accept, frame reassembly, writes with back-pressure,
- *              streamed reads with read-ahead on the work queue, tail waits
+ *   stream.c   streamed reads with read-ahead (page cache on the loop, the
+ *              rest on the work queue), tail waits
+ *   conn.c     libuv: accept, frame reassembly, writes with back-pressure
  *   main.c     arguments, listen, signals
  */
 #ifndef SD_NETFS_SERVER_SRV_H
