@@ -8,7 +8,8 @@
  *   1. keep %ebx, zero .bss (the loader need not);
  *   2. identity-map the low 4 GiB with 2 MiB pages (PML4 -> 1 PDPT -> 4 PDs),
  *      which covers the image, RAM of any size we run with, and the MMIO
- *      windows (virtio-mmio at 0xfeb00000, LAPIC, IOAPIC);
+ *      windows (virtio-mmio at 0xfeb00000, LAPIC, IOAPIC); the first 2 MiB
+ *      with 4 KiB pages, leaving a guard page under the boot stack;
  *   3. enable PAE, SSE (OSFXSR/OSXMMEXCPT, CR0.MP, no CR0.EM), EFER.LME, paging;
  *   4. load a 64-bit GDT, far-jump to 64-bit code, set the stack and call
  *      boot_main(start_info_paddr), which never returns.
@@ -75,6 +76,26 @@ pvh_start32:
 	addl $8, %edi
 	loop 2b
 
+	/*
+	 * The first 2 MiB (the image) with 4 KiB pages instead, so the page
+	 * below the boot stack can stay unmapped: a stack overflow faults
+	 * (and ends as a double fault on the IST stack, see gdt.c) instead of
+	 * silently overwriting .bss.
+	 */
+	movl $boot_pt, %edi
+	movl $PTE_PRESENT_RW, %eax
+	movl $512, %ecx
+3:	movl %eax, (%edi)
+	addl $4096, %eax
+	addl $8, %edi
+	loop 3b
+	movl $boot_stack_guard, %eax
+	shrl $12, %eax
+	movl $0, boot_pt(, %eax, 8)
+	movl $boot_pt, %eax
+	orl $PTE_PRESENT_RW, %eax
+	movl %eax, boot_pd
+
 	movl %cr4, %eax
 	orl $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
 	movl %eax, %cr4
@@ -107,9 +128,9 @@ boot_start64:
 	xorl %ebp, %ebp
 	movl boot_start_info(%rip), %edi
 	call boot_main
-3:	cli
+4:	cli
 	hlt
-	jmp 3b
+	jmp 4b
 
 	.section .rodata
 	.p2align 3
@@ -129,7 +150,8 @@ boot_gdt_ptr:
 boot_start_info:
 	.long 0
 
-	.section .bss
+	/* First in .bss (link.ld), so all of it lies in the 4 KiB-mapped first 2 MiB. */
+	.section .bss.boot, "aw", @nobits
 	.p2align 12
 boot_pml4:
 	.skip 4096
@@ -137,7 +159,11 @@ boot_pdpt:
 	.skip 4096
 boot_pd:
 	.skip 4 * 4096
-	.p2align 4
+boot_pt:
+	.skip 4096
+	.globl boot_stack_guard
+boot_stack_guard:
+	.skip 4096                      /* left unmapped */
 boot_stack:
 	.skip BOOT_STACK_SIZE
 	.globl boot_stack_top

@@ -14,6 +14,7 @@
 #include "node/plat/metal/cmdline.h"
 #include "node/plat/metal/console.h"
 #include "node/plat/metal/exit.h"
+#include "node/plat/metal/gdt.h"
 #include "node/plat/metal/idt.h"
 #include "node/plat/metal/libc/heap.h"
 #include "node/plat/metal/pvh.h"
@@ -54,6 +55,7 @@ void boot_main(uint32_t start_info_paddr)
 	char selftest[BOOT_OPTION_MAX] = "ok";
 
 	metal_console_init(); /* serial console; base/log.h lines go there */
+	metal_gdt_init();     /* GDT and TSS: faults on a broken stack get their own */
 	metal_idt_init();     /* CPU exceptions print a report and exit */
 	si = pvh_start_info(start_info_paddr);
 	if (!si)

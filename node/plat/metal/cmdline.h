@@ -5,7 +5,7 @@
  *
  * Keys read today (docs/node-image.md keeps the list):
  *   loglevel=debug|info|warn|error|off   base/log.h level (default info)
- *   selftest=ok|fail|trap|assert         ok runs the boot self-check (default);
+ *   selftest=ok|fail|trap|stack|assert   ok runs the boot self-check (default);
  *                                        the others fail on purpose, for tests
  */
 #ifndef SD_METAL_CMDLINE_H

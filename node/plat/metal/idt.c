@@ -7,12 +7,15 @@
 
 #include "node/plat/metal/console.h"
 #include "node/plat/metal/exit.h"
+#include "node/plat/metal/gdt.h"
 #include "node/plat/metal/idt.h"
 
-#define IDT_VECTORS       256
-#define IDT_GATE_INTR64   0x8e /* present, DPL 0, 64-bit interrupt gate */
-#define IDT_KERNEL_CODE   0x08 /* boot.S's 64-bit code selector */
-#define IDT_BACKTRACE_MAX 16   /* frames printed */
+#define IDT_VECTORS              256
+#define IDT_GATE_INTR64          0x8e /* present, DPL 0, 64-bit interrupt gate */
+#define IDT_BACKTRACE_MAX        16   /* frames printed */
+#define IDT_VECTOR_NMI           2
+#define IDT_VECTOR_DOUBLE_FAULT  8
+#define IDT_VECTOR_MACHINE_CHECK 18
 
 struct idt_gate {
 	uint16_t offset_low;
@@ -74,7 +77,7 @@ static void idt_set_gate(unsigned vector, uint64_t handler)
 {
 	idt_table[vector] = (struct idt_gate){
 		.offset_low = (uint16_t)handler,
-		.selector = IDT_KERNEL_CODE,
+		.selector = GDT_KERNEL_CODE,
 		.type_attr = IDT_GATE_INTR64,
 		.offset_mid = (uint16_t)(handler >> 16),
 		.offset_high = (uint32_t)(handler >> 32),
@@ -87,6 +90,10 @@ void metal_idt_init(void)
 
 	for (unsigned v = 0; v < IDT_EXCEPTIONS; v++)
 		idt_set_gate(v, trap_stubs[v]);
+	/* These must work when the interrupted stack is unusable. */
+	idt_table[IDT_VECTOR_NMI].ist = GDT_IST_FAULT;
+	idt_table[IDT_VECTOR_DOUBLE_FAULT].ist = GDT_IST_FAULT;
+	idt_table[IDT_VECTOR_MACHINE_CHECK].ist = GDT_IST_FAULT;
 	__asm__ volatile("lidt %0" : : "m"(ptr));
 }
 
@@ -100,8 +107,14 @@ static uint64_t idt_read_cr2(void)
 
 extern char __image_start[], __image_end[]; /* link.ld */
 
+extern char boot_stack_guard[]; /* boot.S: one unmapped page */
+
 static int idt_in_image(uint64_t addr)
 {
+	uint64_t guard = (uint64_t)boot_stack_guard;
+
+	if (addr >= guard && addr < guard + 4096)
+		return 0;
 	return addr >= (uint64_t)__image_start && addr < (uint64_t)__image_end;
 }
 

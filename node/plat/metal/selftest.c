@@ -256,6 +256,20 @@ static void selftest_libc(void)
 	free(s);
 }
 
+/* Never reached: keeps gcc from calling the recursion infinite. */
+static volatile unsigned selftest_recursion_limit = UINT32_MAX;
+
+/* Recurses with 512-byte frames until the boot stack's guard page stops it. */
+static unsigned selftest_recurse(unsigned depth)
+{
+	volatile char pad[512];
+
+	pad[0] = (char)depth;
+	if (depth == selftest_recursion_limit)
+		return 0;
+	return selftest_recurse(depth + 1) + (unsigned)pad[0];
+}
+
 void metal_selftest_run(const char *mode, uint64_t ram_bytes)
 {
 	bool corrupt = strcmp(mode, "fail") == 0;
@@ -264,11 +278,15 @@ void metal_selftest_run(const char *mode, uint64_t ram_bytes)
 		sd_log_info("selftest", "selftest=trap: executing an invalid opcode");
 		__asm__ volatile("ud2");
 	}
+	if (strcmp(mode, "stack") == 0) {
+		sd_log_info("selftest", "selftest=stack: overflowing the boot stack");
+		selftest_recurse(0);
+	}
 	if (strcmp(mode, "assert") == 0)
 		sd_log_info("selftest", "selftest=assert: failing an assertion");
 	assert(strcmp(mode, "assert") != 0 && "selftest=assert asks for this");
 	if (!corrupt && strcmp(mode, "ok") != 0)
-		metal_panic("selftest=%s: unknown mode (ok, fail, trap, assert)", mode);
+		metal_panic("selftest=%s: unknown mode (ok, fail, trap, stack, assert)", mode);
 	selftest_libc();
 	selftest_lwip();
 	selftest_wire(ram_bytes, corrupt);

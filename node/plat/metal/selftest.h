@@ -12,6 +12,7 @@
  * Any failed check panics (failure exit status). mode comes from the
  * selftest= command-line key: "ok" (default) checks; "fail" corrupts the
  * encoded frame so the wire check fails; "trap" executes an invalid opcode;
+ * "stack" overflows the boot stack into its guard page (a double fault);
  * "assert" fails an assertion — the last three exist so tests can prove that
  * failures are seen.
  */
