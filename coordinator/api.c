@@ -291,7 +291,8 @@ static void job_route(struct coord_api *api, const struct coord_http_request *re
 		}
 		set_json(resp, 202, coord_render_job(api->jobs, job, now));
 	} else if (!sub) {
-		set_json(resp, 200, coord_render_job(api->jobs, job, now));
+		size_t len;
+		set_json(resp, 200, coord_render_job_cached(api->jobs, job, now, &len));
 	} else if (strcmp(sub, "plan") == 0) {
 		set_json(resp, 200, coord_render_job_plan(job));
 	} else {

@@ -278,6 +278,30 @@ char *coord_render_job(const struct coord_jobs *t, const struct coord_job *job, 
 	return finish(o);
 }
 
+char *coord_render_job_cached(const struct coord_jobs *t, struct coord_job *job, uint64_t now_us,
+			      size_t *len)
+{
+	bool fresh = job->render_cache && job->render_version == job->version &&
+		     now_us >= job->render_at_us &&
+		     now_us - job->render_at_us < COORD_RENDER_CACHE_US;
+	if (!fresh) {
+		char *text = coord_render_job(t, job, now_us);
+		if (!text)
+			return NULL;
+		free(job->render_cache);
+		job->render_cache = text;
+		job->render_len = strlen(text);
+		job->render_version = job->version;
+		job->render_at_us = now_us;
+	}
+	char *copy = malloc(job->render_len + 1);
+	if (copy) {
+		memcpy(copy, job->render_cache, job->render_len + 1);
+		*len = job->render_len;
+	}
+	return copy;
+}
+
 char *coord_render_job_plan(const struct coord_job *job)
 {
 	cJSON *o = cJSON_CreateObject();

@@ -52,8 +52,9 @@
 #define COORD_HTTP_CONNS_MAX        1024u      /* concurrent HTTP connections */
 #define COORD_HTTP_PIPELINE_MAX     64u        /* responses queued per connection read */
 #define COORD_CONTROL_CONNS_MAX     (COORD_NODES_MAX + 64u)
-#define COORD_HEARTBEAT_INTERVAL_MS 1000u /* what RegisterAck tells nodes */
-#define COORD_ID_LEN                32u   /* hex characters of a job id */
+#define COORD_HEARTBEAT_INTERVAL_MS 1000u   /* what RegisterAck tells nodes */
+#define COORD_ID_LEN                32u     /* hex characters of a job id */
+#define COORD_RENDER_CACHE_US       100000u /* a job document is reused this long if unchanged */
 
 /* ---- node registry ----------------------------------------------------- */
 
@@ -220,9 +221,14 @@ struct coord_job {
 	struct coord_exception exceptions[COORD_EXCEPTIONS_MAX];
 	size_t n_exceptions;
 	uint64_t exceptions_dropped;
-	int failure_code; /* SD_E* of the root cause when FAILED */
-	char *plan_json;  /* owned: the plan as JSON text, NULL until compiled */
-	void *compiled;   /* owned by the compile seam (jobs.c) */
+	int failure_code;   /* SD_E* of the root cause when FAILED */
+	char *plan_json;    /* owned: the plan as JSON text, NULL until compiled */
+	uint64_t version;   /* bumped on every change the job document shows */
+	char *render_cache; /* owned: the last GET /v1/jobs/:id body (api_render.c) */
+	size_t render_len;
+	uint64_t render_version;
+	uint64_t render_at_us;
+	void *compiled; /* owned by the compile seam (jobs.c) */
 };
 
 /* Where the job's files live: the netfs server the coordinator lists and commits on. */
@@ -387,6 +393,13 @@ char *coord_render_overview(const struct coord_api *api, uint64_t now_us);
 char *coord_render_nodes(const struct coord_registry *r, uint64_t now_us);
 char *coord_render_jobs(const struct coord_jobs *t, uint64_t now_us);
 char *coord_render_job(const struct coord_jobs *t, const struct coord_job *job, uint64_t now_us);
+/*
+ * The job document for GET /v1/jobs/:id, reused while the job is unchanged
+ * and younger than COORD_RENDER_CACHE_US (times and rates in it may be that
+ * old). Returns owned text (a copy) or NULL. O(document) copy when cached.
+ */
+char *coord_render_job_cached(const struct coord_jobs *t, struct coord_job *job, uint64_t now_us,
+			      size_t *len);
 char *coord_render_job_plan(const struct coord_job *job);
 char *coord_render_job_exceptions(const struct coord_job *job);
 

@@ -50,6 +50,7 @@ static void job_free(struct coord_job *job)
 		free(job->exceptions[i].node);
 	}
 	free(job->plan_json);
+	free(job->render_cache);
 	free(job);
 }
 
@@ -115,6 +116,7 @@ void coord_job_set_state(struct coord_jobs *t, struct coord_job *job, enum coord
 {
 	assert(transition_allowed(job->state, state));
 	job->state = state;
+	job->version++;
 	job->state_at_us[state] = now_us ? now_us : 1;
 	if (coord_job_state_terminal(state))
 		t->finished_total[state]++;
@@ -138,6 +140,7 @@ static void add_exception(struct coord_job *job, int code, const char *message, 
 	e->task_id = task_id;
 	e->root_cause = root;
 	job->n_exceptions++;
+	job->version++;
 }
 
 static void send_to_job_nodes(struct coord_jobs *t, struct coord_job *job, uint16_t type,
@@ -278,6 +281,7 @@ static int deploy_tasks(struct coord_jobs *t, struct coord_job *job, char *err, 
 			return rc;
 		}
 		task->state = SD__CONTROL__TASK_STATE__TASK_DEPLOYING;
+		job->version++;
 		task->state_at_us = job->state_at_us[COORD_JOB_DEPLOYING];
 	}
 	return 0;
@@ -428,6 +432,7 @@ int coord_jobs_task_status(struct coord_jobs *t, struct coord_node *from,
 	if (from && task->node_id != from->id)
 		return SD_EPERM; /* a node reports only its own tasks */
 	t->task_updates_total++;
+	job->version++;
 	if (st->counters)
 		counters_from(&task->counters, st->counters);
 	if (task_terminal(task->state) || (int)st->state == task->state)
@@ -467,6 +472,7 @@ void coord_jobs_node_lost(struct coord_jobs *t, struct coord_node *n, uint64_t n
 			if (task->node_id != n->id || task_terminal(task->state))
 				continue;
 			task->state = SD__CONTROL__TASK_STATE__TASK_FAILED;
+			job->version++;
 			task->state_at_us = now_us;
 			task->error_code = SD_ELOST;
 			free(task->error_message);

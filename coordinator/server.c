@@ -109,6 +109,17 @@ static int http_write(void *arg, const char *data, size_t len)
 	struct http_conn *c = arg;
 	if (c->closing || c->shutting_down)
 		return SD_ECLOSED;
+	/* Most responses fit the socket buffer: write now, queue only what is left. */
+	uv_buf_t now = uv_buf_init((char *)data, (unsigned)len);
+	int sent = uv_try_write((uv_stream_t *)&c->tcp, &now, 1);
+	if (sent == (int)len)
+		return 0;
+	if (sent < 0 && sent != UV_EAGAIN)
+		return SD_ECLOSED;
+	if (sent > 0) {
+		data += sent;
+		len -= (size_t)sent;
+	}
 	struct http_write *w = malloc(sizeof(*w) + len);
 	if (!w)
 		return SD_ENOMEM;
