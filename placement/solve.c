@@ -29,6 +29,7 @@
 #define PLC__ILS_ITERS    200      /* perturb + local-search rounds at most */
 #define PLC__ILS_WORK     4000000L /* tasks x nodes x rounds: fewer rounds on large instances */
 #define PLC__KICK_MAX     4        /* tasks a perturbation moves at most */
+#define PLC__PAIR_WORK    2000000L /* channel ends x nodes^2: pair moves only below */
 
 struct plc__run {
 	const struct plc__prep *p;
@@ -261,6 +262,62 @@ static bool plc__swap_pass(struct plc__run *r, const int *want)
 	return improved;
 }
 
+/* Moves t and its neighbour u together: t to any node, u to its best node
+ * given that; applies the best pair if it is cheaper. O(N x (N + deg)). */
+static bool plc__try_pair(struct plc__run *r, int t, int u)
+{
+	const struct plc__prep *p = r->p;
+	struct plc__state *st = &r->st;
+	int nt = st->assign[t], nu = st->assign[u], bt = -1, bu = -1;
+
+	plc__unplace(p, st, t);
+	double before = plc__place_cost(p, st, t, nt), best = 0.0;
+
+	plc__unplace(p, st, u);
+	before += plc__place_cost(p, st, u, nu);
+	best = before - PLC__EPS;
+	r->steps++;
+	for (int n = 0; n < p->N; n++) {
+		if (!plc__can_place(p, st, t, n))
+			continue;
+		double c = plc__place_cost(p, st, t, n), cu;
+
+		plc__place(p, st, t, n);
+		int m = plc__best_node(r, u, &cu);
+
+		if (m >= 0 && c + cu < best && (n != nt || m != nu)) {
+			best = c + cu;
+			bt = n;
+			bu = m;
+		}
+		plc__unplace(p, st, t);
+	}
+	plc__place(p, st, t, bt >= 0 ? bt : nt);
+	plc__place(p, st, u, bt >= 0 ? bu : nu);
+	return bt >= 0;
+}
+
+/* Pair moves along every channel, on instances small enough. */
+static bool plc__pair_pass(struct plc__run *r)
+{
+	const struct plc__prep *p = r->p;
+	bool improved = false;
+	long edges = 0;
+
+	for (int t = 0; t < p->T; t++)
+		edges += p->n_adj[t];
+	if (edges * p->N * p->N > PLC__PAIR_WORK)
+		return false;
+	for (int t = 0; t < p->T; t++)
+		for (int i = 0; i < p->n_adj[t]; i++) {
+			int u = p->adj[t][i].task;
+
+			if (u > t && p->fixed[t] < 0 && p->fixed[u] < 0)
+				improved |= plc__try_pair(r, t, u);
+		}
+	return improved;
+}
+
 static int plc__local_search(struct plc__run *r)
 {
 	const struct plc__prep *p = r->p;
@@ -277,6 +334,8 @@ static int plc__local_search(struct plc__run *r)
 				improved |= plc__try_move(r, t, &want[t]);
 		}
 		improved |= plc__swap_pass(r, want);
+		if (!improved)
+			improved = plc__pair_pass(r);
 		if (!improved)
 			break;
 	}
