@@ -53,6 +53,7 @@ else
 	PEER_TIMEOUT=300
 	W1_BYTES=100000000 W2_EVENTS=10000000
 fi
+rm -rf "$out/work"
 mkdir -p "$out/data" "$out/work"
 out=$(cd "$out" && pwd)
 DATA=$out/data WORK=$out/work RESULTS=$out/results.tsv

@@ -1,7 +1,8 @@
 # bench/lib/measure.sh — timing, output checks and the results file (sourced by bench/run.sh).
 #
 # Every measured row goes through one of:
-#   measure_cmd  WORKLOAD SYSTEM CORES NORMALIZER OUT -- CMD...   (timed here, RUNS times)
+#   measure_cmd  WORKLOAD SYSTEM CORES NORMALIZER OUT -- CMD...   (timed here, RUNS times:
+#                queued, then run_queue runs all queued rows in interleaved rounds)
 #   measure_inproc WORKLOAD SYSTEM CORES NORMALIZER OUT -- CMD... (CMD times itself and
 #                  prints `run SECONDS` per run; its start-up is not timed)
 #   row_cannot   WORKLOAD SYSTEM CORES REASON                      (a row that cannot run)
@@ -76,43 +77,79 @@ diff_hint() {
 		head -n 1 | sed -e 's/.*differ: //' -e 's/.*EOF on [^ ]*/one ends early/')"
 }
 
-# measure_cmd W SYSTEM CORES NORMALIZER OUT -- CMD...  (CMD writes OUT)
+# Process-timed rows are queued, then run in rounds: round r runs every queued
+# row once, in order, so a burst of load from elsewhere on a shared machine
+# hits all rows of a workload alike instead of whichever row was running.
+Q_N=0
+declare -a Q_W Q_SYS Q_CORES Q_NORM Q_OUT Q_CMD Q_NOTE Q_STATE Q_WHY
+
+file_key() { printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_'; }
+
+# measure_cmd W SYSTEM CORES NORMALIZER OUT -- CMD...  (CMD writes OUT; queued)
 measure_cmd() {
-	local w=$1 sys=$2 cores=$3 norm=$4 out=$5
+	local i=$Q_N
+	Q_W[i]=$1 Q_SYS[i]=$2 Q_CORES[i]=$3 Q_NORM[i]=$4 Q_OUT[i]=$5 Q_NOTE[i]=${ROW_NOTE:-}
 	shift 6
-	local times="$WORK/$w.$sys.times" i t0 t1 rc
-	: >"$times"
-	for ((i = 1; i <= RUNS; i++)); do
-		rm -f "$out"
-		t0=$EPOCHREALTIME
-		rc=0
-		timeout "$PEER_TIMEOUT" "$@" 2>"$WORK/$w.$sys.err" || rc=$?
-		t1=$EPOCHREALTIME
-		if [ "$rc" -ne 0 ]; then
-			result "$w" "$sys" "$cores" failed 0 - - - "$(fail_note "$rc" "$WORK/$w.$sys.err")"
-			return 0
-		fi
-		if ! check_output "$w" "$norm" "$out"; then
-			WRONG_ROWS=$((WRONG_ROWS + 1))
-			result "$w" "$sys" "$cores" wrong 0 - - - "output differs from the C baseline: $(diff_hint "$w" "$out")"
-			return 0
-		fi
-		mawk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$times"
+	Q_CMD[i]=$(printf '%q ' "$@")
+	Q_STATE[i]=ok Q_WHY[i]=
+	: >"$WORK/$(file_key "${Q_W[i]}.${Q_SYS[i]}").times"
+	Q_N=$((Q_N + 1))
+}
+
+# run_one I: one timed run of queued row I; marks it failed or wrong on error
+run_one() {
+	local i=$1 w=${Q_W[$1]} out=${Q_OUT[$1]} key t0 t1 rc=0
+	key=$WORK/$(file_key "$w.${Q_SYS[$1]}")
+	rm -f "$out"
+	t0=$EPOCHREALTIME
+	eval "timeout \"\$PEER_TIMEOUT\" ${Q_CMD[i]}" 2>"$key.err" || rc=$?
+	t1=$EPOCHREALTIME
+	if [ "$rc" -ne 0 ]; then
+		Q_STATE[i]=failed Q_WHY[i]=$(fail_note "$rc" "$key.err")
+	elif ! check_output "$w" "${Q_NORM[i]}" "$out"; then
+		Q_STATE[i]=wrong Q_WHY[i]="output differs from the C baseline: $(diff_hint "$w" "$out")"
+	else
+		mawk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$key.times"
+	fi
+}
+
+# run_queue: RUNS rounds over the queued rows, then one result per row; empties the queue
+run_queue() {
+	local r i key
+	for ((r = 1; r <= RUNS; r++)); do
+		for ((i = 0; i < Q_N; i++)); do
+			[ "${Q_STATE[i]}" = ok ] && run_one "$i"
+		done
 	done
-	# shellcheck disable=SC2046
-	result "$w" "$sys" "$cores" ok "$RUNS" $(stats "$times") "${ROW_NOTE:-}"
+	for ((i = 0; i < Q_N; i++)); do
+		key=$WORK/$(file_key "${Q_W[i]}.${Q_SYS[i]}")
+		case ${Q_STATE[i]} in
+		ok)
+			# shellcheck disable=SC2046
+			result "${Q_W[i]}" "${Q_SYS[i]}" "${Q_CORES[i]}" ok "$RUNS" \
+				$(stats "$key.times") "${Q_NOTE[i]}"
+			;;
+		wrong)
+			WRONG_ROWS=$((WRONG_ROWS + 1))
+			result "${Q_W[i]}" "${Q_SYS[i]}" "${Q_CORES[i]}" wrong 0 - - - "${Q_WHY[i]}"
+			;;
+		*) result "${Q_W[i]}" "${Q_SYS[i]}" "${Q_CORES[i]}" failed 0 - - - "${Q_WHY[i]}" ;;
+		esac
+	done
+	Q_N=0
 }
 
 # measure_inproc W SYSTEM CORES NORMALIZER OUT -- CMD...  (CMD prints `run S` lines)
 measure_inproc() {
 	local w=$1 sys=$2 cores=$3 norm=$4 out=$5
 	shift 6
-	local times="$WORK/$w.$sys.times" log="$WORK/$w.$sys.log"
-	local rc=0
+	local key rc=0
+	key=$WORK/$(file_key "$w.$sys")
+	local times=$key.times log=$key.log
 	rm -f "$out"
-	timeout "$PEER_TIMEOUT" "$@" >"$log" 2>"$WORK/$w.$sys.err" || rc=$?
+	timeout "$PEER_TIMEOUT" "$@" >"$log" 2>"$key.err" || rc=$?
 	if [ "$rc" -ne 0 ]; then
-		result "$w" "$sys" "$cores" failed 0 - - - "$(fail_note "$rc" "$WORK/$w.$sys.err")"
+		result "$w" "$sys" "$cores" failed 0 - - - "$(fail_note "$rc" "$key.err")"
 		return 0
 	fi
 	if ! check_output "$w" "$norm" "$out"; then

@@ -37,7 +37,7 @@ host_line() {
 	mawk -F'\t' '
 	function tp(i) { return (rec[i] == "value") ? med[i] : rec[i] / med[i] }
 	function fmt_tp(i,  v) {
-		if (rec[i] == "value") return sprintf("%s %s", med[i], unit[i])
+		if (rec[i] == "value") return sprintf("%.4g %s", med[i], unit[i])
 		v = rec[i] / med[i]
 		return sprintf("%.2f M %s/s", v / 1e6, unit[i])
 	}
@@ -46,8 +46,12 @@ host_line() {
 	  if ($4 == "ok" && $2 == "c-baseline") cbase[$1] = n
 	  if ($4 == "ok" && $2 ~ /^stardust/ && $9 != "value" && (!($1 in best) || tp(n) > tp(best[$1]))) best[$1] = n }
 	END {
-		for (k = 1; k <= 6; k++) for (i = 1; i <= n; i++) {
-			if (w[i] != "W" k) continue
+		# W1..W6 first, then any other workload a hook added; Stardust rows last in each
+		nw = 0
+		for (k = 1; k <= 6; k++) order[++nw] = "W" k
+		for (i = 1; i <= n; i++) if (!(w[i] in seen) && w[i] !~ /^W[1-6]$/) { seen[w[i]] = 1; order[++nw] = w[i] }
+		for (k = 1; k <= nw; k++) for (pass = 0; pass < 2; pass++) for (i = 1; i <= n; i++) {
+			if (w[i] != order[k] || (sys[i] ~ /^stardust/) != pass) continue
 			if (st[i] != "ok") {
 				label = (st[i] == "cannot-run") ? "**cannot run yet**" : \
 					(st[i] == "wrong") ? "**WRONG OUTPUT — not timed**" : \
@@ -60,8 +64,8 @@ host_line() {
 			if (rec[i] != "value" && (w[i] in cbase)) xc = sprintf("%.2f", tp(i) / tp(cbase[w[i]]))
 			if (rec[i] != "value" && (w[i] in best)) sd = sprintf("%.2f", tp(best[w[i]]) / tp(i))
 			if (rec[i] == "value")
-				printf "| %s | %s | %s | %s | — | %s | %s | %s | — | — | %s |\n", \
-					w[i], sys[i], cores[i], runs[i], mn[i], mx[i], fmt_tp(i), note[i]
+				printf "| %s | %s | %s | %s | — | %.4g %s | %.4g %s | %s | — | — | %s |\n", \
+					w[i], sys[i], cores[i], runs[i], mn[i], unit[i], mx[i], unit[i], fmt_tp(i), note[i]
 			else
 				printf "| %s | %s | %s | %s | %.3f | %.3f | %.3f | %s | %s | %s | %s |\n", \
 					w[i], sys[i], cores[i], runs[i], med[i], mn[i], mx[i], fmt_tp(i), xc, sd, note[i]

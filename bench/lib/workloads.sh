@@ -58,6 +58,8 @@ w1_run() {
 	fi
 	measure_cmd W1 "tr | sort | uniq -c" 1-2 norm_uniq_c "$WORK/W1.sort.out" -- bash -c \
 		'tr -s "[:space:]" "\n" <"$1" | LC_ALL=C sort | uniq -c >"$2"' _ "$in" "$WORK/W1.sort.out"
+	stardust_local_rows W1 "$here/jobs/w1_wordcount.sd.in" w1.txt norm_tuple
+	run_queue
 	if [ "$mode" = smoke ]; then
 		row_skipped W1 dask-bag 2 "not in smoke: cluster start-up alone takes seconds"
 	elif peers_have_dask; then
@@ -68,7 +70,6 @@ w1_run() {
 		row_skipped W1 dask-bag 2 "python3-dask / python3-distributed not installed"
 	fi
 	w_duckdb W1 w1 "$in"
-	stardust_local_rows W1 "$here/jobs/w1_wordcount.sd.in" w1.txt norm_tuple
 }
 
 w2_run() {
@@ -88,8 +89,9 @@ w2_run() {
 	else
 		row_skipped W2 mawk 1 "mawk not installed"
 	fi
-	w_duckdb W2 w2 "$in"
 	stardust_local_rows W2 "$here/jobs/w2_window.sd.in" w2.csv norm_sd_window
+	run_queue
+	w_duckdb W2 w2 "$in"
 }
 
 w_duckdb() { # W w1|w2 INPUT
