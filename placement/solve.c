@@ -2,17 +2,23 @@
  * placement/solve.c — the heuristic solver and the public entry points
  * (plc_solve, plc_solve_exact, plc_replace, plc_evaluate).
  *
- * Heuristic, deterministic:
- *   1. Greedy, data-locality first: pinned tasks, then repeatedly the
- *      unplaced task with the most bytes/s to its sources and to tasks
- *      already placed (ties: fewest eligible nodes, lowest index), each on
- *      the feasible node that adds the least cost (ties: lowest index).
- *      If it gets stuck, a second pass orders the most constrained first.
+ * Heuristic, deterministic for a model and its seed:
+ *   1. Greedy, data-locality first: pinned tasks, tasks with a placed
+ *      near() partner, then the unplaced task with the most bytes/s to its
+ *      sources and to tasks already placed (ties: fewest eligible nodes,
+ *      lowest index), each on the feasible node that adds the least cost
+ *      (ties: lowest index). A stuck task makes room by moving one task
+ *      (plc__repair); if still stuck, a second pass orders the most
+ *      constrained first, then a bounded exact search (small instances).
  *   2. Local search until no step improves (at most PLC__LS_PASSES): move a
  *      task to a better node; swap two tasks (every pair on small
  *      instances, else with the tasks on the node a task would rather be
- *      on but cannot because it is full).
- * Cost: greedy O(T x (T + N x deg)); a local-search pass O(T x N x deg).
+ *      on but cannot because it is full); on small instances, move both
+ *      ends of a channel together.
+ *   3. Iterated local search: kick a task and some neighbours, re-settle
+ *      only what they touch, keep the best (PLC__ILS_WORK bounds the rounds).
+ * Cost: pricing one task on every node is O(deg + R x regions touched + N)
+ * (plc__place_costs); greedy O(T x (T + that)); a pass O(T x that).
  */
 #include <assert.h>
 #include <limits.h>
