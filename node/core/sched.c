@@ -139,11 +139,11 @@ static void switch_to_loop(void)
 	assert(S.current == t);
 }
 
-void sched_yield(void)
+void sched_yield_task(void)
 {
 	struct sched_task *t = S.current;
 
-	assert(t && "sched_yield outside a task");
+	assert(t && "sched_yield_task outside a task");
 	run_push(t);
 	switch_to_loop();
 }
@@ -152,7 +152,7 @@ void sched_maybe_yield(void)
 {
 	assert(S.current && "sched_maybe_yield outside a task");
 	if (plat_now_us() - S.slice_start >= SCHED_SLICE_US)
-		sched_yield();
+		sched_yield_task();
 }
 
 static void waitq_remove(struct sched_waitq *q, struct sched_task *t)

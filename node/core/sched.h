@@ -11,7 +11,7 @@
  *   sched_spawn("map-3", 0, task_main, arg, NULL);
  *   sched_run(NULL, NULL);                 // until sched_stop() or no work
  *
- * Context rules (asserted): sched_yield/sched_wait/sched_sleep_until/
+ * Context rules (asserted): sched_yield_task/sched_wait/sched_sleep_until/
  * sched_maybe_yield only in a task; sched_run/sched_run_once only on the
  * loop (never in a task); wake and timer calls anywhere.
  *
@@ -77,7 +77,7 @@ static inline bool sched_in_task(void)
 const char *sched_task_name(const struct sched_task *t);
 
 /* Task context: give the others a turn. */
-void sched_yield(void);
+void sched_yield_task(void);
 
 /* Task context: yields when the current slice is used up. Cheap when not. */
 void sched_maybe_yield(void);
