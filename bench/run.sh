@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # bench/run.sh — Stardust side by side with the peers a user would pick instead.
 #
-# Usage: bench/run.sh [--smoke] [--build DIR] [--out DIR] [--runs N] [--no-install] [--publish]
+# Usage: bench/run.sh [--smoke] [--build DIR] [--out DIR] [--runs N] [--only W1,W2,...]
+#                     [--no-install] [--publish]
 #   --smoke       tiny inputs, one run each, only the fast peers, no installs;
 #                 exits 1 if any output disagrees with the C baseline
 #   --build DIR   the CMake build tree with the bench programs (build/release)
 #   --out DIR     where inputs, outputs and the report go (build/bench, or
 #                 build/bench/smoke with --smoke)
 #   --runs N      timed runs per row (5; 1 with --smoke)
+#   --only LIST   run only these workloads (comma-separated ids; hooks still run)
 #   --no-install  do not install missing peers (their rows say so)
 #   --publish     copy the table and plot into docs/performance.md and docs/img/
 #
@@ -18,6 +20,10 @@
 # results.md (the table) and bench.png (the plot) to the out dir. Rows that
 # cannot run say why. Never prints a figure it did not measure in this run.
 #
+# Environment: SD_BENCH_IMAGE=PATH times that node image for W5 instead of
+# the one under BUILD/metal; SD_BENCH_NODE_PREFIX=DIR installs and finds the
+# DuckDB npm package there (default build/bench).
+#
 # Extension: bench/<sub>/bench-rows.sh (executable, owned by whoever owns
 # bench/<sub>) is called as `bench-rows.sh BUILD WORKDIR RUNS MODE` and may
 # print extra rows in the results.tsv format (see lib/measure.sh); that is how
@@ -26,7 +32,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
-mode=full build=$top/build/release out= runs= install=1 publish=0
+mode=full build=$top/build/release out= runs= install=1 publish=0 only=W1,W2,W3,W4,W5,W6
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -36,7 +42,8 @@ while [ $# -gt 0 ]; do
 	--runs) runs=$2; shift 2 ;;
 	--no-install) install=0; shift ;;
 	--publish) publish=1; shift ;;
-	-h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+	--only) only=$2; shift 2 ;;
+	-h | --help) sed -n '2,32p' "$0"; exit 0 ;;
 	*) echo "bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -83,12 +90,9 @@ done
 started=$EPOCHREALTIME
 cut -d' ' -f1-3 /proc/loadavg >"$WORK/load.start"
 say "mode $mode, $RUNS run(s) per row, inputs in $DATA"
-w1_run
-w2_run
-w3_run
-w4_run
-w5_run
-w6_run
+for w in W1 W2 W3 W4 W5 W6; do
+	case ",$only," in *",$w,"*) "${w,,}_run" ;; esac
+done
 rows_from_hooks
 
 cut -d' ' -f1-3 /proc/loadavg >"$WORK/load.end"

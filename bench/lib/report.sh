@@ -11,15 +11,20 @@ results=$1 out=$2 mode=$3
 md=$out/results.md
 
 host_line() {
-	local cpu virt kvm=no
+	local cpu virt kvm
 	cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')
 	virt=$(systemd-detect-virt 2>/dev/null || true)
 	grep -q hypervisor /proc/cpuinfo 2>/dev/null && virt="${virt:+$virt in }a virtual machine"
-	[ -w /dev/kvm ] && kvm=yes
-	printf '%s, %s CPUs, %s GiB; %s; /dev/kvm usable: %s (QEMU rows use %s); %s; git %s' \
+	# the rule tests/qemu and bench/lib/workloads.sh use
+	if [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; then
+		if grep -q -w -E 'vmx|svm' /proc/cpuinfo; then kvm="KVM"; else kvm="TCG (/dev/kvm opens but the CPU shows no vmx/svm: KVM-PVM)"; fi
+	else
+		kvm="TCG (no usable /dev/kvm)"
+	fi
+	printf '%s, %s CPUs, %s GiB; %s; QEMU rows use %s; %s; git %s' \
 		"${cpu:-unknown CPU}" "$(nproc)" \
 		"$(mawk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "${virt:-bare metal}" \
-		"$kvm" "$([ "$kvm" = yes ] && echo KVM || echo TCG)" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+		"$kvm" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
 		"$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?')"
 }
 

@@ -32,7 +32,7 @@ stardust_local_rows() {
 
 stardust_node_rows() { # W: hosted or metal node rows come from bench/node hooks
 	local w=$1 what=$2 need=$3
-	if grep "^$w	stardust" "$RESULTS" 2>/dev/null | grep -vq "image size"; then
+	if grep "^$w	stardust" "$RESULTS" 2>/dev/null | grep -vq "stardust image"; then
 		return 0
 	fi
 	local bin
