@@ -433,6 +433,25 @@ static void test_explanation_text(void **state)
 	plc_model_free(t.m);
 }
 
+static void test_measured_rtt_moves_tasks(void **state)
+{
+	struct topo t = topo_new(2, 2);
+	struct plc_result r;
+
+	(void)state;
+	add(&t, "write_csv:region=eu-west,ap-south", false);
+	solve_ok(&t, &r);
+	/* estimated from coordinates, us-east is far nearer eu-west than ap-south */
+	assert_string_equal(region_of(&t, &r, 2), "eu-west");
+	plc_result_free(&r);
+	assert_int_equal(plc_model_observe_rtt(t.m, "us-east", "ap-south", 3.0), 0);
+	solve_ok(&t, &r);
+	assert_string_equal(region_of(&t, &r, 2), "ap-south");
+	assert_string_equal(region_of(&t, &r, 3), "ap-south");
+	plc_result_free(&r);
+	plc_model_free(t.m);
+}
+
 static void test_empty_models(void **state)
 {
 	struct plc_model *m = plc_model_new();
@@ -515,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_infeasible_capacity_near_lost),
 		cmocka_unit_test(test_replace_after_loss),
 		cmocka_unit_test(test_explanation_text),
+		cmocka_unit_test(test_measured_rtt_moves_tasks),
 		cmocka_unit_test(test_empty_models),
 		cmocka_unit_test(test_evaluate_reports_violation),
 		cmocka_unit_test(test_exact_matches_or_beats),
