@@ -196,8 +196,9 @@ struct plc_task_result {
 	int node;               /* -1 if unplaced */
 	int region;             /* the node's region */
 	int eligible;           /* nodes that pass the task's unary hard constraints */
-	struct plc_cost cost;   /* this task's share: its reads, prefs, load
-			       * increment, half of each of its channels */
+	struct plc_cost cost;   /* this task's share: its reads, its missed prefs,
+				 * an even share of its node's load term, half
+				 * of each of its channels (shares sum to the total) */
 	int runner_up;          /* the best other node it could move to, -1 if none */
 	double runner_up_delta; /* total cost increase if it moved there */
 };
