@@ -56,7 +56,8 @@ static void on_msg_written(uv_write_t *wr, int status)
  * callback: the cheap path for small answers), else queues what is left
  * with wr (0: cb will run). SD_ECLOSED when the connection is gone.
  */
-int srv__conn_write(struct conn *c, uv_write_t *wr, uv_buf_t *bufs, unsigned n, uv_write_cb cb)
+int srv__conn_write(struct conn *c, uv_write_t *wr, uv_buf_t *bufs, unsigned n, bool try_now,
+		    uv_write_cb cb)
 {
 	size_t total = 0;
 	unsigned i = 0;
@@ -64,7 +65,7 @@ int srv__conn_write(struct conn *c, uv_write_t *wr, uv_buf_t *bufs, unsigned n, 
 
 	for (unsigned j = 0; j < n; j++)
 		total += bufs[j].len;
-	k = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+	k = try_now ? uv_try_write((uv_stream_t *)&c->tcp, bufs, n) : UV_EAGAIN;
 	if (k >= 0 && (size_t)k == total)
 		return 1;
 	if (k < 0 && k != UV_EAGAIN)
@@ -101,7 +102,7 @@ static int io_send(void *arg, uint16_t type, const ProtobufCMessage *msg)
 	m->c = c;
 	m->wr.data = m;
 	uv_buf_t buf = uv_buf_init((char *)m->data, (unsigned)n);
-	int rc = srv__conn_write(c, &m->wr, &buf, 1, on_msg_written);
+	int rc = srv__conn_write(c, &m->wr, &buf, 1, true, on_msg_written);
 	if (rc != 0)
 		free(m);
 	return rc < 0 ? rc : 0;

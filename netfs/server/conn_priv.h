@@ -81,8 +81,9 @@ struct out_msg {
 bool srv__conn_congested(struct conn *c);
 /* A write finished: resume reading requests, pump streams. */
 void srv__conn_after_write(struct conn *c);
-/* 1: written at once; 0: queued, cb will run; SD_ECLOSED. */
-int srv__conn_write(struct conn *c, uv_write_t *wr, uv_buf_t *bufs, unsigned n, uv_write_cb cb);
+/* 1: written at once (only when try_now); 0: queued, cb will run; SD_ECLOSED. */
+int srv__conn_write(struct conn *c, uv_write_t *wr, uv_buf_t *bufs, unsigned n, bool try_now,
+		    uv_write_cb cb);
 /* Frees c when its handle is closed and its last stream ended. */
 void srv__conn_maybe_free(struct conn *c);
 

@@ -206,7 +206,12 @@ static void chunk_send(struct stream *st, struct chunk *ch)
 	uv_buf_t bufs[2] = {uv_buf_init((char *)ch->head, (unsigned)head),
 			    uv_buf_init((char *)ch->data, (unsigned)ch->got)};
 	ch->wr.data = ch;
-	if (srv__conn_write(c, &ch->wr, bufs, ch->got ? 2 : 1, on_chunk_written) != 0)
+	/*
+	 * Only a final chunk may go out at once: the others complete through a
+	 * write callback on a later loop turn, which paces a stream to the socket
+	 * and lets every other connection in between.
+	 */
+	if (srv__conn_write(c, &ch->wr, bufs, ch->got ? 2 : 1, m.final, on_chunk_written) != 0)
 		chunk_free(ch); /* sent at once, or the connection is gone */
 }
 
