@@ -124,6 +124,46 @@ static void test_read_ranges(void **state)
 	nfs_close(c);
 }
 
+static void test_read_small_chunks(void **state)
+{
+	Sd__Netfs__ReadReq rq = SD__NETFS__READ_REQ__INIT;
+	struct wire_reader r;
+	struct wire_frame f;
+	uint64_t off = 12345, end = 12345 + (1u << 20);
+	int fd = raw_connect(srv_plain.port), chunks = 0;
+	bool final = false;
+
+	(void)state;
+	wire_reader_init(&r, WIRE_FRAME_MAX);
+	assert_int_equal(raw_hello(fd, &r), 0);
+	rq.req_id = 9;
+	rq.path = "big.bin";
+	rq.offset = off;
+	rq.length = end - off;
+	rq.chunk_bytes = 1; /* raised to the server's minimum, 4 KiB */
+	assert_int_equal(raw_send(fd, WIRE_NFS_READ_REQ, &rq.base, NULL, 0), 0);
+	while (!final) {
+		assert_int_equal(raw_recv(fd, &r, &f), 0);
+		assert_int_equal(f.hdr.type, WIRE_NFS_READ_CHUNK);
+		Sd__Netfs__ReadChunk *c = (Sd__Netfs__ReadChunk *)f.msg;
+		assert_int_equal(c->req_id, 9);
+		assert_int_equal(c->offset, off);
+		assert_true(f.attach_len == 4096 || c->final);
+		assert_true(nfs_checksum(f.attach, f.attach_len) == c->xxh3);
+		assert_memory_equal(f.attach, big + off, f.attach_len);
+		assert_int_equal(c->file_size, BIG_SIZE);
+		assert_false(c->eof);
+		off += f.attach_len;
+		final = c->final;
+		chunks++;
+		wire_frame_release(&f, NULL);
+	}
+	assert_int_equal(off, end);
+	assert_int_equal(chunks, 256);
+	wire_reader_fini(&r);
+	close(fd);
+}
+
 struct appender {
 	uint16_t port;
 	int err;
@@ -293,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_hello_region),
 		cmocka_unit_test(test_list_and_stat),
 		cmocka_unit_test(test_read_ranges),
+		cmocka_unit_test(test_read_small_chunks),
 		cmocka_unit_test(test_tail_with_concurrent_appends),
 		cmocka_unit_test(test_sink_create_commit_abort),
 		cmocka_unit_test(test_append_and_delete),
