@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
 	--no-install) install=0; shift ;;
 	--publish) publish=1; shift ;;
 	--only) only=$2; shift 2 ;;
-	-h | --help) sed -n '2,32p' "$0"; exit 0 ;;
+	-h | --help) mawk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 	*) echo "bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 done

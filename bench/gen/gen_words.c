@@ -202,5 +202,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("%llu words\n", (unsigned long long)words);
+	free(cdf);
+	free(v.word);
+	free(v.len);
 	return 0;
 }
