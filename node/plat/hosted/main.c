@@ -39,11 +39,12 @@ static void usage(FILE *out)
 	      "  --zone Z               zone label (default \"local-a\")\n"
 	      "  --label K=V            extra label; repeatable (up to 16)\n"
 	      "  --coordinator H:P      coordinator control address (env STARDUST_COORDINATOR)\n"
-	      "  --listen H:P           data port for peer nodes (default 127.0.0.1:0)\n"
+	      "  --listen H:P           data port for peer nodes (default 127.0.0.1:0);\n"
+	      "                         alias --listen-data\n"
 	      "  --advertise HOST       host peers dial (default: the --listen host)\n"
 	      "  --slots N              tasks run at once (default 4)\n"
 	      "  --memory SIZE          memory limit, e.g. 256M, 1G (default 256M)\n"
-	      "  --token T              join token (env STARDUST_TOKEN)\n"
+	      "  --token T              join token (env STARDUST_TOKEN); alias --join-token\n"
 	      "  --log-level L          debug|info|warn|error (env STARDUST_LOG)\n"
 	      "  --help                 this text\n",
 	      out);
@@ -143,7 +144,7 @@ int main(int argc, char **argv)
 			cfg.labels[cfg.n_labels++].value = eq + 1;
 		} else if (!strcmp(a, "--coordinator"))
 			coord = v;
-		else if (!strcmp(a, "--listen")) {
+		else if (!strcmp(a, "--listen") || !strcmp(a, "--listen-data")) {
 			if (parse_hostport(v, listen_host, sizeof(listen_host), &cfg.listen_port)) {
 				fprintf(stderr, "stardust-node: bad --listen %s\n", v);
 				return 2;
@@ -158,7 +159,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "stardust-node: bad --memory %s\n", v);
 				return 2;
 			}
-		} else if (!strcmp(a, "--token"))
+		} else if (!strcmp(a, "--token") || !strcmp(a, "--join-token"))
 			cfg.token = v;
 		else if (!strcmp(a, "--log-level"))
 			level = v;
