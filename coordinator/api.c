@@ -85,6 +85,14 @@ static bool authorized(const struct coord_api *api, const struct coord_http_requ
 	return token_matches(t, len, api->token);
 }
 
+/* Echo only printable ASCII from a request: the JSON must stay valid UTF-8. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
 static void method_not_allowed(struct coord_http_response *resp, const char *allow)
 {
 	char msg[128];
@@ -276,6 +284,7 @@ static void job_route(struct coord_api *api, const struct coord_http_request *re
 	if (!job) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "no such job: %s", id);
+		printable(msg);
 		coord_api_error(resp, 404, SD_ENOENT, msg);
 		return;
 	}
@@ -371,6 +380,7 @@ static void route(struct coord_api *api, const struct coord_http_request *req,
 	}
 	char msg[COORD_HTTP_URL_MAX + 32];
 	snprintf(msg, sizeof(msg), "no such resource: %s", p);
+	printable(msg);
 	coord_api_error(resp, 404, SD_ENOENT, msg);
 }
 
