@@ -247,7 +247,7 @@ static void test_qsort_bsearch(void **state)
 
 static void test_strings(void **state)
 {
-	static unsigned char small_heap[4096] __attribute__((aligned(16)));
+	static unsigned char small_heap[16 * 4096] __attribute__((aligned(16)));
 	char buf[32] = "0123456789";
 	const char *hay = "the cat sat on the mat";
 	char *copy;
@@ -366,10 +366,14 @@ static void test_heap_random_workload(void **state)
 	libc_heap_stats(&st);
 	assert_int_equal(st.allocs, 0);
 	assert_int_equal(st.used_bytes, 0);
-	/* Everything coalesced again: nearly the whole region is one block. */
-	big = mlibc_malloc(HEAP_BYTES - 64);
+	/* Every page came back and coalesced: the whole heap is one run again. */
+	assert_int_equal(st.pages_free, st.pages_total);
+	assert_true(st.pages_total * HEAP_PAGE > HEAP_BYTES * 9 / 10);
+	big = mlibc_malloc(st.pages_total * HEAP_PAGE);
 	assert_non_null(big);
-	assert_null(mlibc_malloc(64));
+	assert_null(mlibc_malloc(1)); /* no page left for a slab */
+	libc_heap_stats(&st);
+	assert_true(st.failures > 0);
 	mlibc_free(big);
 	assert_null(mlibc_calloc(SIZE_MAX / 2, 4)); /* overflow refused */
 	free(region);

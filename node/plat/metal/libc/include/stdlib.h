@@ -1,8 +1,9 @@
 /*
  * stdlib.h — allocation, sorting, number parsing and abort for the node image.
  *
- * The allocator is a first-fit free list over one region handed over at boot
- * (libc_heap_init() in "libc/heap.h"); every block is 16-byte aligned.
+ * The allocator has size classes over a page allocator, both over the RAM
+ * handed over at boot (libc_heap_init() in "libc/heap.h"); every block is
+ * 16-byte aligned; out of memory is NULL.
  */
 #ifndef SD_METAL_LIBC_STDLIB_H
 #define SD_METAL_LIBC_STDLIB_H

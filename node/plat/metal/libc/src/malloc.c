@@ -1,135 +1,180 @@
 /*
- * libc/src/malloc.c — malloc, calloc, realloc, free over one region.
+ * libc/src/malloc.c — malloc, calloc, realloc, free with size classes over
+ * the page allocator (page.c; the design is in libc/heap.h).
  *
- * The region is a sequence of blocks, each a 16-byte header followed by its
- * payload; a header's size walks to the next block. Allocation is first fit
- * from the start, merging runs of free blocks on the way and splitting the
- * block it takes: O(blocks) per call, fine for boot-time use and replaced by
- * the size-class heap later. Headers carry a magic so free() of a foreign or
- * already freed pointer trips an assert instead of corrupting the heap.
+ * Small requests (<= HEAP_SMALL_MAX) round up to one of the classes below
+ * and come from one-page slabs: each slab keeps its own free list in its
+ * descriptor, and each class a list of slabs that still have room. The page
+ * number of a pointer finds its descriptor, so blocks carry no header. A
+ * slab whose last block is freed goes back to the page allocator.
+ * Larger requests take a run of whole pages.
  */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/plat/metal/libc/heap.h"
+#include "node/plat/metal/libc/src/heap_priv.h"
 
-#define HEAP_ALIGN      16u                   /* bytes: payload alignment, like glibc on x86_64 */
-#define HEAP_MIN_SPLIT  64u                   /* bytes: smallest remainder worth its own block */
-#define HEAP_MAGIC_USED 0x5344414c4c4f4355ull /* "SDALLOCU" */
-#define HEAP_MAGIC_FREE 0x5344414c4c4f4346ull /* "SDALLOCF" */
+#define HEAP_CLASSES 14
+#define HEAP_ALIGN   16u /* bytes: every class is a multiple */
 
-struct heap_block {
-	size_t size;    /* bytes of the whole block, header included */
-	uint64_t magic; /* HEAP_MAGIC_USED or HEAP_MAGIC_FREE */
+static const uint16_t heap_class_size[HEAP_CLASSES] = {
+	16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
 };
 
-_Static_assert(sizeof(struct heap_block) == HEAP_ALIGN, "header keeps payloads aligned");
+_Static_assert(HEAP_SMALL_MAX == 2048, "the last class is HEAP_SMALL_MAX");
 
-static unsigned char *heap_start, *heap_end;
-static struct libc_heap_stats heap_stats;
+static struct heap_page *heap_partial[HEAP_CLASSES]; /* slabs with a free block */
 
-void libc_heap_init(void *base, size_t len)
+void heap_classes_reset(void)
 {
-	uintptr_t lo = ((uintptr_t)base + HEAP_ALIGN - 1) & ~(uintptr_t)(HEAP_ALIGN - 1);
-	uintptr_t hi = ((uintptr_t)base + len) & ~(uintptr_t)(HEAP_ALIGN - 1);
-	struct heap_block *first = (struct heap_block *)lo;
-
-	assert(hi > lo && hi - lo >= HEAP_MIN_SPLIT);
-	heap_start = (unsigned char *)lo;
-	heap_end = (unsigned char *)hi;
-	first->size = hi - lo;
-	first->magic = HEAP_MAGIC_FREE;
-	heap_stats = (struct libc_heap_stats){.region_bytes = hi - lo};
+	memset(heap_partial, 0, sizeof(heap_partial));
 }
 
-void libc_heap_stats(struct libc_heap_stats *out)
+static unsigned heap_class_of(size_t size)
 {
-	*out = heap_stats;
+	unsigned c = 0;
+
+	while (heap_class_size[c] < size)
+		c++;
+	return c;
 }
 
-static struct heap_block *heap_next(struct heap_block *b)
+static void heap_partial_push(struct heap_page *d)
 {
-	unsigned char *next = (unsigned char *)b + b->size;
-
-	return next < heap_end ? (struct heap_block *)next : NULL;
+	d->prev = NULL;
+	d->next = heap_partial[d->cls];
+	if (d->next)
+		d->next->prev = d;
+	heap_partial[d->cls] = d;
 }
 
-/* Absorbs the free blocks that directly follow b into b. */
-static void heap_merge_following(struct heap_block *b)
+static void heap_partial_remove(struct heap_page *d)
 {
-	struct heap_block *n;
-
-	while ((n = heap_next(b)) && n->magic == HEAP_MAGIC_FREE)
-		b->size += n->size;
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		heap_partial[d->cls] = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	d->next = d->prev = NULL;
 }
 
-/* Shrinks b to need bytes when the rest is big enough to stand alone. */
-static void heap_split(struct heap_block *b, size_t need)
+/* A fresh slab for class c, its blocks threaded onto its free list. */
+static struct heap_page *heap_slab_new(unsigned c)
 {
-	struct heap_block *rest;
+	struct heap_page *d = heap_run_alloc(1, PAGE_SLAB);
+	size_t size = heap_class_size[c];
+	unsigned char *page;
 
-	if (b->size - need < HEAP_MIN_SPLIT)
-		return;
-	rest = (struct heap_block *)((unsigned char *)b + need);
-	rest->size = b->size - need;
-	rest->magic = HEAP_MAGIC_FREE;
-	b->size = need;
+	if (!d)
+		return NULL;
+	page = heap_page_addr(d);
+	d->cls = (uint8_t)c;
+	d->inuse = 0;
+	d->free = NULL;
+	for (size_t off = (HEAP_PAGE / size - 1) * size;; off -= size) {
+		*(void **)(page + off) = d->free;
+		d->free = page + off;
+		if (off == 0)
+			break;
+	}
+	heap_partial_push(d);
+	return d;
 }
 
-/* Block bytes for a payload of size, or 0 when that overflows. */
-static size_t heap_block_bytes(size_t size)
+static void *heap_small_alloc(size_t size)
 {
-	if (size > SIZE_MAX / 2)
-		return 0;
-	if (size == 0)
-		size = 1;
-	return sizeof(struct heap_block) + ((size + HEAP_ALIGN - 1) & ~(size_t)(HEAP_ALIGN - 1));
+	unsigned c = heap_class_of(size);
+	struct heap_page *d = heap_partial[c];
+	void *p;
+
+	if (!d && !(d = heap_slab_new(c)))
+		return NULL;
+	p = d->free;
+	d->free = *(void **)p;
+	d->inuse++;
+	if (!d->free)
+		heap_partial_remove(d); /* full */
+	heap_stats.used_bytes += heap_class_size[c];
+	heap_stats.allocs++;
+	return p;
 }
 
-static struct heap_block *heap_block_of(void *ptr)
+static void heap_small_free(struct heap_page *d, void *p)
 {
-	struct heap_block *b = (struct heap_block *)ptr - 1;
+	unsigned char *page = heap_page_addr(d);
 
-	assert((unsigned char *)b >= heap_start && (unsigned char *)b < heap_end);
-	assert(b->magic == HEAP_MAGIC_USED);
-	return b;
+	assert(((size_t)((unsigned char *)p - page)) % heap_class_size[d->cls] == 0 &&
+	       "free() of a pointer inside a block");
+	assert(d->inuse > 0);
+	if (!d->free)
+		heap_partial_push(d); /* was full */
+	*(void **)p = d->free;
+	d->free = p;
+	d->inuse--;
+	heap_stats.used_bytes -= heap_class_size[d->cls];
+	heap_stats.allocs--;
+	if (d->inuse == 0) {
+		heap_partial_remove(d);
+		heap_run_free(d);
+	}
 }
 
 void *malloc(size_t size)
 {
-	size_t need = heap_block_bytes(size);
+	struct heap_page *d;
+	size_t pages;
 
-	assert(heap_start && "libc_heap_init() runs before the first malloc");
-	if (need == 0)
+	if (size == 0)
+		size = 1;
+	if (size <= HEAP_SMALL_MAX)
+		return heap_small_alloc(size);
+	if (size > SIZE_MAX - HEAP_PAGE)
 		return NULL;
-	for (struct heap_block *b = (struct heap_block *)heap_start; b; b = heap_next(b)) {
-		if (b->magic != HEAP_MAGIC_FREE)
-			continue;
-		heap_merge_following(b);
-		if (b->size < need)
-			continue;
-		heap_split(b, need);
-		b->magic = HEAP_MAGIC_USED;
-		heap_stats.used_bytes += b->size;
-		heap_stats.allocs++;
-		return b + 1;
-	}
-	return NULL;
+	pages = (size + HEAP_PAGE - 1) / HEAP_PAGE;
+	d = heap_run_alloc(pages, PAGE_LARGE);
+	if (!d)
+		return NULL;
+	heap_stats.used_bytes += pages * HEAP_PAGE;
+	heap_stats.allocs++;
+	return heap_page_addr(d);
 }
 
-void free(void *ptr)
+/* The descriptor of a live malloc block; asserts on a foreign pointer. */
+static struct heap_page *heap_block_desc(const void *p)
 {
-	struct heap_block *b;
+	struct heap_page *d = heap_page_of(p);
 
-	if (!ptr)
+	assert(d && "free() of a pointer malloc did not return");
+	assert((d->state == PAGE_SLAB ||
+		(d->state == PAGE_LARGE && ((uintptr_t)p & (HEAP_PAGE - 1)) == 0)) &&
+	       "free() of a pointer malloc did not return, or a double free");
+	return d;
+}
+
+size_t libc_heap_usable_size(const void *p)
+{
+	struct heap_page *d = heap_block_desc(p);
+
+	return d->state == PAGE_SLAB ? heap_class_size[d->cls] : (size_t)d->run * HEAP_PAGE;
+}
+
+void free(void *p)
+{
+	struct heap_page *d;
+
+	if (!p)
 		return;
-	b = heap_block_of(ptr);
-	heap_stats.used_bytes -= b->size;
+	d = heap_block_desc(p);
+	if (d->state == PAGE_SLAB) {
+		heap_small_free(d, p);
+		return;
+	}
+	heap_stats.used_bytes -= (size_t)d->run * HEAP_PAGE;
 	heap_stats.allocs--;
-	b->magic = HEAP_MAGIC_FREE;
-	heap_merge_following(b);
+	heap_run_free(d);
 }
 
 void *calloc(size_t count, size_t size)
@@ -144,38 +189,21 @@ void *calloc(size_t count, size_t size)
 	return p;
 }
 
-/* Grows b in place into following free blocks; true when it now holds need. */
-static int heap_grow_in_place(struct heap_block *b, size_t need)
-{
-	size_t before = b->size;
-
-	heap_merge_following(b);
-	heap_stats.used_bytes += b->size - before;
-	if (b->size < need)
-		return 0;
-	heap_stats.used_bytes -= b->size;
-	heap_split(b, need);
-	heap_stats.used_bytes += b->size;
-	return 1;
-}
-
 void *realloc(void *ptr, size_t size)
 {
-	struct heap_block *b;
-	size_t need = heap_block_bytes(size);
+	size_t have;
 	void *moved;
 
 	if (!ptr)
 		return malloc(size);
-	if (need == 0)
-		return NULL;
-	b = heap_block_of(ptr);
-	if (heap_grow_in_place(b, need))
+	have = libc_heap_usable_size(ptr);
+	/* Keep the block when it fits and is not more than twice too big. */
+	if (size <= have && (size > have / 2 || have <= HEAP_ALIGN))
 		return ptr;
 	moved = malloc(size);
 	if (!moved)
 		return NULL;
-	memcpy(moved, ptr, b->size - sizeof(*b));
+	memcpy(moved, ptr, size < have ? size : have);
 	free(ptr);
 	return moved;
 }
