@@ -346,6 +346,102 @@ bool plc__diagnose(const struct plc__prep *p, struct plc_result *r)
 	return true;
 }
 
+/* ---- a task the search could not place --------------------------------- */
+
+enum plc__block {
+	PLC__B_PINNED,
+	PLC__B_FULL,
+	PLC__B_JOB_CAP,
+	PLC__B_STAGE_CAP,
+	PLC__B_REGIONS,
+	PLC__B_ZONES,
+	PLC__B_NEAR,
+	PLC__B_N
+};
+
+/* Why t cannot go to eligible node n; *k gets the constraint, -1 if none. */
+static enum plc__block plc__blocked_by(const struct plc__prep *p, const struct plc__state *st,
+				       int t, int n, int *k)
+{
+	const struct plc_model *m = p->m;
+	int s = m->tasks.v[t].stage;
+
+	*k = -1;
+	if (p->fixed[t] >= 0 && p->fixed[t] != n)
+		return PLC__B_PINNED;
+	if (st->node_count[n] >= m->nodes.v[n].slots)
+		return PLC__B_FULL;
+	if (st->node_count[n] >= p->job_cap || st->stage_count[s * p->N + n] >= p->stage_cap[s]) {
+		*k = plc__find_cons(m, PLC_MAX_PER_NODE, s, -1);
+		return st->node_count[n] >= p->job_cap ? PLC__B_JOB_CAP : PLC__B_STAGE_CAP;
+	}
+	if (st->reg_count[s * p->R + p->node_region[n]] >= p->reg_cap[s]) {
+		*k = plc__find_cons(m, PLC_SPREAD, s, PLC_ATTR_REGION);
+		return PLC__B_REGIONS;
+	}
+	if (st->zone_count[s * p->n_zone_doms + p->zone_dom[n]] >= p->zone_cap[s]) {
+		*k = plc__find_cons(m, PLC_SPREAD, s, PLC_ATTR_ZONE);
+		return PLC__B_ZONES;
+	}
+	for (int i = 0; i < p->n_near[t]; i++) {
+		const struct plc__adj *a = &p->near[t][i];
+		int u = st->assign[a->task];
+
+		if (u >= 0 && plc__rtt_nodes(p, n, u) > a->near_ms) {
+			int so = m->tasks.v[a->task].stage;
+
+			*k = plc__find_near(m, s, so);
+			if (*k < 0)
+				*k = plc__find_near(m, so, s);
+			return PLC__B_NEAR;
+		}
+	}
+	return PLC__B_N;
+}
+
+void plc__report_stuck(const struct plc__prep *p, const struct plc__state *st, int t,
+		       struct plc_result *r)
+{
+	static const char *what[PLC__B_N] = {"pinned elsewhere", "full", "", "", "", "", ""};
+	const struct plc_model *m = p->m;
+	int s = m->tasks.v[t].stage, count[PLC__B_N + 1] = {0}, cons[PLC__B_N + 1], top = -1;
+	size_t len;
+
+	for (int b = 0; b <= PLC__B_N; b++)
+		cons[b] = -1;
+	for (int n = 0; n < p->N; n++) {
+		int k;
+
+		if (!p->elig[s * p->N + n])
+			continue;
+		enum plc__block b = plc__blocked_by(p, st, t, n, &k);
+
+		count[b]++;
+		if (cons[b] < 0)
+			cons[b] = k;
+		if (b != PLC__B_N && (top < 0 || count[b] > count[top]))
+			top = b;
+	}
+	plc__report_begin(p, r, s, -1, &len);
+	r->bad_constraint = top >= 0 ? cons[top] : -1;
+	plc__appendf(r->message, sizeof(r->message), &len,
+		     "task %d (partition %d) fits on none of its %d eligible nodes given the other "
+		     "tasks:",
+		     t, m->tasks.v[t].partition, p->n_elig[s]);
+	for (int b = 0, first = 1; b < PLC__B_N; b++) {
+		char text[PLC_TEXT_MAX];
+
+		if (!count[b])
+			continue;
+		text[0] = '\0';
+		if (cons[b] >= 0)
+			plc_constraint_format(&m->cons.v[cons[b]].c, text, sizeof(text));
+		plc__appendf(r->message, sizeof(r->message), &len, "%s %d %s%s", first ? "" : ",",
+			     count[b], cons[b] >= 0 ? "blocked by " : what[b], text);
+		first = 0;
+	}
+}
+
 /* ---- checking a complete assignment ----------------------------------- */
 
 static bool plc__check_task(const struct plc__prep *p, const int *assign, int t,

@@ -175,6 +175,10 @@ void plc__total_cost(const struct plc__prep *p, const int *assign, struct plc_co
 /* Fills r->message, bad_stage, bad_constraint with the first unary reason
  * some stage cannot be placed; returns true if it found one. */
 bool plc__diagnose(const struct plc__prep *p, struct plc_result *r);
+/* Task t fits on no node given the placed tasks: names what blocks it
+ * (slots, max-per-node, spread, near()) and how many nodes each blocks. */
+void plc__report_stuck(const struct plc__prep *p, const struct plc__state *st, int t,
+		       struct plc_result *r);
 /* Checks every hard constraint of a complete assignment; on violation
  * writes a message into r and returns false. */
 bool plc__check(const struct plc__prep *p, const int *assign, struct plc_result *r);

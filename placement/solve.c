@@ -494,39 +494,14 @@ static int plc__iterated(struct plc__run *r)
 	return 0;
 }
 
-/* ---- reports when stuck ------------------------------------------------ */
-
-/* Names what keeps task t off every eligible node. */
-static void plc__report_stuck(struct plc__run *r, int t, struct plc_result *res)
-{
-	const struct plc__prep *p = r->p;
-	const struct plc_model *m = p->m;
-	int s = m->tasks.v[t].stage, full = 0, near = 0;
-
-	for (int n = 0; n < p->N; n++) {
-		if (!p->elig[s * p->N + n])
-			continue;
-		bool room = r->st.node_count[n] < m->nodes.v[n].slots &&
-			    r->st.node_count[n] < p->job_cap &&
-			    r->st.stage_count[s * p->N + n] < p->stage_cap[s];
-
-		if (!room)
-			full++;
-		else
-			near++;
-	}
-	size_t len = 0;
-
-	res->feasible = false;
-	res->bad_stage = s;
-	res->bad_constraint = -1;
-	plc__appendf(res->message, sizeof(res->message), &len,
-		     "stage %d (%s): task %d (partition %d) fits on none of its %d eligible nodes: "
-		     "%d full, %d ruled out by spread or near() given the other tasks",
-		     s, m->stage_names.v[s], t, m->tasks.v[t].partition, p->n_elig[s], full, near);
-}
-
 /* ---- entry points ---------------------------------------------------- */
+
+/* Forgets an infeasibility report the search then overcame. */
+static void plc__result_clear_report(struct plc_result *res)
+{
+	res->bad_stage = res->bad_constraint = -1;
+	res->message[0] = '\0';
+}
 
 /* Every entry point starts with a result plc_result_free accepts. */
 static void plc__result_clear(struct plc_result *out)
@@ -596,12 +571,13 @@ static int plc__heuristic(struct plc__run *r, struct plc_result *res)
 {
 	int stuck = plc__greedy(r, false);
 
-	if (stuck >= 0)
-		stuck = plc__greedy(r, true);
-	if (stuck >= 0 && !plc__rescue(r)) {
-		plc__report_stuck(r, stuck, res);
+	if (stuck < 0)
+		goto settle;
+	plc__report_stuck(r->p, &r->st, stuck, res); /* the natural order's story */
+	if (plc__greedy(r, true) >= 0 && !plc__rescue(r))
 		return SD_EINFEASIBLE;
-	}
+	plc__result_clear_report(res);
+settle:;
 	int err = plc__local_search(r);
 
 	return err ? err : plc__iterated(r);

@@ -383,6 +383,50 @@ static void test_infeasible_capacity_near_lost(void **state)
 	plc_model_free(t.m);
 }
 
+static void test_infeasible_found_by_search(void **state)
+{
+	struct topo t = topo_new(5, 4);
+	struct plc_result r;
+
+	(void)state;
+	/* each stage fits eu-west's 8 slots alone, not both together */
+	add(&t, "read:region=eu-west", false);
+	add(&t, "write_csv:region=eu-west", false);
+	expect_infeasible(
+		&t, &r,
+		(const char *const[]){"fits on none of its 2 eligible nodes", "2 full", NULL});
+	assert_true(r.bad_stage == 0 || r.bad_stage == 1);
+	assert_int_equal(r.bad_constraint, -1);
+	plc_result_free(&r);
+	plc_model_free(t.m);
+
+	/* read 0 takes e1, its write must be near: e2; read 1 has nowhere left */
+	t = topo_new(2, 2);
+	add(&t, "read:region=eu-west", false);
+	add(&t, "max-per-node=1", false);
+	add(&t, "write_csv:near=read<=5ms", false);
+	expect_infeasible(&t, &r,
+			  (const char *const[]){"stage 0 (read): task 1 (partition 1)",
+						"fits on none of its 2 eligible nodes",
+						"2 blocked by max-per-node=1", NULL});
+	assert_int_equal(r.bad_constraint, 1);
+	plc_result_free(&r);
+	plc_model_free(t.m);
+
+	/* four writes near both reads (all-to-all) but one per node */
+	t = topo_new(2, 4);
+	add(&t, "read:region=eu-west", false);
+	add(&t, "write_csv:max-per-node=1", false);
+	add(&t, "write_csv:near=read<=5ms", false);
+	expect_infeasible(&t, &r,
+			  (const char *const[]){"stage 1 (write_csv)", "of its 6 eligible nodes",
+						"2 blocked by write_csv:max-per-node=1",
+						"4 blocked by write_csv:near=read<=5ms", NULL});
+	assert_int_equal(r.bad_constraint, 2);
+	plc_result_free(&r);
+	plc_model_free(t.m);
+}
+
 static void test_replace_after_loss(void **state)
 {
 	struct topo t = topo_new(3, 3);
@@ -532,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_infeasible_region),
 		cmocka_unit_test(test_infeasible_label_zone_combo),
 		cmocka_unit_test(test_infeasible_capacity_near_lost),
+		cmocka_unit_test(test_infeasible_found_by_search),
 		cmocka_unit_test(test_replace_after_loss),
 		cmocka_unit_test(test_explanation_text),
 		cmocka_unit_test(test_measured_rtt_moves_tasks),
