@@ -209,6 +209,51 @@ static void test_evaluate_and_render(void **state)
 	plc_model_free(m);
 }
 
+/* Each task's runner-up is a feasible single move costing exactly its delta
+ * more, by the independent checker and cost function. */
+static void test_runner_up_is_honest(void **state)
+{
+	uint64_t seed = 1234;
+	int checked = 0;
+	char why[128];
+
+	(void)state;
+	for (int i = 0; i < 100; i++) {
+		struct ti x;
+		struct plc_result r;
+
+		ti_random(&x, &seed);
+		struct plc_model *m = ti_build(&x);
+
+		assert_non_null(m);
+		if (plc_solve(m, &r) == 0) {
+			int *a = assignment(&r);
+			double base = ti_cost(&x, a);
+
+			for (int t = 0; t < x.T; t++) {
+				int keep = a[t];
+
+				if (r.tasks[t].runner_up < 0)
+					continue;
+				a[t] = r.tasks[t].runner_up;
+				if (!ti_feasible(&x, a, why, sizeof(why)))
+					fail_msg("instance %d task %d: runner-up infeasible: %s", i,
+						 t, why);
+				double d = ti_cost(&x, a) - base;
+
+				assert_true(d - r.tasks[t].runner_up_delta < 1e-6 * (1.0 + base));
+				assert_true(r.tasks[t].runner_up_delta - d < 1e-6 * (1.0 + base));
+				a[t] = keep;
+				checked++;
+			}
+			free(a);
+		}
+		plc_result_free(&r);
+		plc_model_free(m);
+	}
+	assert_true(checked > 50);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_replace_keeps_others),
 		cmocka_unit_test(test_evaluate_and_render),
+		cmocka_unit_test(test_runner_up_is_honest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
