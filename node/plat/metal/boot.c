@@ -11,11 +11,13 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "lwip/init.h"
+#include "node/plat/metal/clock.h"
 #include "node/plat/metal/cmdline.h"
 #include "node/plat/metal/console.h"
 #include "node/plat/metal/exit.h"
 #include "node/plat/metal/gdt.h"
 #include "node/plat/metal/idt.h"
+#include "node/plat/metal/irq.h"
 #include "node/plat/metal/libc/heap.h"
 #include "node/plat/metal/pvh.h"
 #include "node/plat/metal/selftest.h"
@@ -62,11 +64,15 @@ void boot_main(uint32_t start_info_paddr)
 		metal_panic("not started through PVH (start info at %#x)", start_info_paddr);
 	metal_cmdline_init(pvh_cmdline(si)); /* copy the command line */
 	boot_log_level_init();               /* loglevel= */
-	boot_heap_init(si);                  /* malloc over the RAM after the image */
-	metal_console_printf(
-		"stardust-node %s: booting (%llu MiB RAM, image %zu KiB, cmdline \"%s\")\n",
-		SD_VERSION_STRING, (unsigned long long)(pvh_ram_bytes(si) >> 20),
-		(size_t)(__image_end - __image_start) >> 10, metal_cmdline());
+	boot_heap_init(si);                  /* pages and malloc over the RAM after the image */
+	metal_irq_init();                    /* local APIC on, 8259 masked */
+	metal_clock_init();                  /* TSC and LAPIC timer calibrated against the PIT */
+	metal_console_printf("stardust-node %s: booting (%llu MiB RAM, image %zu KiB, TSC %llu "
+			     "MHz, cmdline \"%s\")\n",
+			     SD_VERSION_STRING, (unsigned long long)(pvh_ram_bytes(si) >> 20),
+			     (size_t)(__image_end - __image_start) >> 10,
+			     (unsigned long long)(metal_clock_tsc_hz() / 1000000u),
+			     metal_cmdline());
 	metal_cmdline_get("selftest", selftest, sizeof(selftest));
 	metal_selftest_run(selftest, pvh_ram_bytes(si)); /* lwIP, wire, libc; panics on failure */
 	metal_console_printf("stardust-node: boot ok (lwip %s, wire v%u)\n", LWIP_VERSION_STRING,

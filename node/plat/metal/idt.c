@@ -9,6 +9,7 @@
 #include "node/plat/metal/exit.h"
 #include "node/plat/metal/gdt.h"
 #include "node/plat/metal/idt.h"
+#include "node/plat/metal/irq.h"
 
 #define IDT_VECTORS              256
 #define IDT_GATE_INTR64          0x8e /* present, DPL 0, 64-bit interrupt gate */
@@ -34,7 +35,7 @@ struct idt_pointer {
 
 _Static_assert(sizeof(struct idt_gate) == 16, "long-mode gates are 16 bytes");
 
-extern const uint64_t trap_stubs[IDT_EXCEPTIONS];
+extern const uint64_t trap_stubs[IDT_EXCEPTIONS + IRQ_VECTORS];
 
 static struct idt_gate idt_table[IDT_VECTORS] __attribute__((aligned(16)));
 
@@ -88,7 +89,7 @@ void metal_idt_init(void)
 {
 	struct idt_pointer ptr = {.limit = sizeof(idt_table) - 1, .base = (uint64_t)idt_table};
 
-	for (unsigned v = 0; v < IDT_EXCEPTIONS; v++)
+	for (unsigned v = 0; v < IDT_EXCEPTIONS + IRQ_VECTORS; v++)
 		idt_set_gate(v, trap_stubs[v]);
 	/* These must work when the interrupted stack is unusable. */
 	idt_table[IDT_VECTOR_NMI].ist = GDT_IST_FAULT;
@@ -142,6 +143,10 @@ static void idt_backtrace(uint64_t rbp)
 
 void idt_trap(struct trap_frame *f)
 {
+	if (f->vector >= IRQ_VECTOR_BASE) {
+		irq_dispatch((unsigned)f->vector); /* a device: returns through iretq */
+		return;
+	}
 	const char *name = f->vector < IDT_EXCEPTIONS ? idt_exception_names[f->vector] : "?";
 
 	metal_console_printf("\nEXCEPTION %llu (%s) error=%#llx cr2=%#llx\n",

@@ -1,10 +1,10 @@
 /*
  * node/plat/metal/idt.h — the interrupt descriptor table.
  *
- * Today only the 32 CPU exceptions are wired: any of them prints the vector,
- * its name, the error code, CR2, every register and a frame-pointer backtrace
- * on the console, and exits QEMU with the failure status. IRQ vectors (timers, virtio-net) slot in at
- * 32 and up when those drivers land.
+ * The 32 CPU exceptions: any of them prints the vector, its name, the error
+ * code, CR2, every register and a frame-pointer backtrace on the console, and
+ * exits QEMU with the failure status. Vectors 32..47 are device interrupts,
+ * handed to irq_dispatch() (irq.h).
  */
 #ifndef SD_METAL_IDT_H
 #define SD_METAL_IDT_H

@@ -1,5 +1,6 @@
 /*
- * node/plat/metal/trap.S — entry stubs for the 32 CPU exception vectors.
+ * node/plat/metal/trap.S — entry stubs for the 32 CPU exception vectors and
+ * the 16 device interrupt vectors after them (irq.h).
  *
  * Each stub makes the stack uniform (pushes a 0 error code when the CPU does
  * not push one, then the vector number) and jumps to trap_common, which saves
@@ -57,6 +58,10 @@ trap_stub_\vec:
 	TRAP_ERR 29
 	TRAP_ERR 30
 	TRAP_NOERR 31
+	/* Device interrupts (irq.h): vectors 32..47, no error code. */
+	.irp vec, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+	TRAP_NOERR \vec
+	.endr
 
 trap_common:
 	pushq %rax
@@ -103,7 +108,7 @@ trap_common:
 	.p2align 3
 	.globl trap_stubs
 trap_stubs:
-	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
 	.quad trap_stub_\vec
 	.endr
 

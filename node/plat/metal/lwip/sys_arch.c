@@ -3,21 +3,20 @@
  * NO_SYS=1: sys_now(), plus the diagnostic, assert and random hooks that
  * arch/cc.h names.
  *
- * Time does not advance yet: sys_now() returns 0 until the TSC/timer work
- * lands, so lwIP timers registered at init never fire. Nothing depends on
- * them before a netif exists (the virtio-net issue).
+ * sys_now() is the calibrated TSC clock in milliseconds (clock.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "lwip/arch.h"
 #include "lwip/sys.h"
+#include "node/plat/metal/clock.h"
 #include "node/plat/metal/console.h"
 #include "node/plat/metal/exit.h"
 
 u32_t sys_now(void)
 {
-	return 0;
+	return (u32_t)(metal_clock_now_us() / 1000u); /* wraps after 49 days, as lwIP expects */
 }
 
 void lwip_port_diag(const char *fmt, ...)
