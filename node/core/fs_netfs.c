@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "base/log.h"
 #include "netfs/netfs.h"
 #include "node/core/node_priv.h"
 
@@ -307,51 +306,25 @@ static int fs_write(void *h, const void *data, size_t len)
 	return 0;
 }
 
-/*
- * Runs on the loop (JOB_DONE) or in a task. Commit needs round trips, so on
- * the loop it is done by a short task; here: a task when we are in one.
- */
-struct finish_job {
-	struct fs_file *f;
-	bool commit;
-};
-
-static void finish_task(void *arg)
+static int fs_commit(void *h)
 {
-	struct finish_job *j = arg;
-	struct fs_file *f = j->f;
+	struct fs_file *f = h;
 	struct nfs_event ev;
 	uint64_t req;
-	int rc = j->commit ? fs_flush(f) : 0;
+	int rc = fs_flush(f);
 
 	if (rc == 0)
-		rc = nfs_proto_commit(f->link.p, f->handle, !j->commit || rc < 0, &req);
+		rc = nfs_proto_commit(f->link.p, f->handle, false, &req);
 	if (rc == 0)
 		rc = link_wait_done(&f->link, req, &ev);
-	if (rc < 0)
-		sd_log_error("node", "sink %s: %s: %s", f->path, j->commit ? "commit" : "abort",
-			     sd_strerror(rc));
 	file_free(f);
-	plat_free(j);
+	return rc;
 }
 
-static int fs_finish_write(void *h, bool commit)
+/* Closing the connection makes the server drop the temporary file. */
+static void fs_discard(void *h)
 {
-	struct finish_job *j = plat_alloc(sizeof(*j));
-	int rc;
-
-	if (!j) {
-		file_free(h); /* closing the connection discards the temp file */
-		return SD_ENOMEM;
-	}
-	j->f = h;
-	j->commit = commit;
-	rc = sched_spawn("sink-commit", 0, finish_task, j, NULL);
-	if (rc < 0) {
-		file_free(h);
-		plat_free(j);
-	}
-	return rc;
+	file_free(h);
 }
 
 const struct node_fs_ops node__netfs_fs_ops = {
@@ -361,5 +334,6 @@ const struct node_fs_ops node__netfs_fs_ops = {
 	.close_read = fs_close_read,
 	.create = fs_create,
 	.write = fs_write,
-	.finish_write = fs_finish_write,
+	.commit = fs_commit,
+	.discard = fs_discard,
 };

@@ -115,7 +115,7 @@ void node__task_free(struct node_task *t)
 {
 	assert(t->coroutine_done || !t->co);
 	if (t->sink_h)
-		t->node->fs->finish_write(t->sink_h, false);
+		t->node->fs->discard(t->sink_h);
 	for (unsigned i = 0; i < t->n_outs; i++)
 		chan_out_close(t->outs[i].ch);
 	for (unsigned i = 0; i < t->n_ins; i++)
@@ -273,7 +273,8 @@ int node_deploy(struct node *n, const Sd__Control__Deploy *d, char *why, size_t 
 		memcpy(t->plan, d->plan.data, d->plan.len);
 	if (rc == 0 && d->sink) {
 		snprintf(t->sink_server, sizeof(t->sink_server), "%s", d->sink->server);
-		snprintf(t->sink_path, sizeof(t->sink_path), "%s", d->sink->path);
+		snprintf(t->sink_path, sizeof(t->sink_path), "%s.%s.part-%05u", d->sink->path,
+			 t->job_id, t->partition);
 	}
 	if (rc == 0)
 		rc = copy_splits(t, d);
@@ -314,6 +315,7 @@ void node_job_done(struct node *n, const char *job_id, bool succeeded)
 {
 	struct node_task **pp = &n->tasks;
 
+	(void)succeeded; /* parts were committed by their tasks; the coordinator assembles */
 	node_cancel_job(n, job_id, "job ended");
 	while (*pp) {
 		struct node_task *t = *pp;
@@ -321,15 +323,6 @@ void node_job_done(struct node *n, const char *job_id, bool succeeded)
 		if (strcmp(t->job_id, job_id) || !t->coroutine_done) {
 			pp = &t->next;
 			continue;
-		}
-		if (t->sink_h) {
-			int rc = n->fs->finish_write(
-				t->sink_h,
-				succeeded && t->state == SD__CONTROL__TASK_STATE__TASK_FINISHED);
-			if (rc < 0)
-				sd_log_error("node", "%s: job %s: sink %s: %s", n->name, job_id,
-					     t->sink_path, sd_strerror(rc));
-			t->sink_h = NULL;
 		}
 		*pp = t->next;
 		node__task_free(t);

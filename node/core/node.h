@@ -10,8 +10,11 @@
  * operator chain (node_task_ops: dataflow's df_task_* by default), reads its
  * input splits through the file seam (node_fs_ops: netfs by default) or its
  * input channels, emits to its output channels, and finishes by sending
- * end-of-stream. Sinks write temporary names; node_job_done() commits them
- * when the job succeeded and removes them otherwise.
+ * end-of-stream. A task with a sink writes its part "<path>.<job>.part-NNNNN"
+ * (partition, 5 digits) through a netfs temporary file that it commits when
+ * it finishes; the coordinator assembles the parts into <path> once the job
+ * succeeded and deletes them otherwise (coordinator/sinks.c). A failed or
+ * canceled task discards its temporary file, so nothing partial appears.
  *
  * Routing (emit(out, part, batch)): the task's output channels whose port is
  * `out`; BROADCAST sends to all of them, otherwise the one whose consumer
@@ -81,8 +84,10 @@ struct node_fs_ops {
 	/* A temporary file that becomes path when finished with commit. */
 	int (*create)(void *ctx, const char *server, const char *token, const char *path, void **h);
 	int (*write)(void *h, const void *data, size_t len);
-	/* commit = true: the temp file becomes final_path; false: it is discarded. */
-	int (*finish_write)(void *h, bool commit);
+	/* Task context: flushes and makes the temp file its final path; frees h. */
+	int (*commit)(void *h);
+	/* Any context: drops the temp file (nothing becomes visible); frees h. */
+	void (*discard)(void *h);
 };
 
 struct node_label {
@@ -122,7 +127,7 @@ struct chan_mux *node_mux(struct node *n);
 int node_deploy(struct node *n, const Sd__Control__Deploy *d, char *why, size_t cap);
 /* Cancels every task of job_id (reason goes into their status). */
 void node_cancel_job(struct node *n, const char *job_id, const char *reason);
-/* The job ended: commit (succeeded) or discard sink files, then drop its tasks. */
+/* The job ended: cancel what still runs, then drop its tasks. */
 void node_job_done(struct node *n, const char *job_id, bool succeeded);
 
 struct node_task_view {

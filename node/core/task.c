@@ -128,6 +128,21 @@ static int task_emit_watermark(void *arg, unsigned out, int64_t event_time_us)
 	return 0;
 }
 
+/* Task context: the part file exists from the start, even if nothing is written. */
+static int sink_open(struct node_task *t)
+{
+	const struct node_fs_ops *fs = t->node->fs;
+	int rc;
+
+	if (!t->sink_path[0])
+		return 0;
+	rc = fs->create(fs->ctx, t->sink_server, t->netfs_token, t->sink_path, &t->sink_h);
+	if (rc < 0)
+		task_failf(t, rc, "sink %s on %s: create: %s", t->sink_path, t->sink_server,
+			   sd_strerror(rc));
+	return rc;
+}
+
 static int task_sink(void *arg, unsigned sink, const char *text, size_t len)
 {
 	struct node_task *t = arg;
@@ -135,17 +150,9 @@ static int task_sink(void *arg, unsigned sink, const char *text, size_t len)
 	int rc;
 
 	(void)sink;
-	if (!t->sink_path[0]) {
+	if (!t->sink_h) {
 		task_failf(t, SD_EPLAN, "sink output but the deploy named no sink");
 		return SD_EPLAN;
-	}
-	if (!t->sink_h) {
-		rc = fs->create(fs->ctx, t->sink_server, t->netfs_token, t->sink_path, &t->sink_h);
-		if (rc < 0) {
-			task_failf(t, rc, "sink %s on %s: create: %s", t->sink_path, t->sink_server,
-				   sd_strerror(rc));
-			return rc;
-		}
 	}
 	rc = fs->write(t->sink_h, text, len);
 	if (rc < 0)
@@ -179,6 +186,8 @@ static int push_complete_lines(struct node_task *t, struct line_buf *lb)
 	keep = lb->len - (size_t)(nl + 1 - lb->buf);
 	rc = t->node->ops->push_lines(t->body, (const char *)lb->buf, lb->len - keep);
 	t->bytes_in += lb->len - keep;
+	for (const uint8_t *p = lb->buf; p <= nl; p++) /* records in = lines pushed */
+		t->records_in += *p == '\n';
 	memmove(lb->buf, nl + 1, keep);
 	lb->len = keep;
 	return rc;
@@ -460,6 +469,9 @@ static int task_run(struct node_task *t)
 		task_failf(t, rc, "plan rejected: %s", sd_strerror(rc));
 		return rc;
 	}
+	rc = sink_open(t);
+	if (rc < 0)
+		return rc;
 	if (t->n_splits)
 		rc = run_sources(t);
 	else if (!t->n_ins)
@@ -470,7 +482,16 @@ static int task_run(struct node_task *t)
 		task_failf(t, rc, "%s", ops->error(t->body));
 	if (rc == 0)
 		rc = finish_outputs(t);
-	return rc; /* a sink stays open: committed or discarded when the job ends */
+	if (rc == 0 && t->sink_h) {
+		void *h = t->sink_h;
+
+		t->sink_h = NULL;
+		rc = t->node->fs->commit(h);
+		if (rc < 0)
+			task_failf(t, rc, "sink %s on %s: commit: %s", t->sink_path, t->sink_server,
+				   sd_strerror(rc));
+	}
+	return rc;
 }
 
 void node__task_main(void *arg)
@@ -483,6 +504,10 @@ void node__task_main(void *arg)
 	if (t->body) {
 		t->node->ops->close(t->body);
 		t->body = NULL;
+	}
+	if (t->sink_h) { /* failed or canceled: nothing partial becomes visible */
+		t->node->fs->discard(t->sink_h);
+		t->sink_h = NULL;
 	}
 	if (rc == SD_ECANCELED || (t->cancel && rc < 0))
 		node__task_set_state(t, SD__CONTROL__TASK_STATE__TASK_CANCELED, 0, NULL);

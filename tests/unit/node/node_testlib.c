@@ -362,15 +362,21 @@ static int mf_write(void *h, const void *data, size_t len)
 	return 0;
 }
 
-static int mf_finish(void *h, bool commit)
+static void mf_discard(void *h)
 {
 	struct wh *w = h;
 
-	if (commit)
-		put(committed, w->path, w->data ? w->data : "", w->len);
 	open_sinks--;
 	free(w->data);
 	free(w);
+}
+
+static int mf_commit(void *h)
+{
+	struct wh *w = h;
+
+	put(committed, w->path, w->data ? w->data : "", w->len);
+	mf_discard(h);
 	return 0;
 }
 
@@ -381,5 +387,6 @@ const struct node_fs_ops test_fs_ops = {
 	.close_read = mf_close_read,
 	.create = mf_create,
 	.write = mf_write,
-	.finish_write = mf_finish,
+	.commit = mf_commit,
+	.discard = mf_discard,
 };

