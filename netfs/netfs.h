@@ -128,6 +128,13 @@ int nfs_proto_write(struct nfs_proto *p, uint64_t handle, uint64_t offset, const
 /* abort = true discards the temporary file. */
 int nfs_proto_commit(struct nfs_proto *p, uint64_t handle, bool abort, uint64_t *req_id);
 int nfs_proto_delete(struct nfs_proto *p, const char *path, uint64_t *req_id);
+/*
+ * Asks the server to stop the read or tail target. Its events keep coming
+ * until one with done (an err SD_ECANCELED, or its own final chunk when it
+ * had already finished). SD_ENOENT when target is not outstanding, SD_EINVAL
+ * when it is not a read or tail.
+ */
+int nfs_proto_cancel(struct nfs_proto *p, uint64_t target);
 
 /* Bytes queued for sending; *data borrows the core until the next call. */
 size_t nfs_proto_out_pending(struct nfs_proto *p, const uint8_t **data);
@@ -184,7 +191,10 @@ const char *nfs_last_error(const struct nfs_conn *c);
 /* Entries matching a glob (* ? [..] in any component; a directory lists its contents). */
 int nfs_list(struct nfs_conn *c, const char *pattern, nfs_list_fn *fn, void *arg, bool *truncated);
 int nfs_stat(struct nfs_conn *c, const char *path, struct nfs_stat *out);
-/* Streams [offset, offset+length) (length 0: to the end) through fn, verified. */
+/*
+ * Streams [offset, offset+length) (length 0: to the end) through fn, verified.
+ * When fn returns non-zero the read is canceled and that value returned.
+ */
 int nfs_read(struct nfs_conn *c, const char *path, uint64_t offset, uint64_t length,
 	     nfs_data_fn *fn, void *arg);
 /*

@@ -84,7 +84,8 @@
 	X(NFS_WRITE_REQ, 78, sd__netfs__write_req__descriptor)          \
 	X(NFS_COMMIT_REQ, 79, sd__netfs__commit_req__descriptor)        \
 	X(NFS_DELETE_REQ, 80, sd__netfs__delete_req__descriptor)        \
-	X(NFS_OK, 81, sd__netfs__ok__descriptor)
+	X(NFS_OK, 81, sd__netfs__ok__descriptor)                        \
+	X(NFS_CANCEL_REQ, 82, sd__netfs__cancel_req__descriptor)
 
 enum wire_type {
 	WIRE_NONE = 0,

@@ -291,8 +291,11 @@ static int stream_chunks(struct nfs_conn *c, uint64_t id, nfs_data_fn *fn, void 
 			*file_size = ev.file_size;
 		if (got)
 			*got += ev.len;
-		if (fn && ev.len && (rc = fn(arg, ev.offset, ev.data, ev.len)) != 0)
+		if (fn && ev.len && (rc = fn(arg, ev.offset, ev.data, ev.len)) != 0) {
 			first = rc;
+			if (!ev.done)
+				nfs_proto_cancel(c->p, id); /* the rest drains quickly */
+		}
 	} while (!ev.done);
 	return first;
 }

@@ -371,6 +371,23 @@ int nfs_proto_delete(struct nfs_proto *p, const char *path, uint64_t *req_id)
 	return pend_commit(p, out_frame(p, WIRE_NFS_DELETE_REQ, &m.base, NULL, 0), id, req_id);
 }
 
+int nfs_proto_cancel(struct nfs_proto *p, uint64_t target)
+{
+	Sd__Netfs__CancelReq m = SD__NETFS__CANCEL_REQ__INIT;
+	struct pending *pe;
+
+	if (!p)
+		return SD_EINVAL;
+	if (!(pe = pend_find(p, target)))
+		return SD_ENOENT;
+	if (pe->op != NFS_OP_READ && pe->op != NFS_OP_TAIL)
+		return SD_EINVAL;
+	/* No answer of its own: an id only so the server can name it in logs. */
+	m.req_id = p->next_id++;
+	m.target = target;
+	return out_frame(p, WIRE_NFS_CANCEL_REQ, &m.base, NULL, 0);
+}
+
 /* ---- input ----------------------------------------------------------- */
 
 int nfs_proto_in_space(struct nfs_proto *p, uint8_t **where, size_t *avail)

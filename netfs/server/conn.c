@@ -124,6 +124,7 @@ static const struct srv_io conn_io = {
 	.start_tail = srv__start_tail,
 	.inflight = io_inflight,
 	.appended = io_appended,
+	.cancel = srv__cancel,
 };
 
 /* ---- connections ----------------------------------------------------- */

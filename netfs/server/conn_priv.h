@@ -92,6 +92,8 @@ int srv__start_read(void *conn, int fd, uint64_t req_id, uint64_t offset, uint64
 		    uint64_t size, uint32_t chunk);
 int srv__start_tail(void *conn, int fd, uint64_t req_id, uint64_t offset, uint32_t max_bytes,
 		    uint32_t timeout_ms);
+/* Stops stream req_id of conn: Error{req_id, SD_ECANCELED} ends it. */
+void srv__cancel(void *conn, uint64_t req_id);
 /* Looks at every waiting tail now (a file grew). */
 void srv__tails_wake(struct server *sv);
 void srv__conn_pump_all(struct conn *c);

@@ -554,6 +554,9 @@ int srv_dispatch(struct srv_session *ss, const struct wire_frame *f, const uint8
 		return on_commit(ss, msg);
 	case WIRE_NFS_DELETE_REQ:
 		return on_delete(ss, msg, nul);
+	case WIRE_NFS_CANCEL_REQ:
+		ss->io->cancel(ss->io_arg, ((const Sd__Netfs__CancelReq *)msg)->target);
+		return 0;
 	default:
 		srv_send_error(ss, 0, SD_EPROTO, "a client may not send %s", wire_type_name(t));
 		return SD_EPROTO;

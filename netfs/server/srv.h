@@ -103,6 +103,8 @@ struct srv_io {
 	unsigned (*inflight)(void *arg);
 	/* A file grew by an append through this server (wakes tails). */
 	void (*appended)(void *arg);
+	/* Stop the streamed request req_id, if it is still going. */
+	void (*cancel)(void *arg, uint64_t req_id);
 };
 
 struct srv_handle;

@@ -441,6 +441,25 @@ void srv__streams_stop(struct conn *c)
 	}
 }
 
+void srv__cancel(void *arg, uint64_t req_id)
+{
+	struct conn *c = arg;
+	struct stream *st;
+
+	for (st = c->streams; st; st = st->next)
+		if (st->req_id == req_id && !st->stopped)
+			break;
+	if (!st)
+		return; /* finished already, or never was: nothing to do */
+	/* Chunks already written go first; the ones still being read are dropped. */
+	srv_send_error(&c->ss, req_id, SD_ECANCELED, "canceled by the client");
+	st->stopped = true;
+	if (st->waiting)
+		tail_unwait(st);
+	if (stream_over(st))
+		stream_free(st);
+}
+
 void srv__tails_wake(struct server *sv)
 {
 	tail_check_all(sv);

@@ -61,8 +61,18 @@ static void stub_appended(void *arg)
 {
 }
 
-static const struct srv_io stub_io = {stub_send, stub_start_read, stub_start_tail, stub_inflight,
-				      stub_appended};
+static void stub_cancel(void *arg, uint64_t req_id)
+{
+}
+
+static const struct srv_io stub_io = {
+	.send = stub_send,
+	.start_read = stub_start_read,
+	.start_tail = stub_start_tail,
+	.inflight = stub_inflight,
+	.appended = stub_appended,
+	.cancel = stub_cancel,
+};
 
 static void put(const char *root, const char *rel, const char *text)
 {

@@ -155,6 +155,19 @@ int main(int argc, char **argv)
 		frame(WIRE_NFS_APPEND_REQ, &a.base, "line\n", 5);
 		save(dir, "append");
 	}
+	/* A read and a tail, then cancels (one for nobody). */
+	{
+		Sd__Netfs__CancelReq x = SD__NETFS__CANCEL_REQ__INIT;
+		start(1);
+		path_req(WIRE_NFS_READ_REQ, "f.txt");
+		path_req(WIRE_NFS_TAIL_REQ, "f.txt");
+		x.req_id = 8;
+		x.target = 7;
+		frame(WIRE_NFS_CANCEL_REQ, &x.base, NULL, 0);
+		x.target = 99;
+		frame(WIRE_NFS_CANCEL_REQ, &x.base, NULL, 0);
+		save(dir, "cancel");
+	}
 	/* A response type sent by a client. */
 	{
 		Sd__Netfs__Ok ok = SD__NETFS__OK__INIT;

@@ -164,6 +164,55 @@ static void test_read_small_chunks(void **state)
 	close(fd);
 }
 
+static int stop_after_first(void *arg, uint64_t offset, const void *data, size_t len)
+{
+	(void)offset;
+	(void)data;
+	*(size_t *)arg += len;
+	return 42;
+}
+
+static void test_read_canceled(void **state)
+{
+	struct nfs_conn *c = conn_to(&srv_plain, NULL);
+	struct nfs_stat st;
+	size_t got = 0;
+
+	(void)state;
+	/* The callback stops after the first chunk: the read is canceled. */
+	assert_int_equal(nfs_read(c, "big.bin", 0, 0, stop_after_first, &got), 42);
+	assert_true(got > 0 && got < BIG_SIZE);
+	assert_int_equal(nfs_stat(c, "a.txt", &st), 0); /* the connection is fine */
+	assert_int_equal(st.size, 6);
+	nfs_close(c);
+
+	/* A waiting tail, canceled over a raw connection. */
+	Sd__Netfs__TailReq t = SD__NETFS__TAIL_REQ__INIT;
+	Sd__Netfs__CancelReq x = SD__NETFS__CANCEL_REQ__INIT;
+	struct wire_reader r;
+	struct wire_frame f;
+	int fd = raw_connect(srv_plain.port);
+	wire_reader_init(&r, WIRE_FRAME_MAX);
+	assert_int_equal(raw_hello(fd, &r), 0);
+	t.req_id = 5;
+	t.path = "a.txt";
+	t.offset = 6;
+	t.timeout_ms = 600000;
+	assert_int_equal(raw_send(fd, WIRE_NFS_TAIL_REQ, &t.base, NULL, 0), 0);
+	x.req_id = 6;
+	x.target = 5;
+	assert_int_equal(raw_send(fd, WIRE_NFS_CANCEL_REQ, &x.base, NULL, 0), 0);
+	x.target = 777; /* unknown: ignored */
+	assert_int_equal(raw_send(fd, WIRE_NFS_CANCEL_REQ, &x.base, NULL, 0), 0);
+	assert_int_equal(raw_recv(fd, &r, &f), 0);
+	assert_int_equal(f.hdr.type, WIRE_NFS_ERROR);
+	assert_int_equal(((Sd__Netfs__Error *)f.msg)->req_id, 5);
+	assert_int_equal(((Sd__Netfs__Error *)f.msg)->code, SD_ECANCELED);
+	wire_frame_release(&f, NULL);
+	wire_reader_fini(&r);
+	close(fd);
+}
+
 struct appender {
 	uint16_t port;
 	int err;
@@ -334,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_list_and_stat),
 		cmocka_unit_test(test_read_ranges),
 		cmocka_unit_test(test_read_small_chunks),
+		cmocka_unit_test(test_read_canceled),
 		cmocka_unit_test(test_tail_with_concurrent_appends),
 		cmocka_unit_test(test_sink_create_commit_abort),
 		cmocka_unit_test(test_append_and_delete),

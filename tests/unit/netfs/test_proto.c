@@ -380,6 +380,46 @@ static void test_tail_and_error(void **state)
 	nfs_proto_free(p);
 }
 
+static void test_cancel(void **state)
+{
+	struct nfs_proto *p = new_ready();
+	Sd__Netfs__Error e = SD__NETFS__ERROR__INIT;
+	struct wire_frame f;
+	struct nfs_event ev;
+	uint64_t id_read, id_stat;
+	char d[16] = "0123456789abcdef";
+
+	(void)state;
+	assert_int_equal(nfs_proto_read(p, "big", 0, 0, 0, &id_read), 0);
+	assert_int_equal(nfs_proto_stat(p, "a", &id_stat), 0);
+	take_request(p, &f, WIRE_NFS_READ_REQ);
+	wire_frame_release(&f, NULL);
+	take_request(p, &f, WIRE_NFS_STAT_REQ);
+	wire_frame_release(&f, NULL);
+	assert_int_equal(nfs_proto_cancel(p, id_stat), SD_EINVAL);
+	assert_int_equal(nfs_proto_cancel(p, 4242), SD_ENOENT);
+	assert_int_equal(nfs_proto_cancel(p, id_read), 0);
+	take_request(p, &f, WIRE_NFS_CANCEL_REQ);
+	assert_int_equal(((Sd__Netfs__CancelReq *)f.msg)->target, id_read);
+	wire_frame_release(&f, NULL);
+	assert_int_equal(nfs_proto_outstanding(p), 2); /* the cancel has no answer */
+
+	/* A chunk already on the way, then the cancel's error ends the read. */
+	send_chunk(p, id_read, 0, d, sizeof(d), false, XXH3_64bits(d, sizeof(d)));
+	e.req_id = id_read;
+	e.code = SD_ECANCELED;
+	e.message = "canceled by the client";
+	feed(p, WIRE_NFS_ERROR, &e.base, NULL, 0);
+	assert_int_equal(nfs_proto_next(p, &ev), 0);
+	assert_false(ev.done);
+	assert_int_equal(ev.len, sizeof(d));
+	assert_int_equal(nfs_proto_next(p, &ev), 0);
+	assert_true(ev.done);
+	assert_int_equal(ev.err, SD_ECANCELED);
+	assert_int_equal(nfs_proto_outstanding(p), 1);
+	nfs_proto_free(p);
+}
+
 static void test_byte_at_a_time(void **state)
 {
 	struct nfs_proto *p = new_ready();
@@ -436,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_id_and_wrong_kind),
 		cmocka_unit_test(test_write_path),
 		cmocka_unit_test(test_tail_and_error),
+		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_byte_at_a_time),
 		cmocka_unit_test(test_bad_arguments),
 	};
