@@ -123,21 +123,31 @@ static void in_fail(struct chan_in *c, int err, const char *reason)
 		sched_wake_all(c->notify);
 }
 
-void chan__fail_conn_channels(struct chan_conn *conn, int err, const char *reason)
+unsigned chan__fail_conn_channels(struct chan_conn *conn, int err, const char *reason)
 {
 	struct chan_out *o;
 	struct chan_in *i;
+	unsigned failed = 0;
 
-	for (o = conn->mux->outs; o; o = o->next)
-		if (o->conn == conn && !(o->finished && chan__conn_drained(conn)))
+	for (o = conn->mux->outs; o; o = o->next) {
+		if (o->conn != conn)
+			continue;
+		if (!(o->finished && chan__conn_drained(conn)) && !o->error) {
 			out_fail(o, err, reason);
-		else if (o->conn == conn)
-			o->conn = NULL;
-	for (i = conn->mux->ins; i; i = i->next)
-		if (i->conn == conn && !i->eos)
+			failed++;
+		}
+		o->conn = NULL;
+	}
+	for (i = conn->mux->ins; i; i = i->next) {
+		if (i->conn != conn)
+			continue;
+		if (!i->eos && !i->error) {
 			in_fail(i, err, reason);
-		else if (i->conn == conn)
-			i->conn = NULL;
+			failed++;
+		}
+		i->conn = NULL;
+	}
+	return failed;
 }
 
 /* ---- producer end ---------------------------------------------------------- */
@@ -213,6 +223,8 @@ int chan_out_send(struct chan_out *c, const uint8_t *batch, size_t len, uint32_t
 			return c->error;
 		if (out_canceled(c))
 			return SD_ECANCELED;
+		if (!c->conn)
+			return SD_ELOST;
 		if (!c->credits) {
 			out_wait(c, &c->wait);
 			continue;
@@ -244,6 +256,8 @@ int chan_out_watermark(struct chan_out *c, int64_t event_time_us)
 
 	if (c->error)
 		return c->error;
+	if (!c->conn)
+		return SD_ELOST;
 	m.channel_id = c->id;
 	m.event_time_us = event_time_us;
 	return chan__conn_send(c->conn, WIRE_DATA_WATERMARK, &m.base, NULL, 0, false);
@@ -258,6 +272,8 @@ int chan_out_finish(struct chan_out *c)
 	assert(sched_in_task() && "chan_out_finish blocks: task context only");
 	if (c->error)
 		return c->error;
+	if (!conn)
+		return SD_ELOST;
 	m.channel_id = c->id;
 	m.batches_sent = c->seq;
 	rc = chan__conn_send(conn, WIRE_DATA_END_OF_STREAM, &m.base, NULL, 0, false);

@@ -48,7 +48,7 @@ void chan__conn_fail(struct chan_conn *c, int err, const char *why)
 	c->dead = true;
 	snprintf(reason, sizeof(reason), "peer node %s (%s) lost: %s", c->peer[0] ? c->peer : "?",
 		 c->addr, why ? why : sd_strerror(err));
-	sd_log_warn("chan", "%s: %s", mux->name, reason);
+
 	if (err == SD_EPROTO || err == SD_EVERSION || err == SD_EUNKNOWNTYPE || err == SD_ETOOBIG ||
 	    err == SD_EAUTH)
 		mux->stats.frames_rejected++;
@@ -62,7 +62,11 @@ void chan__conn_fail(struct chan_conn *c, int err, const char *why)
 	plat_tcp_close(c->sock);
 	c->sock = NULL;
 	sched_timer_stop(&c->self_timer);
-	chan__fail_conn_channels(c, err == SD_EPROTO ? SD_EPROTO : SD_ELOST, reason);
+	/* Loud only when it hurt: a peer leaving after its streams ended is normal. */
+	if (chan__fail_conn_channels(c, err == SD_EPROTO ? SD_EPROTO : SD_ELOST, reason))
+		sd_log_warn("chan", "%s: %s", mux->name, reason);
+	else
+		sd_log_debug("chan", "%s: %s", mux->name, reason);
 	sched_wake_all(&c->writable);
 	c->next = mux->dead;
 	mux->dead = c;

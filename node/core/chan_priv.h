@@ -111,7 +111,7 @@ void chan__conn_adopt(struct chan_conn *inbound);
 
 /* chan.c */
 int chan__dispatch(struct chan_conn *c, const struct wire_frame *f);
-/* Fails every open channel end bound to c. */
-void chan__fail_conn_channels(struct chan_conn *c, int err, const char *reason);
+/* Fails every open channel end bound to c; returns how many. */
+unsigned chan__fail_conn_channels(struct chan_conn *c, int err, const char *reason);
 
 #endif /* SD_NODE_CORE_CHAN_PRIV_H */

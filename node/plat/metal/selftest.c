@@ -139,7 +139,6 @@ static void selftest_lwip(void)
 	ip4_addr_t addr;
 	uint16_t lwip_sum;
 
-	lwip_init();
 	for (size_t i = 0; i < sizeof(bytes); i++)
 		bytes[i] = (uint8_t)(i * 7 + 3);
 	p = pbuf_alloc(PBUF_RAW, sizeof(bytes), PBUF_RAM);

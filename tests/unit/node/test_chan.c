@@ -324,6 +324,92 @@ static void test_credit_bound_with_stalled_consumer(void **state)
 	assert_int_equal(p.rc_send, SD_ELOST);
 }
 
+struct wm_prod {
+	struct chan_mux *mux;
+	uint16_t port;
+	bool done;
+	int rc;
+};
+
+static void wm_prod_task(void *arg)
+{
+	struct wm_prod *p = arg;
+	struct chan_out *out;
+	uint8_t b[8] = {0};
+
+	assert_int_equal(chan_out_open(p->mux, 12, "node-b", "127.0.0.1", p->port, NULL, &out), 0);
+	p->rc = chan_out_send(out, b, sizeof(b), 1, 0);
+	if (p->rc == 0)
+		p->rc = chan_out_watermark(out, 5000);
+	if (p->rc == 0)
+		p->rc = chan_out_watermark(out, 4000); /* going back is ignored */
+	if (p->rc == 0)
+		p->rc = chan_out_finish(out);
+	chan_out_close(out);
+	p->done = true;
+}
+
+struct wm_cons {
+	struct chan_mux *mux;
+	uint16_t port;
+	int64_t wm_seen;
+	int rc;
+	bool done;
+	struct sched_waitq notify;
+};
+
+static void wm_cons_task(void *arg)
+{
+	struct wm_cons *c = arg;
+	struct chan_in *in;
+	struct chan_batch *b;
+
+	assert_int_equal(
+		chan_in_open(c->mux, 12, "node-a", "127.0.0.1", c->port, 2, &c->notify, &in), 0);
+	assert_true(chan_in_watermark(in) == INT64_MIN);
+	for (;;) {
+		int rc = chan_in_pop(in, &b);
+
+		if (chan_in_watermark(in) > c->wm_seen)
+			c->wm_seen = chan_in_watermark(in);
+		if (rc == 1) {
+			chan_in_release(in, b);
+			continue;
+		}
+		if (rc < 0) {
+			c->rc = rc;
+			break;
+		}
+		sched_wait(&c->notify, UINT64_MAX);
+	}
+	chan_in_close(in);
+	c->done = true;
+}
+
+static bool wm_done(void *arg)
+{
+	void **pc = arg;
+	return ((struct wm_prod *)pc[0])->done && ((struct wm_cons *)pc[1])->done;
+}
+
+/* Watermarks flow with the data, in order, and never go back. */
+static void test_watermarks(void **state)
+{
+	struct wm_prod p = {.mux = A};
+	struct wm_cons c = {.mux = B, .wm_seen = INT64_MIN};
+	void *pc[2] = {&p, &c};
+
+	(void)state;
+	p.port = chan_mux_port(B);
+	c.port = chan_mux_port(A);
+	assert_int_equal(sched_spawn("p", 0, wm_prod_task, &p, NULL), 0);
+	assert_int_equal(sched_spawn("c", 0, wm_cons_task, &c, NULL), 0);
+	assert_int_equal(sched_run(wm_done, pc), 0);
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(c.rc, SD_EEOF);
+	assert_true(c.wm_seen == 5000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +420,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credit_bound_with_stalled_consumer, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_watermarks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -307,7 +307,7 @@ static void test_split_edges(void **state)
 	for (size_t a = 1; a < len; a += 3) {
 		for (size_t b = a + 1; b <= len; b += 5) {
 			struct dep s, k;
-			char job[24];
+			char job[48];
 			size_t l;
 			const char *o;
 
@@ -324,7 +324,7 @@ static void test_split_edges(void **state)
 			assert_int_equal(node_deploy(NA, &k.d, why, sizeof(why)), 0);
 			run_all();
 			node_job_done(NA, job, true);
-			char part[128];
+			char part[160];
 
 			snprintf(part, sizeof(part), "%s.%s.part-00000", job, job);
 			o = test_fs_get(part, &l);
