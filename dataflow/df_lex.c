@@ -116,7 +116,7 @@ static int lex_number(struct lexer *L, struct df_token *t)
 					(int)(L->i - st), s + st);
 		char *end;
 		long long v = strtoll(buf, &end, 10);
-		if (v > INT64_MAX / mul)
+		if (v > DF_TIME_MAX / mul)
 			return df_error(L->cx, SD_ESYNTAX, t->line, t->col, "duration too large");
 		t->t = T_DUR;
 		t->ival = v * mul;

@@ -191,7 +191,9 @@ static struct df_pop_spec *r_op(struct df_rbuf *r, struct df_arena *a)
 	s->right_width = (uint16_t)df_r_u32(r);
 	s->within = (int64_t)df_r_u64(r);
 	if (r->bad || s->agg > AG_REDUCE || s->mode > M_FINAL || s->win > W_SESSION ||
-	    s->val_kind > DF_DUR || s->top_n > DF_TOP_MAX || s->lateness < 0 || s->within < 0)
+	    s->val_kind > DF_DUR || s->top_n > DF_TOP_MAX || s->lateness < 0 || s->within < 0 ||
+	    s->lateness > DF_TIME_MAX || s->within > DF_TIME_MAX || s->win_size < 0 ||
+	    s->win_size > DF_TIME_MAX || s->win_step < 0 || s->win_step > DF_TIME_MAX)
 		return NULL;
 	/* programs must fit the rows they run on */
 	if (s->prog && (s->prog->in_width > DF_WIDTH_MAX))

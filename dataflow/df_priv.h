@@ -19,6 +19,7 @@
 #define DF_WIDTH_MAX   256         /* scalar slots in one flattened value */
 #define DF_STACK_MAX   256         /* VM stack slots per program */
 #define DF_CODE_MAX    65536       /* instructions per program */
+#define DF_TIME_MAX    (INT64_C(1) << 61) /* µs: event times and durations are clamped to ±this */
 
 /* ---- arena ---- */
 struct df_arena_chunk;

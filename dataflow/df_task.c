@@ -207,7 +207,12 @@ int df_run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 		case P_EVTIME:
 			if ((rc = df_vm_run(s->prog, row, out, &t->scratch, &why)))
 				goto vm_fail;
-			ts = s->ts_is_time ? out[0].i : out[0].i * 1000;
+			ts = out[0].i;
+			if (!s->ts_is_time) /* int event times are milliseconds */
+				ts = ts > DF_TIME_MAX / 1000    ? DF_TIME_MAX
+				     : ts < -DF_TIME_MAX / 1000 ? -DF_TIME_MAX
+								: ts * 1000;
+			ts = ts > DF_TIME_MAX ? DF_TIME_MAX : ts < -DF_TIME_MAX ? -DF_TIME_MAX : ts;
 			if (ts > t->ev_max)
 				t->ev_max = ts;
 			break;
