@@ -225,6 +225,7 @@ static void post_job(struct coord_api *api, const struct coord_http_request *req
 		return;
 	}
 	s.sub.place = !plan_only || (req->query && strstr(req->query, "placement=1"));
+	s.sub.deploy = !plan_only;
 	struct coord_job *job = NULL;
 	rc = coord_jobs_submit(api->jobs, &s.sub, api->now_us(), &job, err, sizeof(err));
 	cJSON_Delete(s.doc);

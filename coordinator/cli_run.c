@@ -32,11 +32,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef SD_HAVE_NETFS_CLI
+#include "netfs/netfs.h"
+#endif
+
 #define RUN_CHILDREN_MAX  66 /* coordinator + netfsd + nodes */
 #define RUN_NODES_MAX     64 /* hosted nodes one run starts */
 #define RUN_DEFAULT_NODES 2
-#define RUN_START_WAIT_MS 10000 /* for a child to publish its port, or nodes to join */
-#define RUN_STOP_WAIT_MS  3000  /* after SIGTERM, before SIGKILL */
+#define RUN_SHOW_MAX      (64u << 10) /* bytes of each output printed at the end */
+#define RUN_START_WAIT_MS 10000       /* for a child to publish its port, or nodes to join */
+#define RUN_STOP_WAIT_MS  3000        /* after SIGTERM, before SIGKILL */
 #define RUN_REGIONS_MAX   16
 #define RUN_PATH_MAX      PATH_MAX
 
@@ -260,9 +265,10 @@ static int start_coordinator(struct run *r, struct cli_ctx *ctx)
 		return -1;
 	}
 	snprintf(state, sizeof(state), "%s", r->dir);
-	char *argv[] = {bin,           "--listen-http", "127.0.0.1:0", "--listen-control",
-			"127.0.0.1:0", "--state-dir",   state,         "--token",
-			r->token,      "--join-token",  r->join_token, NULL};
+	char *argv[] = {bin,           "--listen-http", "127.0.0.1:0",  "--listen-control",
+			"127.0.0.1:0", "--state-dir",   state,          "--token",
+			r->token,      "--join-token",  r->join_token,  "--netfs",
+			r->netfs,      "--netfs-token", r->netfs_token, NULL};
 	if (spawn(r, "coordinator", argv))
 		return -1;
 	char text[512];
@@ -292,8 +298,18 @@ static int start_netfsd(struct run *r)
 	}
 	char port_file[RUN_PATH_MAX + 16];
 	snprintf(port_file, sizeof(port_file), "%s/netfs.port", r->dir);
-	char *argv[] = {bin,        "--root",           r->data,       "--listen", "127.0.0.1:0",
-			"--region", r->regions[0].name, "--port-file", port_file,  NULL};
+	char *argv[] = {bin,
+			"--root",
+			r->data,
+			"--listen",
+			"127.0.0.1:0",
+			"--region",
+			r->regions[0].name,
+			"--port-file",
+			port_file,
+			"--token",
+			r->netfs_token,
+			NULL};
 	if (spawn(r, "netfsd", argv))
 		return -1;
 	char text[64];
@@ -447,6 +463,86 @@ static int parse_run_args(struct run *r, int argc, char **argv)
 	return 0;
 }
 
+#ifdef SD_HAVE_NETFS_CLI
+struct shown {
+	size_t bytes;
+	bool cut;
+};
+
+static int show_chunk(void *arg, uint64_t offset, const void *data, size_t len)
+{
+	struct shown *s = arg;
+	size_t room = RUN_SHOW_MAX > s->bytes ? RUN_SHOW_MAX - s->bytes : 0;
+	fwrite(data, 1, len < room ? len : room, stdout);
+	s->cut |= len > room;
+	s->bytes += len;
+	return 0;
+}
+
+/* Prints each sink's output (the first RUN_SHOW_MAX bytes); collect()/print()
+ * results are then removed from the file service. */
+static void print_results(const struct cli_ctx *ctx, const struct run *r, const char *id)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/jobs/%s/plan", id);
+	struct cli_response resp;
+	if (cli_request(ctx, "GET", path, NULL, NULL, &resp))
+		return;
+	cJSON *doc = cJSON_Parse(resp.body);
+	cli_response_free(&resp);
+	struct nfs_conn *c = NULL;
+	char host[] = "127.0.0.1";
+	const char *colon = strrchr(r->netfs, ':');
+	if (!colon || nfs_connect(host, (uint16_t)atoi(colon + 1), r->netfs_token, &c)) {
+		cJSON_Delete(doc);
+		return;
+	}
+	const cJSON *sk;
+	cJSON_ArrayForEach(sk, cJSON_GetObjectItemCaseSensitive(
+				       cJSON_GetObjectItemCaseSensitive(doc, "plan"), "sinks"))
+	{
+		const cJSON *out = cJSON_GetObjectItemCaseSensitive(sk, "output");
+		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(sk, "kind");
+		if (!cJSON_IsString(out))
+			continue;
+		bool result = cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(sk, "path"));
+		if (result)
+			printf("\n== %s() ==\n",
+			       cJSON_IsString(kind) ? kind->valuestring : "result");
+		else
+			printf("\n== netfs://%s ==\n", out->valuestring);
+		struct shown sh = {0};
+		if (nfs_read(c, out->valuestring, 0, 0, show_chunk, &sh) == 0 && sh.cut)
+			printf("... (%zu bytes in all)\n", sh.bytes);
+		if (result) {
+			(void)nfs_delete(c, out->valuestring);
+			char dir[1200];
+			snprintf(dir, sizeof(dir), "%s", out->valuestring);
+			char *slash = strrchr(dir, '/');
+			if (slash) {
+				*slash = '\0';
+				(void)nfs_delete(c, dir); /* .stardust/<job>, when empty */
+				slash = strrchr(dir, '/');
+				if (slash) {
+					*slash = '\0';
+					(void)nfs_delete(c, dir); /* .stardust, when empty */
+				}
+			}
+		}
+	}
+	fflush(stdout);
+	nfs_close(c);
+	cJSON_Delete(doc);
+}
+#else
+static void print_results(const struct cli_ctx *ctx, const struct run *r, const char *id)
+{
+	(void)ctx;
+	(void)r;
+	(void)id;
+}
+#endif
+
 static int submit_and_wait(struct cli_ctx *ctx, const struct run *r)
 {
 	size_t len;
@@ -482,6 +578,8 @@ static int submit_and_wait(struct cli_ctx *ctx, const struct run *r)
 	if (!idbuf[0])
 		return CLI_EXIT_ERROR;
 	rc = cli_wait_job(ctx, idbuf, true);
+	if (rc == CLI_EXIT_OK && !ctx->json)
+		print_results(ctx, r, idbuf);
 	if (cli_interrupted) {
 		char path[128];
 		snprintf(path, sizeof(path), "/v1/jobs/%s", idbuf);

@@ -122,7 +122,7 @@ static const char *chan_kind_name(enum df_chan_kind k)
 }
 
 /* The plan as JSON: stages, channels, sources, sinks, and the readable text. */
-static char *plan_json(const struct coord_compiled *c)
+static char *plan_json(const struct coord_job *job, const struct coord_compiled *c)
 {
 	const struct df_job *df = c->df;
 	cJSON *o = cJSON_CreateObject();
@@ -177,6 +177,9 @@ static char *plan_json(const struct coord_compiled *c)
 			cJSON_AddStringToObject(s, "path", sk[i].path);
 		else
 			cJSON_AddNullToObject(s, "path");
+		char out[COORD_PATH_MAX];
+		if (coord_sink_output(out, sizeof(out), job, sk[i].id, sk[i].path) == 0)
+			cJSON_AddStringToObject(s, "output", out);
 		cJSON_AddItemToArray(arr, s);
 	}
 	char *text = cJSON_PrintUnformatted(o);
@@ -221,7 +224,7 @@ int coord__compile(struct coord_job *job, const struct coord_submit *sub, char *
 		if (!job->name)
 			return SD_ENOMEM;
 	}
-	job->plan_json = plan_json(c);
+	job->plan_json = plan_json(job, c);
 	return job->plan_json ? 0 : SD_ENOMEM;
 }
 
@@ -306,6 +309,8 @@ static void channel_ends(const struct coord_jobs *t, const struct coord_job *job
 				e->peer_port = pn ? pn->data_port : 0;
 				e->partitioning = partitioning(ch[i].kind);
 				e->credits = COORD_CHANNEL_CREDITS;
+				/* This end's operator port, plus one (0 = unset). */
+				e->port = 1 + (inputs ? ch[i].to_input : ch[i].from_output);
 			}
 			(*n)++;
 		}
@@ -361,6 +366,14 @@ static int fill_splits(const struct coord_jobs *t, const struct coord_job *job,
 	return 0;
 }
 
+int coord_sink_output(char *out, size_t cap, const struct coord_job *job, unsigned sink_id,
+		      const char *path)
+{
+	int n = path ? snprintf(out, cap, "%s", coord__netfs_path(path))
+		     : snprintf(out, cap, COORD_RESULTS_DIR "/%s/sink-%u", job->id, sink_id);
+	return n > 0 && (size_t)n < cap ? 0 : SD_ETOOBIG;
+}
+
 static int fill_sink(const struct coord_job *job, const struct coord_task *task,
 		     Sd__Control__Deploy *d, struct coord_deploy_scratch *s, char *server)
 {
@@ -368,17 +381,22 @@ static int fill_sink(const struct coord_job *job, const struct coord_task *task,
 	unsigned n;
 	const struct df_sink_info *sk = df_job_sinks(c->df, &n);
 	for (unsigned i = 0; i < n; i++) {
-		if (sk[i].stage != task->stage_id || !sk[i].path)
+		if (sk[i].stage != task->stage_id)
 			continue;
 		Sd__Control__SinkTarget *st = scratch_alloc(s, sizeof(*st));
-		if (!st)
+		char *final = scratch_alloc(s, COORD_PATH_MAX);
+		if (!st || !final)
 			return SD_ENOMEM;
+		int rc = coord_sink_output(final, COORD_PATH_MAX, job, sk[i].id, sk[i].path);
+		if (rc)
+			return rc;
 		sd__control__sink_target__init(st);
 		st->server = server;
-		/* The final name; the task writes coord_sink_part_name(path, job, partition). */
-		st->path = (char *)coord__netfs_path(sk[i].path);
+		/* The final name: the task writes (and commits at JobDone) its part
+		 * coord_sink_part_name(final, job, partition); see sinks.c. */
+		st->path = final;
 		d->sink = st;
-		return 0; /* one file sink per task (Deploy.sink is singular) */
+		return 0; /* one sink per task (Deploy.sink is singular) */
 	}
 	return 0;
 }

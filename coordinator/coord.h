@@ -52,8 +52,13 @@
 #define COORD_HTTP_CONNS_MAX        1024u      /* concurrent HTTP connections */
 #define COORD_HTTP_PIPELINE_MAX     64u        /* responses queued per connection read */
 #define COORD_CONTROL_CONNS_MAX     (COORD_NODES_MAX + 64u)
-#define COORD_HEARTBEAT_INTERVAL_MS 1000u   /* what RegisterAck tells nodes */
-#define COORD_ID_LEN                32u     /* hex characters of a job id */
+#define COORD_HEARTBEAT_INTERVAL_MS 1000u       /* what RegisterAck tells nodes */
+#define COORD_ID_LEN                32u         /* hex characters of a job id */
+#define COORD_PATH_MAX              1100u       /* bytes: a netfs path with the part suffix */
+#define COORD_RESULTS_DIR           ".stardust" /* collect()/print() outputs, under the export */
+#define COORD_COMMIT_WAIT_US        30000000u   /* for nodes to commit their sink parts */
+#define COORD_COMMIT_GRACE_US       500000u     /* when no task reported sink_bytes */
+#define COORD_TICK_US               50000u      /* job tick period (commit polling) */
 #define COORD_RENDER_CACHE_US       100000u /* a job document is reused this long if unchanged */
 
 /* ---- node registry ----------------------------------------------------- */
@@ -191,6 +196,7 @@ struct coord_task {
 	struct coord_counters counters;
 	int error_code;
 	char *error_message; /* owned, NULL unless FAILED */
+	uint64_t sink_bytes; /* reported with FINISHED: > 0 = it wrote a part */
 };
 
 struct coord_stage {
@@ -221,7 +227,9 @@ struct coord_job {
 	struct coord_exception exceptions[COORD_EXCEPTIONS_MAX];
 	size_t n_exceptions;
 	uint64_t exceptions_dropped;
-	int failure_code;   /* SD_E* of the root cause when FAILED */
+	int failure_code; /* SD_E* of the root cause when FAILED */
+	bool committing;  /* tasks FINISHED, JobDone sent, sinks being assembled */
+	uint64_t commit_started_us;
 	char *plan_json;    /* owned: the plan as JSON text, NULL until compiled */
 	uint64_t version;   /* bumped on every change the job document shows */
 	char *render_cache; /* owned: the last GET /v1/jobs/:id body (api_render.c) */
@@ -247,16 +255,27 @@ struct coord_submit {
 	size_t n_constraints;
 	const char *const *preferences; /* --prefer "k=v:w" */
 	size_t n_preferences;
-	bool place; /* false: compile only (POST /v1/plan) */
+	bool place;  /* false: compile only (POST /v1/plan) */
+	bool deploy; /* false: stop after placement (POST /v1/plan?placement=1) */
 };
 
 /*
- * The name a sink task writes its partition to: "<path>.<job_id>.part-<NNNNN>".
- * At the end of a successful job the coordinator concatenates the parts in
- * partition order into <path> (one netfs create/commit) and deletes them.
+ * The name a sink task writes its partition to: "<output>.<job_id>.part-<NNNNN>".
+ * When every task has FINISHED the coordinator sends JobDone(succeeded), the
+ * nodes commit their parts, and the coordinator concatenates the parts in
+ * partition order into <output> (one netfs create/commit), deletes them and
+ * only then marks the job FINISHED (sinks.c).
  */
-int coord_sink_part_name(char *out, size_t cap, const char *path, const char *job_id,
+int coord_sink_part_name(char *out, size_t cap, const char *output, const char *job_id,
 			 uint32_t partition);
+
+/*
+ * A sink's final file on the file service: its netfs:// path without the
+ * scheme, or for collect()/print() sinks COORD_RESULTS_DIR/<job_id>/sink-<id>
+ * (the CLI prints those at the end).
+ */
+int coord_sink_output(char *out, size_t cap, const struct coord_job *job, unsigned sink_id,
+		      const char *path);
 
 /* Sends one control message to a node; how the job table reaches the wire. */
 typedef int coord_send_fn(void *arg, struct coord_node *node, uint16_t type,
@@ -294,7 +313,8 @@ const char *coord_task_state_name(int task_state);
  *   SD_EINFEASIBLE  no placement: the job is recorded FAILED, *out set
  *   SD_ENOENT, SD_EUNREACH, ...     inputs could not be listed: FAILED, *out set
  *   SD_ETOOBIG, SD_ELIMIT, SD_ENOMEM
- * With sub->place false the job is compiled and kept CREATED (for /v1/plan).
+ * With sub->place false the job is compiled and kept CREATED, with
+ * sub->deploy false placed and kept PLACING (for /v1/plan: discard it after).
  */
 int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint64_t now_us,
 		      struct coord_job **out, char *err, size_t err_cap);
@@ -311,6 +331,12 @@ int coord_jobs_cancel(struct coord_jobs *t, struct coord_job *job, const char *r
 /* Applies a task status a node reported (from CTL_TASK_STATUS or a heartbeat). */
 int coord_jobs_task_status(struct coord_jobs *t, struct coord_node *from,
 			   const Sd__Control__TaskStatus *st, uint64_t now_us);
+
+/*
+ * Periodic work (the daemon calls it every COORD_TICK_US): jobs assembling
+ * their sinks finish (or fail) once the nodes' parts are committed.
+ */
+void coord_jobs_tick(struct coord_jobs *t, uint64_t now_us);
 
 /* A node was lost or left: its unfinished tasks fail, their jobs fail. */
 void coord_jobs_node_lost(struct coord_jobs *t, struct coord_node *n, uint64_t now_us);

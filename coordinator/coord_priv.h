@@ -72,13 +72,15 @@ int coord__fill_deploy(const struct coord_jobs *t, const struct coord_job *job,
 void coord__deploy_scratch_free(struct coord_deploy_scratch *s);
 
 /*
- * Commits the job's sinks: for each file sink, concatenates its tasks' part
- * files (coord_sink_part_name) in partition order into the final name with
- * one netfs create/write/commit, then deletes the parts. ok = false only
- * deletes the parts.
+ * Assembles the job's sinks (ok) or removes their parts (!ok): see
+ * coord_sink_part_name. SD_EAGAIN while a part some task reported writing
+ * (sink_bytes > 0) is not committed yet; err says which.
  */
 int coord__commit_sinks(struct coord_job *job, const struct coord_netfs *nfs, bool ok, char *err,
 			size_t err_cap);
+
+/* Whether the job's tasks write sinks (so finishing goes through a commit). */
+bool coord__has_sinks(const struct coord_job *job);
 
 /* Frees job->compiled. */
 void coord__free_compiled(struct coord_job *job);

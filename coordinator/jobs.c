@@ -318,6 +318,8 @@ int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint
 		return 0;
 	coord_job_set_state(t, job, COORD_JOB_PLACING, now_us);
 	rc = coord__place(job, t->registry, err, err_cap);
+	if (rc == 0 && !sub->deploy)
+		return 0;
 	if (rc == 0)
 		rc = coord__plan_inputs(job, &t->netfs, err, err_cap);
 	if (rc == 0) {
@@ -362,6 +364,11 @@ int coord_jobs_cancel(struct coord_jobs *t, struct coord_job *job, const char *r
 	const char *why = reason && reason[0] ? reason : "canceled by request";
 	add_exception(job, SD_ECANCELED, why, -1, NULL, false, now_us);
 	coord_job_set_state(t, job, COORD_JOB_CANCELED, now_us);
+	if (job->committing) {
+		char err[ERR_TEXT_MAX];
+		job->committing = false;
+		(void)coord__commit_sinks(job, &t->netfs, false, err, sizeof(err));
+	}
 	send_cancel(t, job, why);
 	send_job_done(t, job, false);
 	return 0;
@@ -395,24 +402,61 @@ static bool all_tasks_started(const struct coord_job *job)
 	return true;
 }
 
-static void job_finish(struct coord_jobs *t, struct coord_job *job, uint64_t now_us)
+/* Assembles the sinks once the nodes committed their parts; then FINISHED. */
+static void try_commit(struct coord_jobs *t, struct coord_job *job, uint64_t now_us)
 {
+	bool reported = false;
+	for (size_t i = 0; i < job->n_tasks; i++)
+		reported |= job->tasks[i].sink_bytes > 0;
+	uint64_t waited = now_us > job->commit_started_us ? now_us - job->commit_started_us : 0;
+	/* Nodes that do not report sink_bytes get a grace period to commit. */
+	if (!reported && waited < COORD_COMMIT_GRACE_US)
+		return;
 	char err[ERR_TEXT_MAX];
 	err[0] = '\0';
 	int rc = coord__commit_sinks(job, &t->netfs, true, err, sizeof(err));
+	if (rc == SD_EAGAIN && waited < COORD_COMMIT_WAIT_US)
+		return;
+	job->committing = false;
 	if (rc) {
-		coord_job_fail(t, job, rc, err[0] ? err : "sink commit failed", -1, NULL, now_us);
+		char why[ERR_TEXT_MAX + 32];
+		snprintf(why, sizeof(why), "sink commit: %s", err[0] ? err : sd_strerror(rc));
+		(void)coord__commit_sinks(job, &t->netfs, false, err, sizeof(err));
+		coord_job_fail(t, job, rc == SD_EAGAIN ? SD_ETIMEDOUT : rc, why, -1, NULL, now_us);
 		return;
 	}
 	coord_job_set_state(t, job, COORD_JOB_FINISHED, now_us);
+}
+
+static void job_finish(struct coord_jobs *t, struct coord_job *job, uint64_t now_us)
+{
+	if (!coord__has_sinks(job)) {
+		coord_job_set_state(t, job, COORD_JOB_FINISHED, now_us);
+		send_job_done(t, job, true);
+		return;
+	}
+	/* Nodes commit their parts on JobDone(succeeded); the tick assembles them. */
+	job->committing = true;
+	job->commit_started_us = now_us;
+	job->version++;
 	send_job_done(t, job, true);
+	try_commit(t, job, now_us);
+}
+
+void coord_jobs_tick(struct coord_jobs *t, uint64_t now_us)
+{
+	for (size_t i = 0; i < t->n_jobs; i++) {
+		struct coord_job *job = t->jobs[i];
+		if (job->committing && job->state == COORD_JOB_RUNNING)
+			try_commit(t, job, now_us);
+	}
 }
 
 static void advance_job(struct coord_jobs *t, struct coord_job *job, uint64_t now_us)
 {
 	if (job->state == COORD_JOB_DEPLOYING && all_tasks_started(job))
 		coord_job_set_state(t, job, COORD_JOB_RUNNING, now_us);
-	if (job->state == COORD_JOB_RUNNING &&
+	if (job->state == COORD_JOB_RUNNING && !job->committing &&
 	    all_tasks(job, SD__CONTROL__TASK_STATE__TASK_FINISHED))
 		job_finish(t, job, now_us);
 }
@@ -437,6 +481,8 @@ int coord_jobs_task_status(struct coord_jobs *t, struct coord_node *from,
 		counters_from(&task->counters, st->counters);
 	if (task_terminal(task->state) || (int)st->state == task->state)
 		return 0;
+	if (st->state == SD__CONTROL__TASK_STATE__TASK_FINISHED)
+		task->sink_bytes = st->sink_bytes;
 	task->state = (int)st->state;
 	task->state_at_us = now_us;
 	if (coord_job_state_terminal(job->state))

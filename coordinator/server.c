@@ -318,7 +318,9 @@ static void on_lost(void *arg, struct coord_node *n)
 static void sweep(uv_timer_t *t)
 {
 	struct coord_server *s = t->data;
-	coord_registry_sweep(&s->registry, coord__now_us(), on_lost, s);
+	uint64_t now = coord__now_us();
+	coord_registry_sweep(&s->registry, now, on_lost, s);
+	coord_jobs_tick(&s->jobs, now);
 }
 
 /* Listeners, timer, signals: connections were closed (and freed) before. */

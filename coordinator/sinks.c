@@ -124,7 +124,9 @@ int coord__plan_inputs(struct coord_job *job, const struct coord_netfs *nfs, cha
 	const struct df_sink_info *sk = df_job_sinks(c->df, &nsink);
 	const struct df_stage_info *st = df_job_stages(c->df, &nst);
 	for (unsigned i = 0; i < nsink; i++)
-		if (sk[i].path && need_netfs(nfs, "writes", sk[i].path, err, err_cap))
+		if (need_netfs(nfs, "writes",
+			       sk[i].path ? sk[i].path : "a collect()/print() result", err,
+			       err_cap))
 			return SD_ENOTSUP;
 	struct nfs_conn *conn = NULL;
 	for (unsigned i = 0; i < nsrc; i++) {
@@ -162,20 +164,71 @@ static int copy_chunk(void *arg, uint64_t offset, const void *data, size_t len)
 	return rc;
 }
 
+bool coord__has_sinks(const struct coord_job *job)
+{
+	const struct coord_compiled *c = job->compiled;
+	unsigned n = 0;
+	if (c)
+		(void)df_job_sinks(c->df, &n);
+	return n > 0;
+}
+
+/* The first sink of each stage is the one its tasks write (Deploy.sink). */
+static bool sink_written(const struct df_sink_info *sk, unsigned i)
+{
+	for (unsigned k = 0; k < i; k++)
+		if (sk[k].stage == sk[i].stage)
+			return false;
+	return true;
+}
+
+static const struct coord_task *stage_task(const struct coord_job *job, unsigned stage,
+					   unsigned partition)
+{
+	for (size_t i = 0; i < job->n_tasks; i++)
+		if (job->tasks[i].stage_id == stage && job->tasks[i].partition == partition)
+			return &job->tasks[i];
+	return NULL;
+}
+
+/* SD_EAGAIN while a part a task reported writing is not committed yet. */
+static int parts_ready(struct nfs_conn *conn, const struct coord_job *job,
+		       const struct df_sink_info *sk, unsigned parallelism, char *err, size_t cap)
+{
+	char out[COORD_PATH_MAX], part[COORD_PATH_MAX];
+	int rc = coord_sink_output(out, sizeof(out), job, sk->id, sk->path);
+	for (unsigned p = 0; p < parallelism && rc == 0; p++) {
+		const struct coord_task *t = stage_task(job, sk->stage, p);
+		if (!t || t->sink_bytes == 0)
+			continue;
+		struct nfs_stat st;
+		rc = coord_sink_part_name(part, sizeof(part), out, job->id, p);
+		if (rc == 0)
+			rc = nfs_stat(conn, part, &st);
+		if (rc == SD_ENOENT) {
+			snprintf(err, cap, "sink part %s was not committed", part);
+			return SD_EAGAIN;
+		}
+		if (rc)
+			snprintf(err, cap, "stat %s: %s", part, nfs_last_error(conn));
+	}
+	return rc;
+}
+
 /* Concatenates the parts of one sink into its final name. */
 static int commit_one(struct nfs_conn *in, struct nfs_conn *out, const struct coord_job *job,
 		      const struct df_sink_info *sk, unsigned parallelism, char *err, size_t cap)
 {
-	const char *final = coord__netfs_path(sk->path);
+	char final[COORD_PATH_MAX];
 	struct copy cp = {.out = out};
-	int rc = nfs_create(out, final, true, &cp.handle);
-	if (rc) {
+	int rc = coord_sink_output(final, sizeof(final), job, sk->id, sk->path);
+	if (rc == 0 && (rc = nfs_create(out, final, true, &cp.handle))) {
 		snprintf(err, cap, "creating %s: %s", final, nfs_last_error(out));
 		return rc;
 	}
-	char part[NFS_PATH_MAX + 64];
+	char part[COORD_PATH_MAX];
 	for (unsigned p = 0; p < parallelism && rc == 0; p++) {
-		if ((rc = coord_sink_part_name(part, sizeof(part), sk->path, job->id, p)))
+		if ((rc = coord_sink_part_name(part, sizeof(part), final, job->id, p)))
 			break;
 		rc = nfs_read(in, part, 0, 0, copy_chunk, &cp);
 		if (rc == SD_ENOENT)
@@ -193,9 +246,11 @@ static int commit_one(struct nfs_conn *in, struct nfs_conn *out, const struct co
 static void delete_parts(struct nfs_conn *conn, const struct coord_job *job,
 			 const struct df_sink_info *sk, unsigned parallelism)
 {
-	char part[NFS_PATH_MAX + 64];
+	char out[COORD_PATH_MAX], part[COORD_PATH_MAX];
+	if (coord_sink_output(out, sizeof(out), job, sk->id, sk->path))
+		return;
 	for (unsigned p = 0; p < parallelism; p++)
-		if (coord_sink_part_name(part, sizeof(part), sk->path, job->id, p) == 0)
+		if (coord_sink_part_name(part, sizeof(part), out, job->id, p) == 0)
 			(void)nfs_delete(conn, part);
 }
 
@@ -208,10 +263,7 @@ int coord__commit_sinks(struct coord_job *job, const struct coord_netfs *nfs, bo
 	unsigned nsink, nst;
 	const struct df_sink_info *sk = df_job_sinks(c->df, &nsink);
 	const struct df_stage_info *st = df_job_stages(c->df, &nst);
-	bool any = false;
-	for (unsigned i = 0; i < nsink; i++)
-		any |= sk[i].path != NULL;
-	if (!any)
+	if (nsink == 0)
 		return 0;
 	if (!nfs->host) {
 		snprintf(err, err_cap, "no file service to commit the sinks on");
@@ -224,8 +276,12 @@ int coord__commit_sinks(struct coord_job *job, const struct coord_netfs *nfs, bo
 	if (rc)
 		snprintf(err, err_cap, "file service %s:%u: %s", nfs->host, nfs->port,
 			 sd_strerror(rc));
+	for (unsigned i = 0; i < nsink && rc == 0 && ok; i++)
+		if (sink_written(sk, i) && sk[i].stage < nst)
+			rc = parts_ready(in, job, &sk[i], st[sk[i].stage].parallelism, err,
+					 err_cap);
 	for (unsigned i = 0; i < nsink && rc == 0; i++) {
-		if (!sk[i].path || sk[i].stage >= nst)
+		if (!sink_written(sk, i) || sk[i].stage >= nst)
 			continue;
 		unsigned par = st[sk[i].stage].parallelism;
 		if (ok)

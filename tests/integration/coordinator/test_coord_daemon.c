@@ -3,7 +3,7 @@
  * stardust-coordinator on ephemeral loopback ports, driven by a fake node
  * (proto/wire.h over a socket), a raw HTTP client and the stardust CLI.
  *
- *   test_coord_daemon PATH/stardust-coordinator PATH/stardust
+ *   test_coord_daemon PATH/stardust-coordinator PATH/stardust PATH/stardust-netfsd
  *
  * Waits are bounded polls (the suite never asserts on timing).
  */
@@ -32,14 +32,16 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "netfs/netfs.h"
 #include "proto/wire.h"
 #include "tests/unit/coordinator/prom_check.h"
 
 #define WAIT_MS_MAX      20000 /* bound on any poll; generous for sanitizer builds */
 #define COORD_JOB_ID_BUF 64    /* bound on any poll; generous for sanitizer builds */
 
-static const char *coord_bin, *cli_bin;
-static pid_t coord_pid;
+static const char *coord_bin, *cli_bin, *netfsd_bin;
+static pid_t coord_pid, netfsd_pid;
+static int netfs_port;
 static char state_dir[256];
 static int http_port, ctl_port;
 
@@ -245,13 +247,38 @@ static int start_coordinator(void **state)
 {
 	snprintf(state_dir, sizeof(state_dir), "/tmp/sd-coord-test-XXXXXX");
 	assert_non_null(mkdtemp(state_dir));
+	char root[300], port_file[300];
+	snprintf(root, sizeof(root), "%s/export", state_dir);
+	snprintf(port_file, sizeof(port_file), "%s/netfs.port", state_dir);
+	assert_int_equal(mkdir(root, 0700), 0);
+	netfsd_pid = fork();
+	assert_true(netfsd_pid >= 0);
+	if (netfsd_pid == 0) {
+		execl(netfsd_bin, netfsd_bin, "--root", root, "--listen", "127.0.0.1:0",
+		      "--port-file", port_file, "--token", "NFS-T", "--log-level", "warn",
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (unsigned w = 0; w < WAIT_MS_MAX && !netfs_port; w += 20) {
+		FILE *pf = fopen(port_file, "r");
+		if (pf) {
+			if (fscanf(pf, "%d", &netfs_port) != 1)
+				netfs_port = 0;
+			fclose(pf);
+		}
+		if (!netfs_port)
+			sleep_ms(20);
+	}
+	assert_true(netfs_port > 0);
+	char netfs_addr[64];
+	snprintf(netfs_addr, sizeof(netfs_addr), "127.0.0.1:%d", netfs_port);
 	coord_pid = fork();
 	assert_true(coord_pid >= 0);
 	if (coord_pid == 0) {
 		execl(coord_bin, coord_bin, "--listen-http", "127.0.0.1:0", "--listen-control",
 		      "127.0.0.1:0", "--token", "API-T", "--join-token", "JOIN-J",
 		      "--heartbeat-timeout", "1s", "--state-dir", state_dir, "--log-level", "warn",
-		      (char *)NULL);
+		      "--netfs", netfs_addr, "--netfs-token", "NFS-T", (char *)NULL);
 		_exit(127);
 	}
 	char path[300];
@@ -288,10 +315,13 @@ static int stop_coordinator(void **state)
 		assert_true(WIFEXITED(st));
 		assert_int_equal(WEXITSTATUS(st), 0);
 	}
-	char path[300];
-	snprintf(path, sizeof(path), "%s/endpoints.json", state_dir);
-	unlink(path);
-	rmdir(state_dir);
+	if (netfsd_pid > 0) {
+		kill(netfsd_pid, SIGTERM);
+		waitpid(netfsd_pid, NULL, 0);
+	}
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state_dir);
+	assert_int_equal(system(cmd), 0);
 	return 0;
 }
 
@@ -563,8 +593,37 @@ static void test_cli_exit_codes(void **state)
 
 /* Job 1: every task RUNNING then FINISHED with records_out = 10 * (task + 1).
  * Job 2: task 0 FAILED "disk on fire". Job 3: tasks stay RUNNING until canceled. */
+struct part {
+	struct nfs_conn *conn;
+	uint64_t handle;
+	char job[COORD_JOB_ID_BUF];
+};
+
+/* Writes "task <id>\n" to the task's sink part (temporary until commit). */
+static size_t write_part(const Sd__Control__Deploy *d, struct part *p)
+{
+	char host[64];
+	const char *colon = d->sink ? strrchr(d->sink->server, ':') : NULL;
+	if (!colon || (size_t)(colon - d->sink->server) >= sizeof(host))
+		_exit(6);
+	memcpy(host, d->sink->server, (size_t)(colon - d->sink->server));
+	host[colon - d->sink->server] = '\0';
+	char part_name[1200]; /* as the coordinator's contract names it */
+	snprintf(part_name, sizeof(part_name), "%s.%s.part-%05u", d->sink->path, d->job_id,
+		 d->partition);
+	if (nfs_connect(host, (uint16_t)atoi(colon + 1), d->netfs_token, &p->conn) ||
+	    nfs_create(p->conn, part_name, true, &p->handle))
+		_exit(7);
+	char line[32];
+	int n = snprintf(line, sizeof(line), "task %u\n", d->task_id);
+	if (nfs_write(p->conn, p->handle, 0, line, (size_t)n))
+		_exit(8);
+	snprintf(p->job, sizeof(p->job), "%s", d->job_id);
+	return (size_t)n;
+}
+
 static void send_status(int fd, const char *job, uint32_t task, int state, uint64_t out,
-			const char *msg)
+			const char *msg, uint64_t sink_bytes)
 {
 	Sd__Control__TaskCounters c = SD__CONTROL__TASK_COUNTERS__INIT;
 	c.records_out = out;
@@ -574,6 +633,7 @@ static void send_status(int fd, const char *job, uint32_t task, int state, uint6
 	st.task_id = task;
 	st.state = (Sd__Control__TaskState)state;
 	st.counters = &c;
+	st.sink_bytes = sink_bytes;
 	if (msg) {
 		st.error_code = SD_EIO;
 		st.error_message = (char *)msg;
@@ -599,7 +659,8 @@ static void worker_main(void)
 	struct wire_reader r;
 	wire_reader_init(&r, WIRE_CONTROL_FRAME_MAX);
 	char jobs[3][COORD_JOB_ID_BUF];
-	int n_jobs = 0;
+	int n_jobs = 0, n_parts = 0;
+	struct part parts[8];
 	uint64_t seq = 0;
 	for (;;) {
 		Sd__Control__Heartbeat hb = SD__CONTROL__HEARTBEAT__INIT;
@@ -629,19 +690,61 @@ static void worker_main(void)
 				if (d->plan.len == 0)
 					_exit(5); /* a real plan travels with every Deploy */
 				send_status(fd, d->job_id, d->task_id,
-					    SD__CONTROL__TASK_STATE__TASK_RUNNING, 0, NULL);
-				if (k == 0)
+					    SD__CONTROL__TASK_STATE__TASK_RUNNING, 0, NULL, 0);
+				if (k == 0 && n_parts < 8) {
+					size_t bytes = write_part(d, &parts[n_parts++]);
 					send_status(fd, d->job_id, d->task_id,
 						    SD__CONTROL__TASK_STATE__TASK_FINISHED,
-						    10 * (d->task_id + 1), NULL);
-				else if (k == 1 && d->task_id == 0)
+						    10 * (d->task_id + 1), NULL, bytes);
+				} else if (k == 1 && d->task_id == 0)
 					send_status(fd, d->job_id, 0,
 						    SD__CONTROL__TASK_STATE__TASK_FAILED, 0,
-						    "disk on fire");
+						    "disk on fire", 0);
+			}
+			if (f.hdr.type == WIRE_CTL_JOB_DONE) {
+				const Sd__Control__JobDone *jd =
+					(const Sd__Control__JobDone *)f.msg;
+				for (int i = 0; i < n_parts; i++) {
+					if (!parts[i].conn || strcmp(parts[i].job, jd->job_id))
+						continue;
+					if (jd->succeeded
+						    ? nfs_commit(parts[i].conn, parts[i].handle)
+						    : nfs_abort(parts[i].conn, parts[i].handle))
+						_exit(9);
+					nfs_close(parts[i].conn);
+					parts[i].conn = NULL;
+				}
 			}
 			wire_frame_release(&f, NULL);
 		}
 	}
+}
+
+static int append_data(void *arg, uint64_t off, const void *data, size_t len)
+{
+	char *buf = arg;
+	size_t have = strlen(buf);
+	if (have + len >= 256)
+		return SD_ETOOBIG;
+	memcpy(buf + have, data, len);
+	buf[have + len] = '\0';
+	return 0;
+}
+
+static void read_netfs(const char *path, char *out, size_t cap)
+{
+	struct nfs_conn *c;
+	assert_true(cap >= 256);
+	out[0] = '\0';
+	assert_int_equal(nfs_connect("127.0.0.1", (uint16_t)netfs_port, "NFS-T", &c), 0);
+	assert_int_equal(nfs_read(c, path, 0, 0, append_data, out), 0);
+	nfs_close(c);
+}
+
+static int count_entry(void *arg, const struct nfs_entry *e)
+{
+	*(size_t *)arg += !e->is_dir;
+	return 0;
 }
 
 static const char *job_text = "generate(100).map(x -> x * 2).collect()\n";
@@ -705,6 +808,29 @@ static void test_jobs_over_the_wire(void **state)
 		assert_true(cJSON_GetObjectItemCaseSensitive(m, "records_out")->valuedouble == sum);
 	}
 	assert_true(tasks > 0);
+	/* The collect() result: the parts committed by the worker, assembled by the
+	 * coordinator in partition order, and the parts gone. */
+	char plan_path[128];
+	snprintf(plan_path, sizeof(plan_path), "/v1/jobs/%s/plan", jstr(doc, "id"));
+	cJSON_Delete(doc);
+	doc = http_json("GET", plan_path, NULL, &st);
+	const cJSON *sink0 =
+		cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+					   cJSON_GetObjectItemCaseSensitive(doc, "plan"), "sinks"),
+				   0);
+	char want[256] = "";
+	for (size_t t = 0; t < tasks; t++)
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), "task %zu\n", t);
+	char result[256];
+	read_netfs(jstr(sink0, "output"), result, sizeof(result));
+	assert_string_equal(result, want);
+	struct nfs_conn *nc;
+	assert_int_equal(nfs_connect("127.0.0.1", (uint16_t)netfs_port, "NFS-T", &nc), 0);
+	bool trunc;
+	size_t left = 0;
+	assert_int_equal(nfs_list(nc, ".stardust/*/*", count_entry, &left, &trunc), 0);
+	assert_int_equal(left, 1); /* only the result, no parts */
+	nfs_close(nc);
 	cJSON_Delete(doc);
 
 	/* 2: a task fails: exit 5, and the root cause names the task's error. */
@@ -860,12 +986,14 @@ static void test_run_tears_down(void **state)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s STARDUST_COORDINATOR STARDUST_CLI\n", argv[0]);
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s STARDUST_COORDINATOR STARDUST_CLI STARDUST_NETFSD\n",
+			argv[0]);
 		return 2;
 	}
 	coord_bin = argv[1];
 	cli_bin = argv[2];
+	netfsd_bin = argv[3];
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_registers_and_is_listed),

@@ -383,9 +383,18 @@ static void test_submit_compiles_places_deploys(void **state)
 {
 	struct fixture *f = *state;
 	int st;
-	const char *body = "{\"name\":\"gen\",\"text\":\"generate(100).map(x -> x * 2)"
-			   ".collect()\",\"constraints\":[\"region=us-east\"]}";
+	/* collect() writes its result on the file service: one must be configured
+	 * (nothing connects to it: generate() reads no files, nothing finishes). */
+	const char *body = "{\"text\":\"generate(10).collect()\"}";
 	cJSON *o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", body, &st);
+	assert_int_equal(st, 501);
+	assert_non_null(strstr(get(o, "error")->valuestring, "--netfs"));
+	cJSON_Delete(o);
+	f->jobs.netfs.host = "127.0.0.1";
+	f->jobs.netfs.port = 9;
+	body = "{\"name\":\"gen\",\"text\":\"generate(100).map(x -> x * 2)"
+	       ".collect()\",\"constraints\":[\"region=us-east\"]}";
+	o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", body, &st);
 	assert_int_equal(st, 202);
 	struct coord_job *job = coord_jobs_find(&f->jobs, get(o, "id")->valuestring);
 	assert_non_null(job);
@@ -394,6 +403,7 @@ static void test_submit_compiles_places_deploys(void **state)
 	assert_true(job->n_tasks > 0);
 	/* One Deploy per task, every task on the only node in us-east. */
 	assert_int_equal(count_sent(WIRE_CTL_DEPLOY), job->n_tasks);
+	assert_int_equal(f->jobs.jobs[0]->state, COORD_JOB_FAILED); /* the 501 one */
 	for (size_t i = 0; i < job->n_tasks; i++) {
 		assert_int_equal(job->tasks[i].node_id, f->nodes[1]->id);
 		assert_int_equal(job->tasks[i].state, SD__CONTROL__TASK_STATE__TASK_DEPLOYING);
