@@ -19,8 +19,10 @@
 #include "node/plat/metal/idt.h"
 #include "node/plat/metal/irq.h"
 #include "node/plat/metal/libc/heap.h"
+#include "node/plat/metal/net.h"
 #include "node/plat/metal/pvh.h"
 #include "node/plat/metal/selftest.h"
+#include "node/plat/plat.h"
 #include "proto/wire.h"
 
 #define BOOT_OPTION_MAX 32 /* bytes: one command-line value we read here */
@@ -54,7 +56,7 @@ static void boot_log_level_init(void)
 void boot_main(uint32_t start_info_paddr)
 {
 	const struct pvh_start_info *si;
-	char selftest[BOOT_OPTION_MAX] = "ok";
+	char selftest[BOOT_OPTION_MAX] = "ok", echo[BOOT_OPTION_MAX];
 
 	metal_console_init(); /* serial console; base/log.h lines go there */
 	metal_gdt_init();     /* GDT and TSS: faults on a broken stack get their own */
@@ -73,8 +75,13 @@ void boot_main(uint32_t start_info_paddr)
 			     (size_t)(__image_end - __image_start) >> 10,
 			     (unsigned long long)(metal_clock_tsc_hz() / 1000000u),
 			     metal_cmdline());
+	if (metal_net_init() < 0) /* lwIP; virtio-net as its netif, ip= gw= */
+		metal_panic("network start failed");
+	plat_init(); /* node/plat/plat.h over all of the above */
 	metal_cmdline_get("selftest", selftest, sizeof(selftest));
 	metal_selftest_run(selftest, pvh_ram_bytes(si)); /* lwIP, wire, libc; panics on failure */
+	if (metal_cmdline_get("echo", echo, sizeof(echo)))
+		metal_selftest_echo(echo); /* TCP through virtio-net to a host echo server */
 	metal_console_printf("stardust-node: boot ok (lwip %s, wire v%u)\n", LWIP_VERSION_STRING,
 			     WIRE_VERSION);
 	metal_exit(METAL_EXIT_SUCCESS);

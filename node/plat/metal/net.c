@@ -24,12 +24,12 @@
 #include "node/plat/metal/net.h"
 #include "node/plat/metal/virtio.h"
 
-#define NET_HDR_BYTES     12 /* struct virtio_net_hdr with num_buffers (VERSION_1) */
-#define NET_MTU           1500
-#define NET_F_MAC         (1ull << 5)
-#define NET_OPTION_MAX    32 /* bytes: ip= and gw= values */
-#define NET_DEFAULT_IP    "10.0.2.15/24"
-#define NET_DEFAULT_GW    "10.0.2.2"
+#define NET_HDR_BYTES          12 /* struct virtio_net_hdr with num_buffers (VERSION_1) */
+#define NET_MTU                1500
+#define NET_F_MAC              (1ull << 5)
+#define NET_OPTION_MAX         32 /* bytes: ip= and gw= values */
+#define NET_DEFAULT_IP         "10.0.2.15/24"
+#define NET_DEFAULT_GW         "10.0.2.2"
 #define NET_IOAPIC1_VIRTIO_GSI 16 /* microvm without ioapic2, ACPI on */
 #define NET_LEGACY_VIRTIO_GSI  5  /* microvm without ioapic2, ACPI off */
 
@@ -94,8 +94,8 @@ static err_t net_netif_init(struct netif *netif)
 	netif->hwaddr_len = ETH_HWADDR_LEN;
 	for (unsigned i = 0; i < ETH_HWADDR_LEN; i++)
 		netif->hwaddr[i] = virtio_mmio_config8(&net.dev, i);
-	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
-		       NETIF_FLAG_LINK_UP;
+	netif->flags =
+		NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
 	netif->output = etharp_output;
 	netif->linkoutput = net_linkoutput;
 	return ERR_OK;
@@ -196,10 +196,12 @@ int metal_net_init(void)
 	netif_set_link_up(&net.netif);
 	ip4addr_ntoa_r(&ip, net.addr, sizeof(net.addr));
 	net.up = true;
-	sd_log_info("net", "virtio-net at %#lx (transport %u): %s gw %s, mac %02x:%02x:%02x:%02x:%02x:%02x",
-		    (unsigned long)net.dev.base, net.dev.index, ip_text, gw_text,
-		    net.netif.hwaddr[0], net.netif.hwaddr[1], net.netif.hwaddr[2],
-		    net.netif.hwaddr[3], net.netif.hwaddr[4], net.netif.hwaddr[5]);
+	sd_log_info(
+		"net",
+		"virtio-net at %#lx (transport %u): %s gw %s, mac %02x:%02x:%02x:%02x:%02x:%02x",
+		(unsigned long)net.dev.base, net.dev.index, ip_text, gw_text, net.netif.hwaddr[0],
+		net.netif.hwaddr[1], net.netif.hwaddr[2], net.netif.hwaddr[3], net.netif.hwaddr[4],
+		net.netif.hwaddr[5]);
 	return 0;
 }
 

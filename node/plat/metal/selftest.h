@@ -24,4 +24,17 @@
 /* Returns only when every check passed; unknown modes panic. */
 void metal_selftest_run(const char *mode, uint64_t ram_bytes);
 
+/*
+ * echo=HOST:PORT (selftest_net.c): sends bytes over plat.h TCP to an echo
+ * server and checks they come back; panics otherwise.
+ */
+void metal_selftest_echo(const char *target);
+
+/*
+ * selftest=all (selftest_kernel.c): the kernel's own tests — page allocator
+ * and size classes, coroutine context switches, timer sleeps, virtqueue
+ * ring handling against a simulated device. Panics on a failure.
+ */
+void metal_selftest_kernel(void);
+
 #endif /* SD_METAL_SELFTEST_H */

@@ -26,7 +26,7 @@
 #define VIRTIO_MMIO_STRIDE     0x200u      /* bytes per transport */
 #define VIRTIO_MMIO_TRANSPORTS 24          /* the most microvm creates */
 #define VIRTIO_ID_NET          1
-#define VIRTQ_SIZE_MAX         256         /* descriptors per queue we use */
+#define VIRTQ_SIZE_MAX         256 /* descriptors per queue we use */
 #define VIRTQ_DESC_F_WRITE     2
 
 struct virtio_mmio {

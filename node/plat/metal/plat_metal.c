@@ -1,0 +1,247 @@
+/*
+ * node/plat/metal/plat_metal.c — node/plat/plat.h on the unikernel, all but
+ * TCP (plat_tcp_lwip.c).
+ *
+ * plat_wait: poll virtio-net and lwIP timers, run socket callbacks, and when
+ * nothing happened halt (sti; hlt) until an interrupt or the earlier of the
+ * caller's deadline and lwIP's next timer. Memory: malloc (libc/heap.h) with
+ * a 16-byte size header for the accounting and the limit. Stacks: whole
+ * pages from the page allocator (no guard page: the 2 MiB mappings above the
+ * image cannot leave holes). Random: RDRAND when CPUID has it, else
+ * xorshift64 seeded from the TSC. Exit: isa-debug-exit (exit.h).
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "lwip/timeouts.h"
+#include "node/plat/metal/clock.h"
+#include "node/plat/metal/console.h"
+#include "node/plat/metal/exit.h"
+#include "node/plat/metal/irq.h"
+#include "node/plat/metal/libc/heap.h"
+#include "node/plat/metal/net.h"
+#include "node/plat/metal/plat_metal.h"
+#include "node/plat/plat.h"
+
+#define METAL_MEM_HEADER 16 /* bytes before each plat_alloc block: its size */
+#define CPUID_RDRAND     (1u << 30)
+
+static struct {
+	size_t mem_used, mem_peak, mem_limit;
+	uint64_t rand_state;
+	int has_rdrand;
+} metal;
+
+int plat_init(void)
+{
+	uint32_t a, b, c, d;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	metal.has_rdrand = (c & CPUID_RDRAND) != 0;
+	return 0;
+}
+
+uint64_t plat_now_us(void)
+{
+	return metal_clock_now_us();
+}
+
+int plat_wait(uint64_t deadline_us)
+{
+	for (;;) {
+		uint64_t now, wake;
+		uint32_t lwip_ms;
+		int n;
+
+		metal_net_poll();
+		n = metal_tcp_dispatch();
+		now = metal_clock_now_us();
+		if (n > 0 || deadline_us == 0 || now >= deadline_us)
+			return n;
+		wake = deadline_us;
+		lwip_ms = sys_timeouts_sleeptime();
+		if (lwip_ms != SYS_TIMEOUTS_SLEEPTIME_INFINITE && now + lwip_ms * 1000ull < wake)
+			wake = now + lwip_ms * 1000ull;
+		metal_clock_arm(wake);
+		metal_irq_idle(); /* the timer or a device wakes us */
+	}
+}
+
+/* ---- memory ---------------------------------------------------------- */
+
+static void metal_account(size_t add, size_t sub)
+{
+	metal.mem_used = metal.mem_used + add - sub;
+	if (metal.mem_used > metal.mem_peak)
+		metal.mem_peak = metal.mem_used;
+}
+
+void *plat_alloc(size_t size)
+{
+	unsigned char *p;
+
+	if (size > SIZE_MAX - METAL_MEM_HEADER ||
+	    (metal.mem_limit && metal.mem_used + size > metal.mem_limit))
+		return NULL;
+	p = malloc(size + METAL_MEM_HEADER);
+	if (!p)
+		return NULL;
+	memcpy(p, &size, sizeof(size));
+	metal_account(size, 0);
+	return p + METAL_MEM_HEADER;
+}
+
+void *plat_calloc(size_t count, size_t size)
+{
+	void *p;
+
+	if (size && count > SIZE_MAX / size)
+		return NULL;
+	p = plat_alloc(count * size);
+	if (p)
+		memset(p, 0, count * size);
+	return p;
+}
+
+void *plat_realloc(void *ptr, size_t size)
+{
+	unsigned char *base, *p;
+	size_t old;
+
+	if (!ptr)
+		return plat_alloc(size);
+	base = (unsigned char *)ptr - METAL_MEM_HEADER;
+	memcpy(&old, base, sizeof(old));
+	if (size > SIZE_MAX - METAL_MEM_HEADER ||
+	    (size > old && metal.mem_limit && metal.mem_used + (size - old) > metal.mem_limit))
+		return NULL;
+	p = realloc(base, size + METAL_MEM_HEADER);
+	if (!p)
+		return NULL;
+	memcpy(p, &size, sizeof(size));
+	metal_account(size, old);
+	return p + METAL_MEM_HEADER;
+}
+
+void plat_free(void *ptr)
+{
+	unsigned char *base;
+	size_t size;
+
+	if (!ptr)
+		return;
+	base = (unsigned char *)ptr - METAL_MEM_HEADER;
+	memcpy(&size, base, sizeof(size));
+	assert(size <= metal.mem_used);
+	metal.mem_used -= size;
+	free(base);
+}
+
+size_t plat_mem_used(void)
+{
+	return metal.mem_used;
+}
+
+size_t plat_mem_peak(void)
+{
+	return metal.mem_peak;
+}
+
+void plat_mem_set_limit(size_t bytes)
+{
+	metal.mem_limit = bytes;
+}
+
+size_t plat_mem_limit(void)
+{
+	return metal.mem_limit;
+}
+
+void *plat_stack_alloc(size_t size)
+{
+	return libc_page_alloc((size + HEAP_PAGE - 1) / HEAP_PAGE);
+}
+
+void plat_stack_free(void *stack, size_t size)
+{
+	(void)size;
+	libc_page_free(stack);
+}
+
+/* ---- contexts (plat_ctx_switch is node/plat/hosted/ctx_x86_64.S) -------- */
+
+void plat__ctx_trampoline(void);
+
+void plat_ctx_init(struct plat_ctx *ctx, void *stack, size_t stack_size, void (*entry)(void *),
+		   void *arg)
+{
+	uintptr_t top = ((uintptr_t)stack + stack_size) & ~(uintptr_t)15;
+	uint64_t *sp = (uint64_t *)(top - 80); /* the trampoline runs with rsp = top - 16 */
+
+	sp[0] = 0x037F00001F80ull;          /* MXCSR default, x87 control word default */
+	sp[1] = 0;                          /* r15 */
+	sp[2] = 0;                          /* r14 */
+	sp[3] = (uint64_t)(uintptr_t)arg;   /* r13 */
+	sp[4] = (uint64_t)(uintptr_t)entry; /* r12 */
+	sp[5] = 0;                          /* rbx */
+	sp[6] = 0;                          /* rbp: ends backtraces */
+	sp[7] = (uint64_t)(uintptr_t)plat__ctx_trampoline;
+	ctx->sp = sp;
+}
+
+/* ---- the rest ---------------------------------------------------------- */
+
+const char *plat_name(void)
+{
+	return "metal";
+}
+
+void plat_console_write(const char *text, size_t len)
+{
+	metal_console_write(text, len);
+}
+
+static uint64_t metal_random64(void)
+{
+	uint64_t v;
+	unsigned char ok = 0;
+
+	if (metal.has_rdrand) {
+		for (int tries = 0; tries < 10 && !ok; tries++)
+			__asm__ volatile("rdrand %0; setc %1" : "=r"(v), "=qm"(ok));
+		if (ok)
+			return v;
+	}
+	if (!metal.rand_state) {
+		uint32_t lo, hi;
+
+		__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+		metal.rand_state = ((uint64_t)hi << 32 | lo) | 1;
+	}
+	metal.rand_state ^= metal.rand_state << 13;
+	metal.rand_state ^= metal.rand_state >> 7;
+	metal.rand_state ^= metal.rand_state << 17;
+	return metal.rand_state;
+}
+
+void plat_random(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+
+	while (len) {
+		uint64_t v = metal_random64();
+		size_t n = len < sizeof(v) ? len : sizeof(v);
+
+		memcpy(p, &v, n);
+		p += n;
+		len -= n;
+	}
+}
+
+_Noreturn void plat_exit(int code)
+{
+	metal_exit(code == 0 ? METAL_EXIT_SUCCESS : METAL_EXIT_FAILURE);
+}
