@@ -560,6 +560,11 @@ void plat_hosted_drop_all_connections(void)
 			hosted_reset(s);
 }
 
+void plat_hosted_reset_mem_peak(void)
+{
+	hosted.mem_peak = hosted.mem_used;
+}
+
 uint64_t plat_hosted_wait_calls(void)
 {
 	return hosted.wait_calls;

@@ -26,6 +26,9 @@ void plat_hosted_drop_send_nth(uint64_t nth);
 /* Resets every connected (not listening) socket now. */
 void plat_hosted_drop_all_connections(void);
 
+/* Starts a new high-water mark for plat_mem_peak() at the current use. */
+void plat_hosted_reset_mem_peak(void);
+
 /* Count of plat_wait calls that slept (for "never spins" checks in tests). */
 uint64_t plat_hosted_wait_calls(void);
 

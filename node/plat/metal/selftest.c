@@ -273,6 +273,11 @@ void metal_selftest_run(const char *mode, uint64_t ram_bytes)
 {
 	bool corrupt = strcmp(mode, "fail") == 0;
 
+	if (strcmp(mode, "all") == 0) {
+		metal_selftest_kernel(); /* then the boot checks below */
+		mode = "ok";
+	}
+
 	if (strcmp(mode, "trap") == 0) {
 		sd_log_info("selftest", "selftest=trap: executing an invalid opcode");
 		__asm__ volatile("ud2");
@@ -285,7 +290,7 @@ void metal_selftest_run(const char *mode, uint64_t ram_bytes)
 		sd_log_info("selftest", "selftest=assert: failing an assertion");
 	assert(strcmp(mode, "assert") != 0 && "selftest=assert asks for this");
 	if (!corrupt && strcmp(mode, "ok") != 0)
-		metal_panic("selftest=%s: unknown mode (ok, fail, trap, stack, assert)", mode);
+		metal_panic("selftest=%s: unknown mode (ok, all, fail, trap, stack, assert)", mode);
 	selftest_libc();
 	selftest_lwip();
 	selftest_wire(ram_bytes, corrupt);

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "node/core/sched.h"
+#include "node/plat/plat.h"
 #include "node_testlib.h"
 
 #define TB_MAX (64u << 10)
@@ -349,10 +351,21 @@ static int mf_create(void *ctx, const char *server, const char *token, const cha
 	return 0;
 }
 
+static uint64_t write_delay_us;
+
+void test_fs_set_write_delay_us(uint64_t us)
+{
+	write_delay_us = us;
+}
+
 static int mf_write(void *h, const void *data, size_t len)
 {
 	struct wh *w = h;
 
+	static unsigned writes;
+
+	if (write_delay_us && ++writes % 256 == 0)
+		sched_sleep_until(plat_now_us() + write_delay_us);
 	if (w->len + len > w->cap) {
 		w->cap = (w->len + len) * 2;
 		w->data = realloc(w->data, w->cap);

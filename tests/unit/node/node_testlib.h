@@ -27,5 +27,7 @@ void test_fs_put(const char *path, const char *data, size_t len);
 /* Committed content of path, or NULL. */
 const char *test_fs_get(const char *path, size_t *len);
 unsigned test_fs_open_sinks(void);
+/* Every 256th sink write sleeps this long (a slow sink); 0 = none. */
+void test_fs_set_write_delay_us(uint64_t us);
 
 #endif

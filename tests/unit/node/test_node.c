@@ -434,6 +434,50 @@ static void test_lost_peer_fails_task(void **state)
 	node_job_done(NB, "j6", false);
 }
 
+/*
+ * A slow sink on nb back-pressures the source on na: the producer waits
+ * (counted), and node memory stays bounded by credits, not by the input.
+ */
+static void test_slow_sink_backpressure(void **state)
+{
+	struct dep s, k;
+	struct node_task_view vs, vk;
+	size_t len, l, before;
+	char *corpus = make_corpus(200000, &len); /* ~2.5 MB */
+	char why[256] = "";
+	const char *o;
+
+	(void)state;
+	test_fs_put("slow.txt", corpus, len);
+	test_fs_set_write_delay_us(300);
+	plat_hosted_reset_mem_peak();
+	before = plat_mem_used();
+	dep_init(&s, "j7", 0, 0, "F");
+	dep_split(&s, "slow.txt", 0, 0);
+	dep_chan(&s, 1, 0, 0, 0, NB, SD__CONTROL__PARTITIONING__PART_FORWARD, 2);
+	dep_init(&k, "j7", 1, 0, "S");
+	dep_chan(&k, 0, 0, 0, 0, NA, SD__CONTROL__PARTITIONING__PART_FORWARD, 2);
+	dep_sink(&k, "slow");
+	assert_int_equal(node_deploy(NA, &s.d, why, sizeof(why)), 0);
+	assert_int_equal(node_deploy(NB, &k.d, why, sizeof(why)), 0);
+	run_all();
+	test_fs_set_write_delay_us(0);
+	assert_int_equal(state_of(NA, "j7", 0, &vs), SD__CONTROL__TASK_STATE__TASK_FINISHED);
+	assert_int_equal(state_of(NB, "j7", 1, &vk), SD__CONTROL__TASK_STATE__TASK_FINISHED);
+	assert_true(vs.backpressure_us > 0);
+	assert_int_equal(vs.records_in, 200000);
+	assert_int_equal(vk.records_in, 200000);
+	o = test_fs_get("slow.j7.part-00000", &l);
+	assert_non_null(o);
+	assert_same_lines(corpus, len, o, l);
+	/* The input went through 2-batch credits: the peak grew by buffers, not by the input. */
+	assert_true(plat_mem_peak() < before + 700 * 1024);
+	assert_true(plat_mem_peak() - before < len / 3); /* well under the input itself */
+	node_job_done(NA, "j7", true);
+	node_job_done(NB, "j7", true);
+	free(corpus);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +487,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_plan_and_discard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_fault_on_deploy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_peer_fails_task, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_sink_backpressure, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
