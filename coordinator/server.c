@@ -319,7 +319,13 @@ static void sweep(uv_timer_t *t)
 {
 	struct coord_server *s = t->data;
 	uint64_t now = coord__now_us();
-	coord_registry_sweep(&s->registry, now, on_lost, s);
+	/* After the loop stalled (a slow file service call), heartbeats wait
+	 * unread in the sockets: read them before judging anyone lost. */
+	bool stalled =
+		s->last_sweep_us && now - s->last_sweep_us > s->registry.heartbeat_timeout_us / 2;
+	s->last_sweep_us = now;
+	if (!stalled)
+		coord_registry_sweep(&s->registry, now, on_lost, s);
 	coord_jobs_tick(&s->jobs, now);
 }
 

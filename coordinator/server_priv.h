@@ -28,6 +28,7 @@ struct coord_server {
 	struct coord__link http_conns; /* list head */
 	struct coord__link ctl_conns;  /* list head */
 	char netfs_host[256];          /* the --netfs host, kept for jobs.netfs */
+	uint64_t last_sweep_us;        /* liveness is not judged right after a stall */
 	size_t http_open;
 	size_t ctl_open;
 	bool stopping;
