@@ -15,6 +15,7 @@
 # that is not PVM-aware through KVM's instruction emulator, which has no SSE.
 # SD_QEMU_ACCEL=kvm|tcg overrides the choice. SD_QEMU_TIMEOUT (seconds,
 # default 60) bounds the run: a hung image fails instead of hanging CTest.
+# SD_QEMU_EXTRA holds more QEMU arguments (devices), split on spaces.
 set -u
 
 image=${1:?image}
@@ -45,7 +46,7 @@ trap 'rm -f "$out"' EXIT INT TERM
 
 echo "boot_test: accel=$accel append=\"$append\" expect status $expect_status and \"$pattern\""
 timeout "$limit" "$qemu" -M microvm -accel "$accel" -m 32M -nographic -no-reboot \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 ${SD_QEMU_EXTRA:-} \
 	-kernel "$image" -append "$append" </dev/null >"$out" 2>&1
 status=$?
 tr -d '\r' <"$out"
