@@ -126,6 +126,15 @@ int cli_render_job(const char *json)
 		       num(m, "records_out"), num(m, "records_out_per_s"),
 		       str(m, "backpressure_level"));
 	}
+	printf("%-5s %-5s %-4s %-9s %-20s %s\n", "TASK", "STAGE", "PART", "STATE", "NODE",
+	       "REGION");
+	cJSON_ArrayForEach(v, vertices)
+	{
+		const cJSON *t;
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(v, "tasks")) printf(
+			"%-5.0f %-5.0f %-4.0f %-9s %-20s %s\n", num(t, "task_id"), num(v, "id"),
+			num(t, "partition"), str(t, "state"), str(t, "node"), str(t, "region"));
+	}
 	cJSON_Delete(doc);
 	return CLI_EXIT_OK;
 }
