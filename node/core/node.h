@@ -64,6 +64,8 @@ struct node_task_ops {
 	const char *(*error)(void *t);
 	uint32_t (*batch_records)(const uint8_t *batch, size_t len);
 	bool (*is_source)(void *t);
+	/* True when the plan's source generates records (no splits needed); may be NULL. */
+	bool (*is_generate)(const uint8_t *plan, size_t len);
 };
 
 /* dataflow's operators behind node_task_ops (node/core/task_df.c). */

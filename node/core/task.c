@@ -316,7 +316,9 @@ static int run_generate(struct node_task *t)
 	bool done = false;
 	int rc = 0;
 
-	if (!t->node->ops->generate)
+	/* A text source with no split here (fewer files than partitions) just ends. */
+	if (!t->node->ops->generate || !t->node->ops->is_generate ||
+	    !t->node->ops->is_generate(t->plan, t->plan_len))
 		return t->node->ops->end_input(t->body, 0);
 	while (!done && rc == 0) {
 		if (t->cancel)

@@ -58,6 +58,42 @@ static bool df_is_source(void *t)
 	return df_task_is_source(t);
 }
 
+static int nop_emit(void *arg, unsigned out, unsigned part, const uint8_t *b, size_t len)
+{
+	(void)arg, (void)out, (void)part, (void)b, (void)len;
+	return 0;
+}
+
+static int nop_watermark(void *arg, unsigned out, int64_t ts)
+{
+	(void)arg, (void)out, (void)ts;
+	return 0;
+}
+
+static int nop_sink(void *arg, unsigned sink, const char *text, size_t len)
+{
+	(void)arg, (void)sink, (void)text, (void)len;
+	return 0;
+}
+
+/*
+ * dataflow.h has no accessor for the source kind, so probe a throwaway task
+ * from the same plan: generating 0 records succeeds only for generate().
+ */
+static bool df_is_generate(const uint8_t *plan, size_t len)
+{
+	struct df_task_io io = {
+		.emit = nop_emit, .emit_watermark = nop_watermark, .sink = nop_sink};
+	struct df_task *t;
+	bool done, yes;
+
+	if (df_task_open(plan, len, &io, 0, &t))
+		return false;
+	yes = df_task_generate(t, 0, &done) == 0;
+	df_task_close(t);
+	return yes;
+}
+
 /* Rows from the batch header (dataflow.h: u32 rows at offset 4, little endian). */
 static uint32_t df_batch_records(const uint8_t *b, size_t len)
 {
@@ -77,4 +113,5 @@ const struct node_task_ops node_df_task_ops = {
 	.error = df_error,
 	.batch_records = df_batch_records,
 	.is_source = df_is_source,
+	.is_generate = df_is_generate,
 };

@@ -7,6 +7,7 @@
  * here, in the order their dependencies ask.
  */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -53,6 +54,18 @@ static void boot_log_level_init(void)
 	sd_log_set_level(level);
 }
 
+/* idle=SECONDS: what an idle node costs the host (measure QEMU's CPU meanwhile). */
+static void boot_idle(unsigned long seconds)
+{
+	uint64_t end = plat_now_us() + seconds * 1000000ull;
+
+	sd_log_info("boot", "idle for %lu s", seconds);
+	while (plat_now_us() < end)
+		plat_wait(end);
+	sd_log_info("boot", "idle done: %llu timer interrupts",
+		    (unsigned long long)metal_irq_count(IRQ_VECTOR_TIMER));
+}
+
 void boot_main(uint32_t start_info_paddr)
 {
 	const struct pvh_start_info *si;
@@ -82,6 +95,8 @@ void boot_main(uint32_t start_info_paddr)
 	metal_selftest_run(selftest, pvh_ram_bytes(si)); /* lwIP, wire, libc; panics on failure */
 	if (metal_cmdline_get("echo", echo, sizeof(echo)))
 		metal_selftest_echo(echo); /* TCP through virtio-net to a host echo server */
+	if (metal_cmdline_get("idle", echo, sizeof(echo)))
+		boot_idle(strtoul(echo, NULL, 10)); /* the node loop with nothing to do */
 	metal_console_printf("stardust-node: boot ok (lwip %s, wire v%u)\n", LWIP_VERSION_STRING,
 			     WIRE_VERSION);
 	metal_exit(METAL_EXIT_SUCCESS);
