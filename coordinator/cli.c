@@ -169,6 +169,20 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* After submit --wait: the outputs, from the file service the coordinator names. */
+static void show_results(const struct cli_ctx *ctx, const char *id)
+{
+	struct cli_response r;
+	if (cli_request(ctx, "GET", "/v1/overview", NULL, NULL, &r))
+		return;
+	cJSON *doc = cJSON_Parse(r.body);
+	const cJSON *nfs = cJSON_GetObjectItemCaseSensitive(doc, "netfs");
+	if (cJSON_IsString(nfs))
+		cli_print_results(ctx, nfs->valuestring, getenv("STARDUST_NETFS_TOKEN"), id);
+	cJSON_Delete(doc);
+	cli_response_free(&r);
+}
+
 static int cmd_submit(const struct cli_ctx *ctx, int argc, char **argv, bool plan_only)
 {
 	char *cons[ARGS_MAX], *prefs[ARGS_MAX];
@@ -243,9 +257,12 @@ static int cmd_submit(const struct cli_ctx *ctx, int argc, char **argv, bool pla
 	}
 	cJSON_Delete(doc);
 	cli_response_free(&r);
-	if (wait && idbuf[0])
-		return cli_wait_job(ctx, idbuf, true);
-	return CLI_EXIT_OK;
+	if (!wait || !idbuf[0])
+		return CLI_EXIT_OK;
+	rc = cli_wait_job(ctx, idbuf, true);
+	if (rc == CLI_EXIT_OK && !ctx->json)
+		show_results(ctx, idbuf);
+	return rc;
 }
 
 static int cmd_job(const struct cli_ctx *ctx, int argc, char **argv, bool cancel)

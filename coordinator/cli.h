@@ -71,6 +71,14 @@ char *cli_read_file(const char *path, size_t max, size_t *len);
 /* `stardust submit`'s wait loop: polls until the job ends. Returns an exit code. */
 int cli_wait_job(const struct cli_ctx *ctx, const char *id, bool print_final);
 
+/*
+ * Prints each sink's output of a finished job from the file service at
+ * netfs ("host:port", token may be NULL) and removes collect()/print()
+ * results there. Prints a note on stderr when it cannot.
+ */
+void cli_print_results(const struct cli_ctx *ctx, const char *netfs, const char *token,
+		       const char *id);
+
 /* `stardust run` (cli_run.c). argv starts after "run". */
 int cli_run_main(const struct cli_ctx *ctx, int argc, char **argv);
 

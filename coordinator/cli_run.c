@@ -481,7 +481,8 @@ static int show_chunk(void *arg, uint64_t offset, const void *data, size_t len)
 
 /* Prints each sink's output (the first RUN_SHOW_MAX bytes); collect()/print()
  * results are then removed from the file service. */
-static void print_results(const struct cli_ctx *ctx, const struct run *r, const char *id)
+void cli_print_results(const struct cli_ctx *ctx, const char *netfs, const char *token,
+		       const char *id)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "/v1/jobs/%s/plan", id);
@@ -491,9 +492,17 @@ static void print_results(const struct cli_ctx *ctx, const struct run *r, const 
 	cJSON *doc = cJSON_Parse(resp.body);
 	cli_response_free(&resp);
 	struct nfs_conn *c = NULL;
-	char host[] = "127.0.0.1";
-	const char *colon = strrchr(r->netfs, ':');
-	if (!colon || nfs_connect(host, (uint16_t)atoi(colon + 1), r->netfs_token, &c)) {
+	char host[256];
+	const char *colon = strrchr(netfs, ':');
+	if (!colon || (size_t)(colon - netfs) >= sizeof(host)) {
+		cJSON_Delete(doc);
+		return;
+	}
+	memcpy(host, netfs, (size_t)(colon - netfs));
+	host[colon - netfs] = '\0';
+	if (nfs_connect(host, (uint16_t)atoi(colon + 1), token, &c)) {
+		fprintf(stderr, "stardust: file service %s unreachable: results not shown\n",
+			netfs);
 		cJSON_Delete(doc);
 		return;
 	}
@@ -535,10 +544,12 @@ static void print_results(const struct cli_ctx *ctx, const struct run *r, const 
 	cJSON_Delete(doc);
 }
 #else
-static void print_results(const struct cli_ctx *ctx, const struct run *r, const char *id)
+void cli_print_results(const struct cli_ctx *ctx, const char *netfs, const char *token,
+		       const char *id)
 {
 	(void)ctx;
-	(void)r;
+	(void)netfs;
+	(void)token;
 	(void)id;
 }
 #endif
@@ -579,7 +590,7 @@ static int submit_and_wait(struct cli_ctx *ctx, const struct run *r)
 		return CLI_EXIT_ERROR;
 	rc = cli_wait_job(ctx, idbuf, true);
 	if (rc == CLI_EXIT_OK && !ctx->json)
-		print_results(ctx, r, idbuf);
+		cli_print_results(ctx, r->netfs, r->netfs_token, idbuf);
 	if (cli_interrupted) {
 		char path[128];
 		snprintf(path, sizeof(path), "/v1/jobs/%s", idbuf);
