@@ -286,6 +286,8 @@ int wire_reader_next(struct wire_reader *r, ProtobufCAllocator *alloc, struct wi
 	if (r->error)
 		return r->error;
 	buffered = r->end - r->start;
+	if (buffered < WIRE_HEADER_SIZE)
+		return SD_EAGAIN; /* also covers a reader that has no buffer yet */
 	rc = wire_header_decode(r->buf + r->start, buffered, r->max_frame, &hdr);
 	if (rc == SD_ETRUNC)
 		return SD_EAGAIN;

@@ -65,6 +65,18 @@ static void test_byte_by_byte(void **state)
 	wire_reader_fini(&r);
 }
 
+static void test_fresh_reader_wants_bytes(void **state)
+{
+	struct wire_reader r;
+	struct wire_frame f;
+
+	(void)state;
+	assert_int_equal(wire_reader_init(&r, WIRE_FRAME_MAX), 0);
+	assert_int_equal(wire_reader_next(&r, NULL, &f), SD_EAGAIN);
+	assert_null(f.msg);
+	wire_reader_fini(&r);
+}
+
 static void test_many_frames_in_one_read(void **state)
 {
 	struct wire_reader r;
@@ -172,6 +184,7 @@ static void test_limit_below_frame(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fresh_reader_wants_bytes),
 		cmocka_unit_test(test_byte_by_byte),
 		cmocka_unit_test(test_many_frames_in_one_read),
 		cmocka_unit_test(test_hostile_header_does_not_grow_buffer),
