@@ -161,7 +161,17 @@ int df_br_next(struct df_br *r, const uint8_t *kinds, union df_val *row, int64_t
 	return 1;
 }
 
-/* A fast 64-bit hash (multiply-mix over 8-byte words), not cryptographic. */
+/* A fast 64-bit hash (multiply-mix over 8-byte words, murmur3's finaliser),
+ * not cryptographic. */
+static inline uint64_t fmix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
 static inline uint64_t mix(uint64_t h, uint64_t v)
 {
 	h ^= v * 0x9e3779b97f4a7c15ull;
@@ -185,9 +195,7 @@ uint64_t df_hash_bytes(const void *data, size_t n)
 		memcpy(&v, p, n);
 		h = mix(h, v ^ 0xff);
 	}
-	h ^= h >> 29;
-	h *= 0x94d049bb133111ebull;
-	return h ^ (h >> 32);
+	return fmix(h);
 }
 
 uint64_t df_hash_row(const uint8_t *kinds, const union df_val *row, unsigned n)

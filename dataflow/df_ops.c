@@ -17,7 +17,6 @@
 #include "dataflow/df_task_priv.h"
 
 struct ent {
-	struct ent *next;
 	uint64_t h;
 	uint32_t klen;
 	int64_t ws, we;
@@ -32,9 +31,16 @@ struct jrow {
 	uint8_t bytes[];
 };
 
+/* Open addressing with linear probing: a slot keeps the hash beside the
+ * entry pointer so a miss costs no entry access. */
+struct slot {
+	uint64_t h;
+	struct ent *e; /* NULL: empty */
+};
+
 struct htab {
-	struct ent **b;
-	size_t nb, n;
+	struct slot *s;
+	size_t nb, n; /* nb a power of two, n < nb * 3 / 4 */
 };
 
 struct topent {
@@ -77,35 +83,44 @@ static int over_budget(struct df_task *t, unsigned i)
 
 /* ---- hash table ---- */
 
-static struct ent **ht_slot(struct htab *ht, uint64_t h)
-{
-	return &ht->b[h & (ht->nb - 1)];
-}
+#define HT_MIN 1024 /* slots of a new table */
 
-static struct ent *ht_find(struct htab *ht, uint64_t h, const uint8_t *k, uint32_t kl,
+static struct ent *ht_find(const struct htab *ht, uint64_t h, const uint8_t *k, uint32_t kl,
 			   unsigned acc_w)
 {
-	for (struct ent *e = *ht_slot(ht, h); e; e = e->next)
-		if (e->h == h && e->klen == kl && (kl == 0 || memcmp(ekey(e, acc_w), k, kl) == 0))
+	size_t mask = ht->nb - 1, i = h & mask;
+	if (!ht->nb)
+		return NULL;
+	for (; ht->s[i].e; i = (i + 1) & mask) {
+		struct ent *e = ht->s[i].e;
+		if (ht->s[i].h == h && e->klen == kl &&
+		    (kl == 0 || memcmp(ekey(e, acc_w), k, kl) == 0))
 			return e;
+	}
 	return NULL;
 }
 
-static int ht_grow(struct df_task *t, struct htab *ht)
+static void ht_place(struct slot *s, size_t nb, struct ent *e)
 {
-	size_t nb = ht->nb ? ht->nb * 2 : 1024;
-	struct ent **b = calloc(nb, sizeof(*b));
-	if (!b)
+	size_t i = e->h & (nb - 1);
+	while (s[i].e)
+		i = (i + 1) & (nb - 1);
+	s[i].h = e->h;
+	s[i].e = e;
+}
+
+/* Rebuilds the table with nb slots from its non-empty slots. */
+static int ht_resize(struct df_task *t, struct htab *ht, size_t nb)
+{
+	struct slot *s = calloc(nb, sizeof(*s));
+	if (!s)
 		return df_task_fail(t, SD_ENOMEM, "out of memory growing a hash table");
 	for (size_t i = 0; i < ht->nb; i++)
-		for (struct ent *e = ht->b[i], *n; e; e = n) {
-			n = e->next;
-			e->next = b[e->h & (nb - 1)];
-			b[e->h & (nb - 1)] = e;
-		}
-	account(t, (int64_t)((nb - ht->nb) * sizeof(*b)));
-	free(ht->b);
-	ht->b = b;
+		if (ht->s[i].e)
+			ht_place(s, nb, ht->s[i].e);
+	account(t, (int64_t)((nb - ht->nb) * sizeof(*s)));
+	free(ht->s);
+	ht->s = s;
 	ht->nb = nb;
 	return 0;
 }
@@ -115,7 +130,9 @@ static struct ent *ht_add(struct df_task *t, struct htab *ht, uint64_t h, const 
 {
 	struct ent *e;
 	size_t sz = sizeof(*e) + acc_w * sizeof(union df_val) + kl;
-	if ((ht->n >= ht->nb && ht_grow(t, ht)) || !(e = calloc(1, sz))) {
+	if ((ht->n + 1) * 4 > ht->nb * 3 && ht_resize(t, ht, ht->nb ? ht->nb * 2 : HT_MIN))
+		return NULL;
+	if (!(e = calloc(1, sz))) {
 		df_task_fail(t, SD_ENOMEM, "out of memory for operator state");
 		return NULL;
 	}
@@ -123,11 +140,35 @@ static struct ent *ht_add(struct df_task *t, struct htab *ht, uint64_t h, const 
 	e->klen = kl;
 	if (kl)
 		memcpy(ekey(e, acc_w), k, kl);
-	e->next = *ht_slot(ht, h);
-	*ht_slot(ht, h) = e;
+	ht_place(ht->s, ht->nb, e);
 	ht->n++;
 	account(t, (int64_t)sz);
 	return e;
+}
+
+/* Empties slot i, shifting later members of its probe run back. */
+static void ht_del_at(struct htab *ht, size_t i)
+{
+	size_t mask = ht->nb - 1, j = i;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!ht->s[j].e)
+			break;
+		size_t home = ht->s[j].h & mask;
+		/* leave s[j] if its home lies cyclically in (i, j] */
+		if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		ht->s[i] = ht->s[j];
+		i = j;
+	}
+	ht->s[i].e = NULL;
+	ht->n--;
+}
+
+/* After a scan set some slots to NULL (n already lowered): restore probe runs. */
+static int ht_compact(struct df_task *t, struct htab *ht)
+{
+	return ht->nb ? ht_resize(t, ht, ht->nb) : 0;
 }
 
 static void ent_free(struct df_task *t, struct df_opstate *st, struct ent *e)
@@ -146,18 +187,6 @@ static void ent_free(struct df_task *t, struct df_opstate *st, struct ent *e)
 	account(t, -sz);
 	free(e);
 }
-
-/* Unlinks e from its chain. */
-static void ht_unlink(struct htab *ht, struct ent *e)
-{
-	struct ent **pp = ht_slot(ht, e->h);
-	while (*pp != e)
-		pp = &(*pp)->next;
-	*pp = e->next;
-	ht->n--;
-}
-
-/* ---- open / close ---- */
 
 /* The accumulator kinds an aggregate implies (partial out = final in). */
 static unsigned acc_kinds_of(const struct df_pop_spec *s, const uint8_t *val_kinds, unsigned vw,
@@ -265,11 +294,9 @@ void df_op_close(struct df_task *t, unsigned i)
 		return;
 	for (int k = 0; k < 2; k++) {
 		for (size_t b = 0; b < st->tab[k].nb; b++)
-			for (struct ent *e = st->tab[k].b[b], *n; e; e = n) {
-				n = e->next;
-				ent_free(t, st, e);
-			}
-		free(st->tab[k].b);
+			if (st->tab[k].s[b].e)
+				ent_free(t, st, st->tab[k].s[b].e);
+		free(st->tab[k].s);
 	}
 	for (uint32_t k = 0; k < st->n_top; k++)
 		free(st->top[k]);
