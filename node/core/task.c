@@ -186,8 +186,8 @@ static int push_complete_lines(struct node_task *t, struct line_buf *lb)
 	keep = lb->len - (size_t)(nl + 1 - lb->buf);
 	rc = t->node->ops->push_lines(t->body, (const char *)lb->buf, lb->len - keep);
 	t->bytes_in += lb->len - keep;
-	for (const uint8_t *p = lb->buf; p <= nl; p++) /* records in = lines pushed */
-		t->records_in += *p == '\n';
+	for (const uint8_t *p = lb->buf; (p = memchr(p, '\n', (size_t)(nl + 1 - p))); p++)
+		t->records_in++; /* records in = lines pushed */
 	memmove(lb->buf, nl + 1, keep);
 	lb->len = keep;
 	return rc;
