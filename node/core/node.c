@@ -305,8 +305,8 @@ void node_cancel_job(struct node *n, const char *job_id, const char *reason)
 			continue;
 		t->cancel = true;
 		if (!t->reason[0])
-			snprintf(t->reason, sizeof(t->reason), "canceled: %s",
-				 reason && *reason ? reason : "by the coordinator");
+			snprintf(t->reason, sizeof(t->reason), "%s",
+				 reason && *reason ? reason : "canceled by the coordinator");
 		sched_wake_task(t->co);
 	}
 }
