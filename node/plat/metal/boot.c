@@ -21,6 +21,7 @@
 #include "node/plat/metal/irq.h"
 #include "node/plat/metal/libc/heap.h"
 #include "node/plat/metal/net.h"
+#include "node/plat/metal/node_main.h"
 #include "node/plat/metal/pvh.h"
 #include "node/plat/metal/selftest.h"
 #include "node/plat/plat.h"
@@ -99,5 +100,7 @@ void boot_main(uint32_t start_info_paddr)
 		boot_idle(strtoul(echo, NULL, 10)); /* the node loop with nothing to do */
 	metal_console_printf("stardust-node: boot ok (lwip %s, wire v%u)\n", LWIP_VERSION_STRING,
 			     WIRE_VERSION);
+	if (metal_node_wanted())
+		metal_node_run(); /* name= ...: the node registers and runs until stopped */
 	metal_exit(METAL_EXIT_SUCCESS);
 }

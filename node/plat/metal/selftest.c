@@ -24,7 +24,7 @@
 #define SELFTEST_PBUF_BYTES 301  /* odd on purpose: the checksum's tail byte */
 #define SELFTEST_FRAME_MAX  1024 /* bytes: room for one Register frame */
 #define SELFTEST_SORT_COUNT 64
-#define SELFTEST_TCP_PORT   7070 /* loopback listener */
+#define SELFTEST_TCP_PORT   7999 /* loopback listener (not the data port 7070: TIME_WAIT) */
 #define SELFTEST_TCP_POLLS  64   /* netif_poll_all() rounds before giving up */
 
 #define CHECK(cond, what)                                                                  \
