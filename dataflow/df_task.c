@@ -194,8 +194,14 @@ int df_run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 		union df_val *out = t->buf[i];
 		switch (s->kind) {
 		case P_MAP:
-			if ((rc = df_vm_run(s->prog, row, out, &t->scratch, &why)))
+			if (t->ident[i])
+				break;
+			if (t->proj[i]) {
+				for (unsigned k = 0; k < s->out_width; k++)
+					out[k] = row[t->proj[i][k]];
+			} else if ((rc = df_vm_run(s->prog, row, out, &t->scratch, &why))) {
 				goto vm_fail;
+			}
 			row = out;
 			break;
 		case P_FILTER:
@@ -343,6 +349,29 @@ static int check_chain(struct df_task *t)
 	return 0;
 }
 
+/* A map whose program is only LOADs moves slots: no interpreter needed. */
+static int prepare_projection(struct df_task *t, unsigned i)
+{
+	const struct df_prog *p = t->plan.ops[i]->prog;
+	bool ident = p->in_width == p->out_width;
+	if (p->n_code != (uint32_t)p->out_width + 1 || (p->code[p->out_width] & 0xff) != OP_RET)
+		return 0;
+	for (unsigned k = 0; k < p->out_width; k++) {
+		if ((p->code[k] & 0xff) != OP_LOAD)
+			return 0;
+		ident &= p->code[k] >> 8 == k;
+	}
+	if (ident) {
+		t->ident[i] = true;
+		return 0;
+	}
+	if (!(t->proj[i] = malloc(sizeof(uint16_t) * (p->out_width + 1))))
+		return SD_ENOMEM;
+	for (unsigned k = 0; k < p->out_width; k++)
+		t->proj[i][k] = (uint16_t)(p->code[k] >> 8);
+	return 0;
+}
+
 int df_task_open(const uint8_t *plan, size_t len, const struct df_task_io *io,
 		 uint64_t memory_budget, struct df_task **out)
 {
@@ -375,10 +404,13 @@ int df_task_open(const uint8_t *plan, size_t len, const struct df_task_io *io,
 			w = s->prog->out_width;
 		if (!(t->buf[i] = calloc(w + 1, sizeof(union df_val))))
 			goto fail;
+		if (s->kind == P_MAP && prepare_projection(t, i))
+			goto fail;
 		if (s->kind == P_EVTIME && t->ev_op < 0)
 			t->ev_op = (int)i;
 		if (s->kind >= P_AGG && (rc = df_op_open(t, i)))
 			goto fail;
+		rc = SD_ENOMEM;
 	}
 	for (unsigned o = 0; o < t->plan.n_outs; o++) {
 		const struct df_outlet *ol = &t->plan.outs[o];
@@ -409,6 +441,7 @@ void df_task_close(struct df_task *t)
 	for (unsigned i = 0; i < DF_OPS_MAX; i++) {
 		df_op_close(t, i); /* no-op without state */
 		free(t->buf[i]);
+		free(t->proj[i]);
 	}
 	for (unsigned o = 0; o < DF_OUTS_MAX; o++) {
 		for (unsigned k = 0; k < t->n_bbs[o]; k++)

@@ -23,6 +23,10 @@ struct df_task {
 	uint64_t budget; /* bytes of operator state, 0 = unlimited */
 	struct df_opstate *st[DF_OPS_MAX];
 	union df_val *buf[DF_OPS_MAX]; /* each operator's output row */
+	/* maps that only move slots run without the interpreter: proj[i][k] is
+	 * the input slot of output slot k; ident[i] when they change nothing */
+	uint16_t *proj[DF_OPS_MAX];
+	bool ident[DF_OPS_MAX];
 	struct df_bb *bbs[DF_OUTS_MAX];
 	unsigned n_bbs[DF_OUTS_MAX];
 	struct df_wbuf sinkbuf[DF_OUTS_MAX];

@@ -432,7 +432,12 @@ int df_vm_run(const struct df_prog *p, const union df_val *in, union df_val *out
 			break;
 		}
 		case OP_RET:
-			memcpy(out, sp - p->out_width, p->out_width * sizeof(*sp));
+			if (p->out_width == 1) { /* the common case, without a memcpy call */
+				out[0] = sp[-1];
+				return 0;
+			}
+			for (unsigned k = 0, ow = p->out_width; k < ow; k++)
+				out[k] = sp[(int)k - (int)ow];
 			return 0;
 		case OP_COUNT_:
 		default:
