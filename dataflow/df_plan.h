@@ -48,6 +48,8 @@ struct lnode {
 	unsigned n_anns;
 	unsigned parallelism; /* @parallelism, 0 = default */
 	const char *let_name;
+	struct lnode *pushed; /* AGG/DISTINCT: a later filter moved before it */
+	bool elided;          /* FILTER: moved before its input (see pushed) */
 };
 
 struct pstage {

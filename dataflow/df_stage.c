@@ -9,7 +9,9 @@
  *     producing stage and the final one after the hash shuffle; top(n) keeps
  *     a partial top per partition before gathering to one task;
  *   - a stream used by several consumers ends its stage; each consumer
- *     continues from there (forward channels keep narrow work local).
+ *     continues from there (forward channels keep narrow work local);
+ *   - filters move before the shuffle where that is legal: past a distinct
+ *     always, past an aggregate when they read only the key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +115,53 @@ static struct pstage *attach(struct df_cx *cx, struct df_job *job, struct lnode 
 	return f;
 }
 
+/* Does the program read only slots below kw? */
+static bool reads_only_below(const struct df_prog *p, unsigned kw)
+{
+	for (uint32_t i = 0; i < p->n_code; i++) {
+		uint32_t op = p->code[i] & 0xff;
+		if (op == OP_LOAD && (p->code[i] >> 8) >= kw)
+			return false;
+		if (op == OP_PICK || op == OP_MKLIST)
+			i++;
+	}
+	return true;
+}
+
+/* Moves a filter before the shuffle of the aggregate or distinct it follows
+ * when the result cannot change: less data crosses the network. */
+static int push_filters(struct df_cx *cx, struct df_job *job)
+{
+	for (unsigned i = 0; i < job->n_nodes; i++) {
+		struct lnode *f = job->nodes[i], *n = f->in[0];
+		if (f->k != L_FILTER || !n || n->consumers != 1 || n->pushed)
+			continue;
+		if (n->k == L_DISTINCT) {
+			n->pushed = f;
+			f->elided = true;
+		} else if (n->k == L_AGG && n->spec->key_width > 0 &&
+			   reads_only_below(f->spec->prog, n->spec->key_width)) {
+			/* the key leads both the aggregate's input and its output */
+			struct lnode *src = n->in[0];
+			struct df_pop_spec *ps = df_arena_alloc(cx->a, sizeof(*ps));
+			struct df_prog *p = df_arena_alloc(cx->a, sizeof(*p));
+			if (!ps || !p)
+				return df_error(cx, SD_ENOMEM, 0, 0, "out of memory");
+			*ps = *f->spec;
+			*p = *f->spec->prog;
+			ps->in_width = ps->out_width = src->type->width;
+			df_type_flatten(src->type, ps->in_kinds, NULL, NULL, NULL);
+			memcpy(ps->out_kinds, ps->in_kinds, ps->in_width);
+			p->in_width = ps->in_width;
+			ps->prog = p;
+			f->spec = ps;
+			n->pushed = f;
+			f->elided = true;
+		}
+	}
+	return 0;
+}
+
 static int plan_shuffle_op(struct df_cx *cx, struct df_job *job, struct lnode *n)
 {
 	struct lnode *src = n->in[0];
@@ -128,6 +177,8 @@ static int plan_shuffle_op(struct df_cx *cx, struct df_job *job, struct lnode *n
 			shared = true;
 	}
 	if (!(s = attach(cx, job, src, shared)))
+		return cx->err;
+	if (n->pushed && append(cx, s, n->pushed->spec, "filter(pushed)", src->timed))
 		return cx->err;
 	if (n->pre[0] && append(cx, s, n->pre[0], "project", src->timed))
 		return cx->err;
@@ -195,8 +246,16 @@ static int plan_node(struct df_cx *cx, struct df_job *job, struct lnode *n)
 		s->last = n;
 		n->stage = (int)s->plan.stage;
 		return 0;
-	case L_MAP:
 	case L_FILTER:
+		if (n->elided) { /* it runs before its input's shuffle */
+			s = job->stages[n->in[0]->stage];
+			if (s->last == n->in[0])
+				s->last = n;
+			n->stage = n->in[0]->stage;
+			return 0;
+		}
+		/* fall through */
+	case L_MAP:
 	case L_FLATMAP:
 	case L_EVTIME:
 		if (!(s = attach(cx, job, n->in[0], false)) ||
@@ -320,6 +379,8 @@ static int finish_stages(struct df_cx *cx, struct df_job *job)
 
 int df_build_stages(struct df_cx *cx, struct df_job *job)
 {
+	if (push_filters(cx, job))
+		return cx->err;
 	for (unsigned i = 0; i < job->n_nodes; i++)
 		if (plan_node(cx, job, job->nodes[i]))
 			return cx->err;

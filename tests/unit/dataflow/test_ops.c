@@ -158,6 +158,12 @@ static void test_keyed_aggregates(void **state)
 		expect_run(SRC ".max(r -> r.v).collect()", in, 1, par, mx.p, 0);
 		expect_run(SRC ".avg(r -> r.f).collect()", in, 1, par, avg.p, 0);
 	}
+	/* the key filter runs before the combiner (pushed down): same answer */
+	struct sbuf nota = {0};
+	for (int k = 1; k < 4; k++)
+		sb_printf(&nota, "%s,%ld\n", keys[k], n[k]);
+	expect_run(SRC ".count().filter(r -> r.key != \"a\").collect()", in, 1, 2, nota.p, 0);
+	free(nota.p);
 	char line[32];
 	snprintf(line, sizeof line, "%ld\n", total);
 	expect_run("read_csv(\"netfs://t.csv\", { k: str, v: int, f: float }).count().collect()",
@@ -203,6 +209,15 @@ static void test_reduce_strings_distinct_top(void **state)
 		   ".reduce_by_key((a, b) -> if a < b then a else b).collect()",
 		   in, 1, 2, want.p, 0);
 	expect_run("read_text(\"netfs://w\").distinct().collect()", in, 1, 3, dist.p, 0);
+	/* a filter pushed before the shuffle gives what it gives after it */
+	struct sbuf few = {0};
+	for (int k = 0; k < 8; k++)
+		if (seen[k] && words[k][0] == 'p')
+			sb_printf(&few, "%s\n", words[k]);
+	expect_run(
+		"read_text(\"netfs://w\").distinct().filter(w -> starts_with(w, \"p\")).collect()",
+		in, 1, 2, few.p, 0);
+	free(few.p);
 	/* top 3 of (x * 37 % 100): the values 99, 98, 97 */
 	for (int x = 0; x < 100; x++)
 		if (x * 37 % 100 >= 97)

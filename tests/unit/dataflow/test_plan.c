@@ -180,6 +180,31 @@ static void test_join_union_annotations(void **state)
 	df_job_free(job);
 }
 
+static void test_filter_pushdown(void **state)
+{
+	unsigned ns;
+	(void)state;
+	/* a filter on the key moves before the combiner; one on the count cannot */
+	struct df_job *job =
+		compile_ok("read_text(\"netfs://a\").key_by(w -> w).count()"
+			   ".filter(r -> r.key != \"x\").filter(r -> r.count > 1).print()");
+	const struct df_stage_info *st = df_job_stages(job, &ns);
+	assert_int_equal(ns, 2);
+	assert_string_equal(st[0].name, "s0:text+key_by+filter(pushed)+project+combine");
+	assert_string_equal(st[1].name, "s1:count+filter");
+	df_job_free(job);
+	/* past a distinct: always; not when the stream has another consumer */
+	job = compile_ok("let d = read_text(\"netfs://a\").distinct()\n"
+			 "d.filter(w -> len(w) > 2).print()\nd.print()");
+	st = df_job_stages(job, &ns);
+	assert_string_equal(st[1].name, "s1:distinct");
+	df_job_free(job);
+	job = compile_ok("read_text(\"netfs://a\").distinct().filter(w -> len(w) > 2).print()");
+	st = df_job_stages(job, &ns);
+	assert_string_equal(st[0].name, "s0:text+filter(pushed)+distinct(partial)");
+	df_job_free(job);
+}
+
 static void test_cli_constraints(void **state)
 {
 	const char *cons[] = {"region=eu-west", "tier=edge"}, *pref[] = {"zone=a"};
@@ -337,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_wordcount_stages),
 		cmocka_unit_test(test_shared_and_top),
 		cmocka_unit_test(test_join_union_annotations),
+		cmocka_unit_test(test_filter_pushdown),
 		cmocka_unit_test(test_cli_constraints),
 		cmocka_unit_test(test_plan_errors),
 		cmocka_unit_test(test_task_plan_roundtrip),
