@@ -173,6 +173,11 @@ int df_job_task(const struct df_job *job, unsigned task_id, struct df_task_info 
 /* Renders stages, operator chains, channels and annotations as text into buf
  * (always NUL terminated). Returns the length the full text needs. */
 size_t df_plan_explain(const struct df_job *job, char *buf, size_t cap);
+/* The same plan as one JSON object (stages with chains, sources, sinks and
+ * annotations; channels) for `-o json`, and as Graphviz for `--dot`. Same
+ * buffer rules as df_plan_explain. */
+size_t df_plan_json(const struct df_job *job, char *buf, size_t cap);
+size_t df_plan_dot(const struct df_job *job, char *buf, size_t cap);
 
 /* ---- tasks (nodes) ---------------------------------------------------- */
 

@@ -135,3 +135,125 @@ size_t df_plan_explain(const struct df_job *job, char *buf, size_t cap)
 	}
 	return b.len;
 }
+
+/* A JSON string (the job's strings come from the job text: escape them). */
+static void put_js(struct tbuf *b, const char *s)
+{
+	put(b, "\"");
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			put(b, "\\%c", c);
+		else if (c < 0x20)
+			put(b, "\\u%04x", c);
+		else
+			put(b, "%c", c);
+	}
+	put(b, "\"");
+}
+
+static const char *const ann_names[] = {"region", "not_region", "zone",  "label",
+					"near",   "spread",     "prefer"};
+
+size_t df_plan_json(const struct df_job *job, char *buf, size_t cap)
+{
+	struct tbuf b = {buf, cap, 0};
+
+	if (cap)
+		buf[0] = 0;
+	put(&b, "{\"job\":");
+	put_js(&b, job->name);
+	put(&b, ",\"bounded\":%s,\"tasks\":%u,\"stages\":[", df_job_bounded(job) ? "true" : "false",
+	    job->n_tasks);
+	for (unsigned i = 0; i < job->n_stages; i++) {
+		const struct pstage *s = job->stages[i];
+		const struct df_stage_info *si = &job->stage_info[i];
+		put(&b, "%s{\"id\":%u,\"name\":", i ? "," : "", i);
+		put_js(&b, s->name);
+		put(&b, ",\"parallelism\":%u,\"first_task\":%u,\"bounded\":%s", si->parallelism,
+		    si->first_task, s->bounded ? "true" : "false");
+		if (s->source >= 0) {
+			const struct df_source_info *src = &job->sources[s->source];
+			put(&b, ",\"source\":{\"kind\":\"%s\",\"path\":",
+			    src->follow ? (src->kind == DF_SRC_CSV ? "tail_csv" : "tail_text")
+					: src_names[src->kind]);
+			put_js(&b, src->path ? src->path : "");
+			put(&b, "}");
+		}
+		put(&b, ",\"chain\":[");
+		for (unsigned k = 0; k < s->plan.n_ops; k++) {
+			put(&b, "%s", k ? "," : "");
+			put_js(&b, s->labels[k]);
+		}
+		put(&b, "],\"sinks\":[");
+		for (unsigned k = 0; k < s->n_sinks; k++) {
+			const struct df_sink_info *sk = &job->sinks[s->sinks[k]];
+			put(&b, "%s{\"id\":%u,\"kind\":\"%s\",\"path\":", k ? "," : "", sk->id,
+			    sink_names[sk->kind]);
+			put_js(&b, sk->path ? sk->path : "");
+			put(&b, "}");
+		}
+		put(&b, "],\"annotations\":[");
+		for (unsigned k = 0; k < s->n_anns; k++) {
+			const struct df_annotation *a = &s->anns[k];
+			put(&b, "%s{\"kind\":\"%s\",\"job_default\":%s", k ? "," : "",
+			    ann_names[a->kind], a->job_default ? "true" : "false");
+			if (a->key) {
+				put(&b, ",\"key\":");
+				put_js(&b, a->key);
+			}
+			put(&b, ",\"values\":[");
+			for (unsigned v = 0; v < a->n_values; v++) {
+				put(&b, "%s", v ? "," : "");
+				put_js(&b, a->values[v]);
+			}
+			put(&b, "]");
+			if (a->kind == DF_ANN_NEAR)
+				put(&b, ",\"near_stage\":%u,\"max_latency_us\":%lld", a->near_stage,
+				    (long long)a->max_latency_us);
+			if (a->kind == DF_ANN_PREFER)
+				put(&b, ",\"weight\":%d", a->weight);
+			put(&b, "}");
+		}
+		put(&b, "]}");
+	}
+	put(&b, "],\"channels\":[");
+	for (unsigned c = 0; c < job->n_chans; c++) {
+		const struct df_channel_info *ch = &job->chans[c];
+		put(&b,
+		    "%s{\"id\":%u,\"kind\":\"%s\",\"from_stage\":%u,\"from_output\":%u,"
+		    "\"to_stage\":%u,\"to_input\":%u}",
+		    c ? "," : "", ch->id, chan_names[ch->kind], ch->from_stage, ch->from_output,
+		    ch->to_stage, ch->to_input);
+	}
+	put(&b, "]}\n");
+	return b.len;
+}
+
+size_t df_plan_dot(const struct df_job *job, char *buf, size_t cap)
+{
+	struct tbuf b = {buf, cap, 0};
+
+	if (cap)
+		buf[0] = 0;
+	put(&b, "digraph job {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+	for (unsigned i = 0; i < job->n_stages; i++) {
+		const struct pstage *s = job->stages[i];
+		put(&b, "  s%u [label=\"stage %u x%u\\n", i, i, s->parallelism);
+		for (unsigned k = 0; k < s->plan.n_ops; k++)
+			put(&b, "%s%s", k ? " -> " : "", s->labels[k]);
+		put(&b, "\"];\n");
+		for (unsigned k = 0; k < s->n_sinks; k++) {
+			const struct df_sink_info *sk = &job->sinks[s->sinks[k]];
+			put(&b, "  sink%u [shape=note, label=\"%s\"];\n  s%u -> sink%u;\n", sk->id,
+			    sink_names[sk->kind], i, sk->id);
+		}
+	}
+	for (unsigned c = 0; c < job->n_chans; c++) {
+		const struct df_channel_info *ch = &job->chans[c];
+		put(&b, "  s%u -> s%u [label=\"%s\"];\n", ch->from_stage, ch->to_stage,
+		    chan_names[ch->kind]);
+	}
+	put(&b, "}\n");
+	return b.len;
+}

@@ -3,8 +3,8 @@
  * process over local files (hosted developer tool; not part of the
  * portable library).
  *
- *   stardust-local [--plan] [--root DIR] [--parallelism N] [--memory BYTES]
- *                  [--stats] JOB.sd
+ *   stardust-local [--plan | --json | --dot] [--root DIR] [--parallelism N]
+ *                  [--memory BYTES] [--stats] JOB.sd
  *
  * netfs://X maps to DIR/X (default DIR "."). Every task runs through the
  * real node-facing API: its plan is encoded with df_task_plan_encode and
@@ -448,8 +448,9 @@ static char *read_file(const char *path, size_t *len)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: stardust-local [--plan] [--root DIR] [--parallelism N] "
-			"[--memory BYTES] [--stats] JOB.sd\n");
+	fprintf(stderr,
+		"usage: stardust-local [--plan | --json | --dot] [--root DIR] [--parallelism N] "
+		"[--memory BYTES] [--stats] JOB.sd\n");
 	return 2;
 }
 
@@ -458,6 +459,7 @@ int main(int argc, char **argv)
 	struct local L = {.root = "."};
 	struct df_compile_opts opts = {0};
 	bool plan_only = false, stats = false;
+	size_t (*plan_fn)(const struct df_job *, char *, size_t) = df_plan_explain;
 	const char *file = NULL;
 	struct df_diag diag;
 	size_t len;
@@ -466,6 +468,10 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--plan"))
 			plan_only = true;
+		else if (!strcmp(argv[i], "--json"))
+			plan_fn = df_plan_json, plan_only = true;
+		else if (!strcmp(argv[i], "--dot"))
+			plan_fn = df_plan_dot, plan_only = true;
 		else if (!strcmp(argv[i], "--stats"))
 			stats = true;
 		else if (!strcmp(argv[i], "--root") && i + 1 < argc)
@@ -493,10 +499,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (plan_only) {
-		size_t need = df_plan_explain(L.job, NULL, 0) + 1;
+		size_t need = plan_fn(L.job, NULL, 0) + 1;
 		char *text = malloc(need);
 		if (text) {
-			df_plan_explain(L.job, text, need);
+			plan_fn(L.job, text, need);
 			fputs(text, stdout);
 		}
 		free(text);

@@ -23,6 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	df_plan_explain(job, buf, sizeof buf);
+	df_plan_json(job, buf, sizeof buf);
+	df_plan_dot(job, buf, sizeof buf);
 	struct df_task_io io = {0};
 	for (unsigned id = 0; id < df_job_task_count(job) && id < 8; id++) {
 		uint8_t *plan;

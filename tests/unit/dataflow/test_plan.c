@@ -75,6 +75,15 @@ static void test_wordcount_stages(void **state)
 	assert_non_null(strstr(buf, "chain flat_map -> filter -> map -> combine"));
 	assert_non_null(strstr(buf, "out 0  hash(1 key field) -> stage 1 in 0"));
 	assert_non_null(strstr(buf, "sink write_csv \"netfs://out/wc.csv\""));
+	char js[4096];
+	assert_true(df_plan_json(job, js, sizeof js) < sizeof js);
+	assert_non_null(
+		strstr(js, "{\"job\":\"wc\",\"bounded\":true,\"tasks\":4,\"stages\":[{\"id\":0,"));
+	assert_non_null(strstr(js, "\"chain\":[\"flat_map\",\"filter\",\"map\",\"combine\"]"));
+	assert_non_null(strstr(js, "{\"id\":0,\"kind\":\"hash\",\"from_stage\":0,\"from_output\":0,"
+				   "\"to_stage\":1,\"to_input\":0}"));
+	assert_true(df_plan_dot(job, js, sizeof js) < sizeof js);
+	assert_non_null(strstr(js, "s0 -> s1 [label=\"hash\"];"));
 	/* a short buffer is cut but terminated, and the full length reported */
 	char small[16];
 	assert_int_equal(df_plan_explain(job, small, sizeof small), n);
