@@ -187,18 +187,24 @@ start_coordinator() {
 		--heartbeat-timeout "${SIM_HEARTBEAT_TIMEOUT:-20s}" "${primary[@]}" >/dev/null
 }
 
-# VM mode: one QEMU microvm per node, NIC on the switch's unix socket.
+# VM mode: one QEMU microvm per node, NIC on the switch's unix socket. The
+# image's command line (docs/node-image.md): ip= gw= name= region= zone=
+# slots= memory= label=K=V... coordinator=HOST:PORT. QEMU gets the topology's
+# memory_mb; the node's own budget (memory=) is half of it.
 start_vm() { # index name region zone ip slots mem labels
-	local i=$1 name=$2 region=$3 zone=$4 ip=$5 slots=$6 mem=$7 labels=$8 coord
+	local i=$1 name=$2 region=$3 zone=$4 ip=$5 slots=$6 mem=$7 labels=$8 coord l mac
 	coord=$(topo_lines coordinator | awk '{print $3}')
-	local mac
 	mac=$(printf '52:54:00:5d:%02x:%02x' $((i / 256)) $((i % 256)))
 	local append="ip=$ip/16 gw=$coord coordinator=$coord:$SIM_CONTROL_PORT name=$name"
-	append="$append region=$region zone=$zone slots=$slots"
-	[ "$labels" != - ] && append="$append labels=$labels"
+	append="$append region=$region zone=$zone slots=$slots memory=$((mem / 2))M"
+	if [ "$labels" != - ]; then
+		for l in ${labels//,/ }; do append="$append label=$l"; done
+	fi
+	append="$append ${SIM_APPEND:-}"
 	spawn "$RUN/logs/qemu-$name.log" qemu-system-x86_64 qemu-system-x86_64 -M microvm \
-		-accel "$ACCEL" -m "$((mem + 16))M" -smp 1 -display none -monitor none \
+		-accel "$ACCEL" -m "${mem}M" -smp 1 -display none -monitor none \
 		-no-reboot -nodefaults -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-global virtio-mmio.force-legacy=false \
 		-serial "file:$RUN/console/$name.log" -kernel "$IMAGE" -append "$append" \
 		-netdev "stream,id=n0,server=off,addr.type=unix,addr.path=$RUN/sock/$name.sock" \
 		-device "virtio-net-device,netdev=n0,mac=$mac" >/dev/null
