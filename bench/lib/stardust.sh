@@ -37,6 +37,7 @@ stardust_node_rows() { # W: hosted or metal node rows come from bench/node hooks
 	fi
 	local bin
 	bin=$(stardust_find "$need")
+	[ -z "$bin" ] && [ "$need" = stardust-node.elf ] && [ -f "${SD_BENCH_IMAGE:-}" ] && bin=$SD_BENCH_IMAGE
 	if [ -z "$bin" ]; then
 		row_cannot "$w" stardust 2 "$what — runtime not built yet ($need not found under ${build#"$top"/})"
 	else
