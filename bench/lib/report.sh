@@ -25,7 +25,8 @@ host_line() {
 		"${cpu:-unknown CPU}" "$(nproc)" \
 		"$(mawk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "${virt:-bare metal}" \
 		"$kvm" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
-		"$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?')"
+		"$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?')$(
+			git -C "$(dirname "$0")" diff --quiet HEAD 2>/dev/null || echo ' plus uncommitted changes in the work tree')"
 }
 
 {
@@ -79,14 +80,15 @@ host_line() {
 		for (k = 1; k <= 2; k++) {
 			wl = "W" k
 			if (!(wl in cbase)) continue
-			cost = ""; ran = 0
+			cost = ""; ran = 0; tried = ""
 			for (i = 1; i <= n; i++)
 				if (w[i] == wl && sys[i] ~ /^stardust/ && st[i] == "ok") {
 					ran = 1
+					tried = tried (tried == "" ? "" : ", ") sys[i] " at " cores[i] " core(s)"
 					if (med[i] + 0 < med[cbase[wl]] + 0 && (cost == "" || cores[i] + 0 < cost + 0)) cost = cores[i]
 				}
 			if (!ran) printf "- **COST %s**: unknown — no Stardust row ran (see the table).\n", wl
-			else if (cost == "") printf "- **COST %s**: not reached — no Stardust row with up to 2 cores beat the C baseline (%.3f s).\n", wl, med[cbase[wl]]
+			else if (cost == "") printf "- **COST %s**: not reached — no Stardust row that ran (%s) beat the C baseline (%.3f s).\n", wl, tried, med[cbase[wl]]
 			else printf "- **COST %s**: %s core(s) — the fewest at which Stardust beat the C baseline (%.3f s).\n", wl, cost, med[cbase[wl]]
 		}
 	}' "$results"
