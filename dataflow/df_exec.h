@@ -43,7 +43,7 @@ struct df_pop_spec {
 	uint8_t val_kind; /* AGG value scalar kind (SUM MIN MAX AVG) */
 	uint16_t key_width, val_width;
 	int64_t win_size, win_step; /* µs; session: size = gap */
-	int32_t late_out;           /* outlet index for late records, -1 = drop */
+	int32_t late_out; /* EVTIME: 1 = late records go to the from_late outlets, -1 = pass */
 	/* TOP */
 	uint32_t top_n;
 	/* JOIN: inputs are (K, A) and (K, B); output (A, B) */
@@ -60,7 +60,8 @@ struct df_outlet {
 	uint32_t consumers; /* consumer parallelism */
 	uint32_t sink_id;
 	uint8_t sink_kind; /* enum df_sink_kind */
-	bool from_late;    /* carries the late records of an operator */
+	bool from_late;    /* carries the late records of an event_time operator */
+	uint16_t late_op;  /* from_late: that operator's index in the chain */
 };
 
 struct df_tplan {

@@ -114,9 +114,9 @@ size_t df_plan_explain(const struct df_job *job, char *buf, size_t cap)
 			const struct df_outlet *ol = &s->plan.outs[o];
 			if (ol->kind == OUT_SINK) {
 				const struct df_sink_info *sk = &job->sinks[ol->sink_id];
-				put(&b, "  out %u  sink %s%s%s%s\n", o, sink_names[sk->kind],
+				put(&b, "  out %u  sink %s%s%s%s%s\n", o, sink_names[sk->kind],
 				    sk->path ? " \"" : "", sk->path ? sk->path : "",
-				    sk->path ? "\"" : "");
+				    sk->path ? "\"" : "", ol->from_late ? "  (late records)" : "");
 				continue;
 			}
 			for (unsigned c = 0; c < job->n_chans; c++) {
@@ -127,7 +127,8 @@ size_t df_plan_explain(const struct df_job *job, char *buf, size_t cap)
 				if (ch->kind == DF_CHAN_HASH)
 					put(&b, "(%u key field%s)", ol->key_width,
 					    ol->key_width == 1 ? "" : "s");
-				put(&b, " -> stage %u in %u\n", ch->to_stage, ch->to_input);
+				put(&b, " -> stage %u in %u%s\n", ch->to_stage, ch->to_input,
+				    ol->from_late ? "  (late records)" : "");
 			}
 		}
 		for (unsigned k = 0; k < s->n_anns; k++)

@@ -25,6 +25,7 @@ enum lk {
 	L_JOIN,
 	L_UNION,
 	L_SINK,
+	L_LATE, /* the late records of an event_time operator (a side output) */
 };
 
 struct lnode {
@@ -50,6 +51,7 @@ struct lnode {
 	const char *let_name;
 	struct lnode *pushed; /* AGG/DISTINCT: a later filter moved before it */
 	bool elided;          /* FILTER: moved before its input (see pushed) */
+	unsigned op_index;    /* EVTIME: its place in its stage's chain */
 };
 
 struct pstage {

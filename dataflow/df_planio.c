@@ -91,6 +91,7 @@ int df_tplan_encode(const struct df_tplan *p, uint32_t partition, uint8_t **out,
 		df_w_u32(&w, o->sink_id);
 		df_w_u8(&w, o->sink_kind);
 		df_w_u8(&w, o->from_late);
+		df_w_u32(&w, o->late_op);
 	}
 	w_kinds(&w, p->out_kinds, p->out_width);
 	df_w_u8(&w, p->out_timed);
@@ -241,9 +242,12 @@ int df_tplan_decode(const uint8_t *bytes, size_t len, struct df_arena *a, struct
 		o->sink_id = df_r_u32(&r);
 		o->sink_kind = df_r_u8(&r);
 		o->from_late = df_r_u8(&r);
+		o->late_op = (uint16_t)df_r_u32(&r);
 		if (o->kind > OUT_SINK || o->chan > DF_CHAN_GATHER ||
 		    o->sink_kind > DF_SINK_PRINT || o->consumers == 0 ||
-		    o->consumers > DF_PARALLELISM_MAX || o->key_width > DF_WIDTH_MAX)
+		    o->consumers > DF_PARALLELISM_MAX || o->key_width > DF_WIDTH_MAX ||
+		    (o->from_late &&
+		     (o->late_op >= p->n_ops || p->ops[o->late_op]->kind != P_EVTIME)))
 			return SD_EPROTO;
 	}
 	if (!r_kinds(&r, p->out_kinds, &p->out_width))

@@ -103,9 +103,35 @@ static int connect(struct df_cx *cx, struct df_job *job, struct pstage *from, st
 
 /* The stage a consumer of x may append to: x's own when x has no other
  * consumer, else a new stage fed by a forward channel. */
+/* Turns the producer's newest outlet into the late side output of x's
+ * event_time operator: its rows are that operator's input rows. */
+static void make_late(struct pstage *from, struct pstage *to, const struct lnode *x)
+{
+	struct df_outlet *o = &from->plan.outs[from->plan.n_outs - 1];
+	const struct df_pop_spec *ev = from->plan.ops[x->in[0]->op_index];
+	o->from_late = true;
+	o->late_op = (uint16_t)x->in[0]->op_index;
+	if (o->kind != OUT_CHANNEL)
+		return;
+	struct df_tplan *tp = &to->plan;
+	unsigned in = tp->n_inputs - 1u;
+	tp->in_width[in] = tp->out_width = ev->in_width;
+	memcpy(tp->in_kinds[in], ev->in_kinds, ev->in_width);
+	memcpy(tp->out_kinds, ev->in_kinds, ev->in_width);
+	tp->in_timed[in] = tp->out_timed = true;
+}
+
 static struct pstage *attach(struct df_cx *cx, struct df_job *job, struct lnode *x, bool shared)
 {
 	struct pstage *s = job->stages[x->stage], *f;
+	if (x->k == L_LATE) {
+		if (!(f = new_stage(cx, job)) || connect(cx, job, s, f, DF_CHAN_FORWARD, 0))
+			return NULL;
+		make_late(s, f, x);
+		f->forward_from = (int)s->plan.stage;
+		f->last = x;
+		return f;
+	}
 	if (x->consumers == 1 && !shared && s->last == x)
 		return s;
 	if (!(f = new_stage(cx, job)) || connect(cx, job, s, f, DF_CHAN_FORWARD, 0))
@@ -263,8 +289,12 @@ static int plan_node(struct df_cx *cx, struct df_job *job, struct lnode *n)
 			return cx->err;
 		s->last = n;
 		n->stage = (int)s->plan.stage;
+		n->op_index = s->plan.n_ops - 1u;
 		return 0;
 	case L_WINDOW:
+		return 0;
+	case L_LATE:
+		n->stage = n->in[0]->stage;
 		return 0;
 	case L_AGG:
 	case L_DISTINCT:
@@ -282,6 +312,8 @@ static int plan_node(struct df_cx *cx, struct df_job *job, struct lnode *n)
 		s->plan.outs[s->plan.n_outs].sink_id = (uint32_t)n->sink;
 		s->plan.outs[s->plan.n_outs].sink_kind = (uint8_t)job->sinks[n->sink].kind;
 		s->plan.outs[s->plan.n_outs++].consumers = 1;
+		if (n->in[0]->k == L_LATE)
+			make_late(s, NULL, n->in[0]);
 		s->sinks[s->n_sinks++] = n->sink;
 		job->sinks[n->sink].stage = s->plan.stage;
 		n->stage = (int)s->plan.stage;

@@ -149,6 +149,30 @@ static int output(struct df_task *t, const union df_val *row, int64_t ts)
 	return 0;
 }
 
+/* A late record of event_time operator i goes to its side output(s). */
+static int output_late(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
+{
+	const struct df_pop_spec *ev = t->plan.ops[i];
+	for (unsigned o = 0; o < t->plan.n_outs; o++) {
+		const struct df_outlet *ol = &t->plan.outs[o];
+		if (!ol->from_late || ol->late_op != i)
+			continue;
+		if (ol->kind == OUT_SINK) {
+			format_row(&t->sinkbuf[o], ev->in_kinds, row, ev->in_width,
+				   ol->sink_kind != DF_SINK_TEXT);
+			if (t->sinkbuf[o].len >= DF_SINK_FLUSH && flush_sink(t, o))
+				return t->err;
+			continue;
+		}
+		struct df_bb *b = &t->bbs[o][0];
+		df_bb_add(b, ev->in_kinds, row, ts);
+		if ((b->rows >= DF_BATCH_ROWS_MAX || df_bb_bytes(b) >= DF_BATCH_BYTES_MAX) &&
+		    flush_bb(t, o, 0))
+			return t->err;
+	}
+	return 0;
+}
+
 static int flush_outputs(struct df_task *t)
 {
 	for (unsigned o = 0; o < t->plan.n_outs; o++) {
@@ -219,6 +243,10 @@ int df_run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 				     : ts < -DF_TIME_MAX / 1000 ? -DF_TIME_MAX
 								: ts * 1000;
 			ts = ts > DF_TIME_MAX ? DF_TIME_MAX : ts < -DF_TIME_MAX ? -DF_TIME_MAX : ts;
+			if (s->late_out >= 0 && t->wm != DF_WM_NONE && ts < t->wm) {
+				t->stats.late_records++;
+				return output_late(t, i, row, ts);
+			}
 			if (ts > t->ev_max)
 				t->ev_max = ts;
 			break;
@@ -420,7 +448,10 @@ int df_task_open(const uint8_t *plan, size_t len, const struct df_task_io *io,
 		if (!(t->bbs[o] = calloc(t->n_bbs[o], sizeof(struct df_bb))))
 			goto fail;
 		for (unsigned k = 0; k < t->n_bbs[o]; k++)
-			df_bb_init(&t->bbs[o][k], t->plan.out_width, t->plan.out_timed);
+			if (ol->from_late) /* rows of the event_time operator's input */
+				df_bb_init(&t->bbs[o][k], t->plan.ops[ol->late_op]->in_width, true);
+			else
+				df_bb_init(&t->bbs[o][k], t->plan.out_width, t->plan.out_timed);
 	}
 	if (t->plan.source == DF_SRC_GENERATE) {
 		uint64_t n = t->plan.gen_n, p = t->plan.parallelism, i = t->plan.partition;

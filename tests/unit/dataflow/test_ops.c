@@ -264,6 +264,22 @@ static void test_tumbling_late(void **state)
 	const char *job2 = "read_csv(\"netfs://c.csv\", { ts: int, url: str }) @parallelism(1)\n"
 			   "  .event_time(c -> c.ts, lateness = 20s)\n"
 			   "  .key_by(c -> c.url).window(tumbling(10s)).count().collect()\n";
+	/* the late record can be kept: a named side output instead of a drop */
+	const char *job3 =
+		"let c = read_csv(\"netfs://c.csv\", { ts: int, url: str }) @parallelism(1)\n"
+		"  .event_time(c -> c.ts, lateness = 1s, late = \"late\")\n"
+		"c.key_by(c -> c.url).window(tumbling(10s)).count().collect()\n"
+		"late.map(c -> (c.url, c.ts)).collect()\n";
+	struct h_result r;
+	assert_int_equal(h_run(job3, in, 1, 2, 0, &r), 0);
+	h_sort_lines(r.out[0]);
+	char *w = strdup(want);
+	h_sort_lines(w);
+	assert_string_equal(r.out[0], w);
+	assert_string_equal(r.out[1], "a,8000\n");
+	assert_int_equal(r.late, 1);
+	free(w);
+	h_free(&r);
 	expect_run(job2, in, 1, 2,
 		   "a,0,10000,3\nb,0,10000,2\na,10000,20000,1\nb,10000,20000,1\na,20000,30000,1\n",
 		   0);
