@@ -229,6 +229,7 @@ struct coord_job {
 	uint64_t exceptions_dropped;
 	int failure_code; /* SD_E* of the root cause when FAILED */
 	bool committing;  /* tasks FINISHED, JobDone sent, sinks being assembled */
+	bool busy;        /* a file service call for it runs off the loop: keep it */
 	uint64_t commit_started_us;
 	char *plan_json;    /* owned: the plan as JSON text, NULL until compiled */
 	uint64_t version;   /* bumped on every change the job document shows */
@@ -277,6 +278,14 @@ int coord_sink_part_name(char *out, size_t cap, const char *output, const char *
 int coord_sink_output(char *out, size_t cap, const struct coord_job *job, unsigned sink_id,
 		      const char *path);
 
+/*
+ * Runs work(data) off the loop (file service calls block), then after(data)
+ * back on the loop. Returns 0, or an error when it cannot (the caller then
+ * runs both itself). The daemon implements it with uv_queue_work.
+ */
+typedef void coord_work_fn(void *data);
+typedef int coord_async_fn(void *arg, coord_work_fn *work, coord_work_fn *after, void *data);
+
 /* Sends one control message to a node; how the job table reaches the wire. */
 typedef int coord_send_fn(void *arg, struct coord_node *node, uint16_t type,
 			  const ProtobufCMessage *msg);
@@ -290,6 +299,9 @@ struct coord_jobs {
 	coord_send_fn *send;
 	void *send_arg;
 	struct coord_netfs netfs; /* set by the daemon; host NULL = none */
+	coord_async_fn *async;    /* NULL: file service calls run inline */
+	void *async_arg;
+	uint64_t (*now_us)(void); /* for work that ends later; NULL: the caller's time */
 	uint64_t submitted_total;
 	uint64_t finished_total[COORD_JOB_STATE_COUNT]; /* by terminal state */
 	uint64_t task_updates_total;

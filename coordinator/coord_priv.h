@@ -54,7 +54,16 @@ int coord__compile(struct coord_job *job, const struct coord_submit *sub, char *
  */
 int coord__place(struct coord_job *job, const struct coord_registry *r, char *err, size_t err_cap);
 
-/* Lists the job's source files on the netfs server and cuts them into splits. */
+/* SD_ENOTSUP (with why in err) when the job needs a file service and has none. No I/O. */
+int coord__check_netfs(const struct coord_job *job, const struct coord_netfs *nfs, char *err,
+		       size_t err_cap);
+/* Whether the job reads files (so its inputs must be listed before deployment). */
+bool coord__needs_listing(const struct coord_job *job);
+/*
+ * Lists the job's source files on the netfs server and cuts them into splits.
+ * Blocks on the file service: the job table runs it off the loop. Touches
+ * only job->compiled->splits.
+ */
 int coord__plan_inputs(struct coord_job *job, const struct coord_netfs *nfs, char *err,
 		       size_t err_cap);
 

@@ -196,7 +196,7 @@ static int make_room(struct coord_jobs *t)
 	if (t->n_jobs < COORD_JOBS_MAX)
 		return 0;
 	for (size_t i = 0; i < t->n_jobs; i++) {
-		if (!coord_job_state_terminal(t->jobs[i]->state))
+		if (!coord_job_state_terminal(t->jobs[i]->state) || t->jobs[i]->busy)
 			continue;
 		job_free(t->jobs[i]);
 		memmove(&t->jobs[i], &t->jobs[i + 1], (t->n_jobs - i - 1) * sizeof(t->jobs[0]));
@@ -287,6 +287,85 @@ static int deploy_tasks(struct coord_jobs *t, struct coord_job *job, char *err, 
 	return 0;
 }
 
+static int start_deploy(struct coord_jobs *t, struct coord_job *job, char *err, size_t err_cap,
+			uint64_t now_us)
+{
+	coord_job_set_state(t, job, COORD_JOB_DEPLOYING, now_us);
+	return deploy_tasks(t, job, err, err_cap);
+}
+
+/* ---- file service calls, off the loop ---- */
+
+enum nfs_op_kind { NFS_OP_LIST_INPUTS, NFS_OP_COMMIT, NFS_OP_DISCARD };
+
+struct nfs_op {
+	struct coord_jobs *t;
+	struct coord_job *job;
+	enum nfs_op_kind kind;
+	uint64_t started_us;
+	int rc;
+	char err[ERR_TEXT_MAX];
+};
+
+static void commit_done(struct coord_jobs *t, struct coord_job *job, int rc, const char *err,
+			uint64_t now_us);
+
+static void nfs_op_work(void *data)
+{
+	struct nfs_op *op = data;
+	struct coord_job *job = op->job;
+	const struct coord_netfs *nfs = &op->t->netfs;
+	if (op->kind == NFS_OP_LIST_INPUTS)
+		op->rc = coord__plan_inputs(job, nfs, op->err, sizeof(op->err));
+	else
+		op->rc = coord__commit_sinks(job, nfs, op->kind == NFS_OP_COMMIT, op->err,
+					     sizeof(op->err));
+}
+
+static uint64_t op_now(const struct nfs_op *op)
+{
+	uint64_t now = op->t->now_us ? op->t->now_us() : op->started_us;
+	return now > op->started_us ? now : op->started_us;
+}
+
+static void nfs_op_after(void *data)
+{
+	struct nfs_op *op = data;
+	struct coord_jobs *t = op->t;
+	struct coord_job *job = op->job;
+	uint64_t now = op_now(op);
+	job->busy = false;
+	if (op->kind == NFS_OP_LIST_INPUTS && !coord_job_state_terminal(job->state)) {
+		int rc = op->rc ? op->rc : start_deploy(t, job, op->err, sizeof(op->err), now);
+		if (rc)
+			coord_job_fail(t, job, rc, op->err, -1, NULL, now);
+	} else if (op->kind == NFS_OP_COMMIT) {
+		commit_done(t, job, op->rc, op->err, now);
+	}
+	free(op);
+}
+
+/* Runs one file service call for job off the loop (inline without async). */
+static void run_nfs_op(struct coord_jobs *t, struct coord_job *job, enum nfs_op_kind kind,
+		       uint64_t now_us)
+{
+	struct nfs_op *op = calloc(1, sizeof(*op));
+	if (!op) {
+		if (kind != NFS_OP_DISCARD)
+			coord_job_fail(t, job, SD_ENOMEM, "out of memory", -1, NULL, now_us);
+		return;
+	}
+	op->t = t;
+	op->job = job;
+	op->kind = kind;
+	op->started_us = now_us;
+	job->busy = true;
+	if (!t->async || t->async(t->async_arg, nfs_op_work, nfs_op_after, op) != 0) {
+		nfs_op_work(op);
+		nfs_op_after(op);
+	}
+}
+
 int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint64_t now_us,
 		      struct coord_job **out, char *err, size_t err_cap)
 {
@@ -321,13 +400,17 @@ int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint
 	if (rc == 0 && !sub->deploy)
 		return 0;
 	if (rc == 0)
-		rc = coord__plan_inputs(job, &t->netfs, err, err_cap);
-	if (rc == 0) {
-		coord_job_set_state(t, job, COORD_JOB_DEPLOYING, now_us);
-		rc = deploy_tasks(t, job, err, err_cap);
+		rc = coord__check_netfs(job, &t->netfs, err, err_cap);
+	if (rc == 0 && coord__needs_listing(job)) {
+		/* Listing blocks on the file service: off the loop; deploys after. */
+		run_nfs_op(t, job, NFS_OP_LIST_INPUTS, now_us);
+		return 0;
 	}
+	if (rc == 0)
+		rc = start_deploy(t, job, err, err_cap, now_us);
 	if (rc) {
-		coord_job_fail(t, job, rc, err, -1, NULL, now_us);
+		if (!coord_job_state_terminal(job->state))
+			coord_job_fail(t, job, rc, err, -1, NULL, now_us);
 		return rc;
 	}
 	return 0;
@@ -365,9 +448,9 @@ int coord_jobs_cancel(struct coord_jobs *t, struct coord_job *job, const char *r
 	add_exception(job, SD_ECANCELED, why, -1, NULL, false, now_us);
 	coord_job_set_state(t, job, COORD_JOB_CANCELED, now_us);
 	if (job->committing) {
-		char err[ERR_TEXT_MAX];
 		job->committing = false;
-		(void)coord__commit_sinks(job, &t->netfs, false, err, sizeof(err));
+		if (!job->busy) /* else commit_done discards */
+			run_nfs_op(t, job, NFS_OP_DISCARD, now_us);
 	}
 	send_cancel(t, job, why);
 	send_job_done(t, job, false);
@@ -405,6 +488,8 @@ static bool all_tasks_started(const struct coord_job *job)
 /* Assembles the sinks once the nodes committed their parts; then FINISHED. */
 static void try_commit(struct coord_jobs *t, struct coord_job *job, uint64_t now_us)
 {
+	if (job->busy)
+		return;
 	bool reported = false;
 	for (size_t i = 0; i < job->n_tasks; i++)
 		reported |= job->tasks[i].sink_bytes > 0;
@@ -412,17 +497,27 @@ static void try_commit(struct coord_jobs *t, struct coord_job *job, uint64_t now
 	/* Nodes that do not report sink_bytes get a grace period to commit. */
 	if (!reported && waited < COORD_COMMIT_GRACE_US)
 		return;
-	char err[ERR_TEXT_MAX];
-	err[0] = '\0';
-	int rc = coord__commit_sinks(job, &t->netfs, true, err, sizeof(err));
-	if (rc == SD_EAGAIN && waited < COORD_COMMIT_WAIT_US)
+	run_nfs_op(t, job, NFS_OP_COMMIT, now_us);
+}
+
+static void commit_done(struct coord_jobs *t, struct coord_job *job, int rc, const char *err,
+			uint64_t now_us)
+{
+	if (job->state != COORD_JOB_RUNNING || !job->committing) {
+		/* Canceled while assembling: nothing may stay behind. */
+		job->committing = false;
+		run_nfs_op(t, job, NFS_OP_DISCARD, now_us);
 		return;
+	}
+	uint64_t waited = now_us > job->commit_started_us ? now_us - job->commit_started_us : 0;
+	if (rc == SD_EAGAIN && waited < COORD_COMMIT_WAIT_US)
+		return; /* the tick tries again */
 	job->committing = false;
 	if (rc) {
 		char why[ERR_TEXT_MAX + 32];
 		snprintf(why, sizeof(why), "sink commit: %s", err[0] ? err : sd_strerror(rc));
-		(void)coord__commit_sinks(job, &t->netfs, false, err, sizeof(err));
 		coord_job_fail(t, job, rc == SD_EAGAIN ? SD_ETIMEDOUT : rc, why, -1, NULL, now_us);
+		run_nfs_op(t, job, NFS_OP_DISCARD, now_us);
 		return;
 	}
 	coord_job_set_state(t, job, COORD_JOB_FINISHED, now_us);

@@ -366,6 +366,44 @@ static uint64_t api_now(void)
 	return coord__now_us();
 }
 
+/* coord_async_fn over libuv's thread pool. */
+struct async_work {
+	uv_work_t req;
+	coord_work_fn *work;
+	coord_work_fn *after;
+	void *data;
+};
+
+static void async_run(uv_work_t *req)
+{
+	struct async_work *w = req->data;
+	w->work(w->data);
+}
+
+static void async_done(uv_work_t *req, int status)
+{
+	struct async_work *w = req->data;
+	if (status == UV_ECANCELED)
+		w->work(w->data); /* never ran: run it here so its job is not left busy */
+	w->after(w->data);
+	free(w);
+}
+
+static int queue_async(void *arg, coord_work_fn *work, coord_work_fn *after, void *data)
+{
+	struct coord_server *s = arg;
+	struct async_work *w = malloc(sizeof(*w));
+	if (!w)
+		return SD_ENOMEM;
+	*w = (struct async_work){.work = work, .after = after, .data = data};
+	w->req.data = w;
+	if (uv_queue_work(s->loop, &w->req, async_run, async_done) != 0) {
+		free(w);
+		return SD_EINTERNAL;
+	}
+	return 0;
+}
+
 static int start(struct coord_server *s, const struct coord_config *cfg)
 {
 	coord__list_init(&s->http_conns);
@@ -374,6 +412,9 @@ static int start(struct coord_server *s, const struct coord_config *cfg)
 	if (rc)
 		return rc;
 	coord_jobs_init(&s->jobs, &s->registry, coord__ctl_send_to_node, s);
+	s->jobs.async = queue_async;
+	s->jobs.async_arg = s;
+	s->jobs.now_us = api_now;
 	if (cfg->netfs_addr) {
 		int port;
 		if (coord_parse_hostport(cfg->netfs_addr, s->netfs_host, sizeof(s->netfs_host),

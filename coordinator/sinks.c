@@ -115,19 +115,42 @@ static int list_source(struct nfs_conn *conn, struct coord_compiled *c,
 	return rc;
 }
 
-int coord__plan_inputs(struct coord_job *job, const struct coord_netfs *nfs, char *err,
+int coord__check_netfs(const struct coord_job *job, const struct coord_netfs *nfs, char *err,
 		       size_t err_cap)
 {
-	struct coord_compiled *c = job->compiled;
-	unsigned nsrc, nsink, nst;
+	const struct coord_compiled *c = job->compiled;
+	unsigned nsrc, nsink;
 	const struct df_source_info *src = df_job_sources(c->df, &nsrc);
 	const struct df_sink_info *sk = df_job_sinks(c->df, &nsink);
-	const struct df_stage_info *st = df_job_stages(c->df, &nst);
 	for (unsigned i = 0; i < nsink; i++)
 		if (need_netfs(nfs, "writes",
 			       sk[i].path ? sk[i].path : "a collect()/print() result", err,
 			       err_cap))
 			return SD_ENOTSUP;
+	for (unsigned i = 0; i < nsrc; i++)
+		if (src[i].path && need_netfs(nfs, "reads", src[i].path, err, err_cap))
+			return SD_ENOTSUP;
+	return 0;
+}
+
+bool coord__needs_listing(const struct coord_job *job)
+{
+	unsigned nsrc;
+	const struct coord_compiled *c = job->compiled;
+	const struct df_source_info *src = df_job_sources(c->df, &nsrc);
+	for (unsigned i = 0; i < nsrc; i++)
+		if (src[i].path && src[i].kind != DF_SRC_GENERATE)
+			return true;
+	return false;
+}
+
+int coord__plan_inputs(struct coord_job *job, const struct coord_netfs *nfs, char *err,
+		       size_t err_cap)
+{
+	struct coord_compiled *c = job->compiled;
+	unsigned nsrc, nst;
+	const struct df_source_info *src = df_job_sources(c->df, &nsrc);
+	const struct df_stage_info *st = df_job_stages(c->df, &nst);
 	struct nfs_conn *conn = NULL;
 	for (unsigned i = 0; i < nsrc; i++) {
 		if (!src[i].path || src[i].kind == DF_SRC_GENERATE || src[i].stage >= nst)
