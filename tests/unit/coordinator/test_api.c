@@ -449,6 +449,62 @@ static void test_submit_compiles_places_deploys(void **state)
 	assert_int_equal(f->jobs.n_jobs, before);
 }
 
+/* An async seam that holds the work until the test runs it. */
+static coord_work_fn *held_work, *held_after;
+static void *held_data;
+static int hold_async(void *arg, coord_work_fn *work, coord_work_fn *after, void *data)
+{
+	(void)arg;
+	assert_null(held_work);
+	held_work = work;
+	held_after = after;
+	held_data = data;
+	return 0;
+}
+
+static void run_held(void)
+{
+	coord_work_fn *w = held_work, *a = held_after;
+	held_work = held_after = NULL;
+	w(held_data);
+	a(held_data);
+}
+
+static void test_listing_off_the_loop(void **state)
+{
+	struct fixture *f = *state;
+	f->jobs.netfs.host = "127.0.0.1";
+	f->jobs.netfs.port = 9; /* nothing listens: the listing fails */
+	f->jobs.async = hold_async;
+	const char *body = "{\"text\":\"read_text(\\\"netfs://in/*.txt\\\").print()\"}";
+	int st;
+	/* Answered before the listing: PLACING, nothing deployed yet. */
+	cJSON *o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", body, &st);
+	assert_int_equal(st, 202);
+	assert_string_equal(get(o, "state")->valuestring, "PLACING");
+	struct coord_job *job = coord_jobs_find(&f->jobs, get(o, "id")->valuestring);
+	cJSON_Delete(o);
+	assert_true(job->busy);
+	assert_non_null(held_work);
+	run_held();
+	/* The file service was unreachable: FAILED with that root cause, no deploys. */
+	assert_false(job->busy);
+	assert_int_equal(job->state, COORD_JOB_FAILED);
+	assert_int_equal(count_sent(WIRE_CTL_DEPLOY), 0);
+	assert_non_null(strstr(job->exceptions[0].message, "file service"));
+
+	/* Canceled while listing: stays CANCELED, nothing deployed afterwards. */
+	o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", body, &st);
+	assert_int_equal(st, 202);
+	job = coord_jobs_find(&f->jobs, get(o, "id")->valuestring);
+	cJSON_Delete(o);
+	assert_int_equal(coord_jobs_cancel(&f->jobs, job, "test", fake_now), 0);
+	run_held();
+	assert_int_equal(job->state, COORD_JOB_CANCELED);
+	assert_int_equal(count_sent(WIRE_CTL_DEPLOY), 0);
+	f->jobs.async = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +514,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failure_and_exceptions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_compiles_places_deploys, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_listing_off_the_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_lost_fails_job_and_cancel, setup,
 						teardown),
 	};
