@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 
 #define WAN_EVENTS         64
 #define WAN_RTT_PROBES_MAX 100
+#define WAN_RTT_TIMEOUT_MS 2000 /* one connect attempt */
 
 int wan_epoll_add(struct wan *w, int fd, uint32_t events, enum wan_tag tag, int idx)
 {
@@ -250,12 +252,25 @@ static int wan_rtt(const char *target, int count)
 	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
 		return usage();
 	for (int i = 0; i < count; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		uint64_t t0 = wan_now_ns();
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+		if (fd < 0)
+			break;
+		int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+		if (rc < 0 && errno == EINPROGRESS) {
+			struct pollfd p = {.fd = fd, .events = POLLOUT};
+			int err = 0;
+			socklen_t len = sizeof err;
+			rc = poll(&p, 1, WAN_RTT_TIMEOUT_MS) == 1 &&
+					     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) ==
+						     0 &&
+					     err == 0
+				     ? 0
+				     : -1;
+		}
+		if (rc == 0)
 			ms[ok++] = (double)(wan_now_ns() - t0) / 1e6;
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 	}
 	if (ok == 0) {
 		fprintf(stderr, "stardust-wan: no connection to %s\n", target);
