@@ -15,7 +15,7 @@
 
 static int aerr(struct df_cx *cx, const struct df_ast *a, const char *msg)
 {
-	return df_error(cx, SD_ETYPE, a->line, a->col, "@%s: %s", a->name, msg);
+	return df__error(cx, SD_ETYPE, a->line, a->col, "@%s: %s", a->name, msg);
 }
 
 /* A string or a list of strings -> values. */
@@ -24,8 +24,8 @@ static int str_list(struct df_cx *cx, const struct df_ast *a, const struct df_as
 {
 	const char **vals;
 	unsigned n = v->k == A_LIST ? v->n : 1;
-	if (!(vals = df_arena_alloc(cx->a, sizeof(*vals) * (n ? n : 1))))
-		return df_error(cx, SD_ENOMEM, 0, 0, "out of memory");
+	if (!(vals = df__arena_alloc(cx->a, sizeof(*vals) * (n ? n : 1))))
+		return df__error(cx, SD_ENOMEM, 0, 0, "out of memory");
 	for (unsigned i = 0; i < n; i++) {
 		const struct df_ast *s = v->k == A_LIST ? v->kids[i] : v;
 		if (s->k != A_STR)
@@ -48,8 +48,8 @@ static int kv(struct df_cx *cx, const struct df_ast *a, const char *key, const s
 	return str_list(cx, a, v, out);
 }
 
-int df_annotation_parse(struct df_cx *cx, struct df_job *job, const struct df_ast *a,
-			struct lnode *target, struct df_annotation *out, const struct lnode **near)
+int df__annotation_parse(struct df_cx *cx, struct df_job *job, const struct df_ast *a,
+			 struct lnode *target, struct df_annotation *out, const struct lnode **near)
 {
 	unsigned first = target ? 1 : 0, nargs = a->n - first;
 	const struct df_ast *const *args = (const struct df_ast *const *)a->kids + first;
@@ -123,9 +123,9 @@ int df_annotation_parse(struct df_cx *cx, struct df_job *job, const struct df_as
 				*near = job->nodes[i];
 				return 0;
 			}
-		return df_error(cx, SD_ETYPE, args[0]->line, args[0]->col,
-				"@near: unknown stream '%s': expected a name bound with let",
-				args[0]->name);
+		return df__error(cx, SD_ETYPE, args[0]->line, args[0]->col,
+				 "@near: unknown stream '%s': expected a name bound with let",
+				 args[0]->name);
 	}
 	return aerr(cx, a,
 		    "unknown annotation: expected @region, @zone, @label, @near, "
@@ -136,30 +136,31 @@ static int add_job_ann(struct df_cx *cx, struct df_job *job, const struct df_ann
 		       const struct df_ast *at)
 {
 	if (job->n_job_anns >= DF_ANNS_MAX)
-		return df_error(cx, SD_ELIMIT, at ? at->line : 0, at ? at->col : 0,
-				"too many job-level annotations (limit %d)", DF_ANNS_MAX);
+		return df__error(cx, SD_ELIMIT, at ? at->line : 0, at ? at->col : 0,
+				 "too many job-level annotations (limit %d)", DF_ANNS_MAX);
 	job->job_anns[job->n_job_anns] = *an;
 	job->job_anns[job->n_job_anns++].job_default = true;
 	return 0;
 }
 
-int df_job_option(struct df_cx *cx, struct df_job *job, const char *key, const struct df_ast *v)
+int df__job_option(struct df_cx *cx, struct df_job *job, const char *key, const struct df_ast *v)
 {
 	struct df_annotation an;
 	const struct lnode *near = NULL;
 
 	if (!strcmp(key, "@")) {
 		if (!strcmp(v->name, "parallelism"))
-			return df_error(cx, SD_ETYPE, v->line, v->col,
-					"in the job block write parallelism = n");
-		if (df_annotation_parse(cx, job, v, NULL, &an, &near))
+			return df__error(cx, SD_ETYPE, v->line, v->col,
+					 "in the job block write parallelism = n");
+		if (df__annotation_parse(cx, job, v, NULL, &an, &near))
 			return cx->err;
 		return add_job_ann(cx, job, &an, v);
 	}
 	if (!strcmp(key, "parallelism")) {
 		if (v->k != A_INT || v->ival < 1 || v->ival > DF_PARALLELISM_MAX)
-			return df_error(cx, SD_ETYPE, v->line, v->col,
-					"parallelism must be an integer 1..%d", DF_PARALLELISM_MAX);
+			return df__error(cx, SD_ETYPE, v->line, v->col,
+					 "parallelism must be an integer 1..%d",
+					 DF_PARALLELISM_MAX);
 		job->default_par = (unsigned)v->ival;
 		return 0;
 	}
@@ -167,38 +168,39 @@ int df_job_option(struct df_cx *cx, struct df_job *job, const char *key, const s
 		memset(&an, 0, sizeof(an));
 		an.kind = key[0] == 'r' ? DF_ANN_REGION : DF_ANN_ZONE;
 		if (v->k != A_STR && v->k != A_LIST)
-			return df_error(cx, SD_ETYPE, v->line, v->col,
-					"%s = expects a string or a list", key);
+			return df__error(cx, SD_ETYPE, v->line, v->col,
+					 "%s = expects a string or a list", key);
 		struct df_ast fake = *v;
 		fake.name = key;
 		if (str_list(cx, &fake, v, &an))
 			return cx->err;
 		return add_job_ann(cx, job, &an, v);
 	}
-	return df_error(cx, SD_ETYPE, v->line, v->col,
-			"unknown job option '%s': expected parallelism, region, zone or an "
-			"@annotation",
-			key);
+	return df__error(cx, SD_ETYPE, v->line, v->col,
+			 "unknown job option '%s': expected parallelism, region, zone or an "
+			 "@annotation",
+			 key);
 }
 
 /* "key=value" strings from the command line become job-level annotations. */
-int df_job_cli_constraints(struct df_cx *cx, struct df_job *job, const char *const *kvs, unsigned n,
-			   bool prefer);
-int df_job_cli_constraints(struct df_cx *cx, struct df_job *job, const char *const *kvs, unsigned n,
-			   bool prefer)
+int df__job_cli_constraints(struct df_cx *cx, struct df_job *job, const char *const *kvs,
+			    unsigned n, bool prefer);
+int df__job_cli_constraints(struct df_cx *cx, struct df_job *job, const char *const *kvs,
+			    unsigned n, bool prefer)
 {
 	for (unsigned i = 0; i < n; i++) {
 		const char *eq = kvs[i] ? strchr(kvs[i], '=') : NULL;
 		struct df_annotation an;
-		const char **vals = df_arena_alloc(cx->a, sizeof(*vals));
+		const char **vals = df__arena_alloc(cx->a, sizeof(*vals));
 		if (!eq || eq == kvs[i] || !eq[1])
-			return df_error(cx, SD_EINVAL, 0, 0, "bad %s '%s': expected key=value",
-					prefer ? "preference" : "constraint", kvs[i] ? kvs[i] : "");
+			return df__error(cx, SD_EINVAL, 0, 0, "bad %s '%s': expected key=value",
+					 prefer ? "preference" : "constraint",
+					 kvs[i] ? kvs[i] : "");
 		memset(&an, 0, sizeof(an));
-		an.key = df_arena_strndup(cx->a, kvs[i], (size_t)(eq - kvs[i]));
+		an.key = df__arena_strndup(cx->a, kvs[i], (size_t)(eq - kvs[i]));
 		if (!vals || !an.key ||
-		    !(vals[0] = df_arena_strndup(cx->a, eq + 1, strlen(eq + 1))))
-			return df_error(cx, SD_ENOMEM, 0, 0, "out of memory");
+		    !(vals[0] = df__arena_strndup(cx->a, eq + 1, strlen(eq + 1))))
+			return df__error(cx, SD_ENOMEM, 0, 0, "out of memory");
 		an.values = vals;
 		an.n_values = 1;
 		an.weight = 10;

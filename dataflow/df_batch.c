@@ -14,22 +14,22 @@
 static void put_field(struct df_wbuf *w, uint8_t kind, const union df_val *v)
 {
 	if (kind == DF_BOOL) {
-		df_w_u8(w, (uint8_t)(v->i != 0));
+		df__w_u8(w, (uint8_t)(v->i != 0));
 	} else if (kind == DF_STR) {
-		df_w_u32(w, v->s.n);
-		df_w_bytes(w, v->s.p, v->s.n);
+		df__w_u32(w, v->s.n);
+		df__w_bytes(w, v->s.p, v->s.n);
 	} else {
-		df_w_bytes(w, &v->i, 8);
+		df__w_bytes(w, &v->i, 8);
 	}
 }
 
-void df_row_encode(struct df_wbuf *w, const uint8_t *kinds, const union df_val *row, unsigned n)
+void df__row_encode(struct df_wbuf *w, const uint8_t *kinds, const union df_val *row, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		put_field(w, kinds[i], &row[i]);
 }
 
-void df_row_decode(const uint8_t *p, const uint8_t *kinds, union df_val *row, unsigned n)
+void df__row_decode(const uint8_t *p, const uint8_t *kinds, union df_val *row, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		if (kinds[i] == DF_BOOL) {
@@ -47,28 +47,28 @@ void df_row_decode(const uint8_t *p, const uint8_t *kinds, union df_val *row, un
 	}
 }
 
-void df_bb_init(struct df_bb *b, uint16_t nfields, bool timed)
+void df__bb_init(struct df_bb *b, uint16_t nfields, bool timed)
 {
 	memset(b, 0, sizeof(*b));
 	b->nfields = nfields;
 	b->timed = timed;
-	df_w_bytes(&b->w, (uint8_t[DF_BATCH_HEADER]){0}, DF_BATCH_HEADER);
+	df__w_bytes(&b->w, (uint8_t[DF_BATCH_HEADER]){0}, DF_BATCH_HEADER);
 }
 
-void df_bb_add(struct df_bb *b, const uint8_t *kinds, const union df_val *row, int64_t ts)
+void df__bb_add(struct df_bb *b, const uint8_t *kinds, const union df_val *row, int64_t ts)
 {
 	if (b->timed)
-		df_w_bytes(&b->w, &ts, 8);
-	df_row_encode(&b->w, kinds, row, b->nfields);
+		df__w_bytes(&b->w, &ts, 8);
+	df__row_encode(&b->w, kinds, row, b->nfields);
 	b->rows++;
 }
 
-size_t df_bb_bytes(const struct df_bb *b)
+size_t df__bb_bytes(const struct df_bb *b)
 {
 	return b->w.len - DF_BATCH_HEADER;
 }
 
-const uint8_t *df_bb_finish(struct df_bb *b, size_t *len)
+const uint8_t *df__bb_finish(struct df_bb *b, size_t *len)
 {
 	uint8_t *h;
 	uint32_t body;
@@ -89,19 +89,19 @@ const uint8_t *df_bb_finish(struct df_bb *b, size_t *len)
 	return h;
 }
 
-void df_bb_clear(struct df_bb *b)
+void df__bb_clear(struct df_bb *b)
 {
 	b->w.len = DF_BATCH_HEADER;
 	b->rows = 0;
 }
 
-void df_bb_free(struct df_bb *b)
+void df__bb_free(struct df_bb *b)
 {
 	free(b->w.p);
 	memset(b, 0, sizeof(*b));
 }
 
-int df_br_open(struct df_br *r, const uint8_t *batch, size_t len, uint16_t nfields)
+int df__br_open(struct df_br *r, const uint8_t *batch, size_t len, uint16_t nfields)
 {
 	uint32_t rows, body;
 	uint16_t nf;
@@ -121,7 +121,7 @@ int df_br_open(struct df_br *r, const uint8_t *batch, size_t len, uint16_t nfiel
 	return 0;
 }
 
-int df_br_next(struct df_br *r, const uint8_t *kinds, union df_val *row, int64_t *ts)
+int df__br_next(struct df_br *r, const uint8_t *kinds, union df_val *row, int64_t *ts)
 {
 	const uint8_t *p = r->p;
 	if (r->rows_left == 0)
@@ -179,7 +179,7 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
 	return h;
 }
 
-uint64_t df_hash_bytes(const void *data, size_t n)
+uint64_t df__hash_bytes(const void *data, size_t n)
 {
 	const uint8_t *p = data;
 	uint64_t h = 0x243f6a8885a308d3ull ^ n;
@@ -198,12 +198,12 @@ uint64_t df_hash_bytes(const void *data, size_t n)
 	return fmix(h);
 }
 
-uint64_t df_hash_row(const uint8_t *kinds, const union df_val *row, unsigned n)
+uint64_t df__hash_row(const uint8_t *kinds, const union df_val *row, unsigned n)
 {
 	uint64_t h = 0x1234567;
 	for (unsigned i = 0; i < n; i++) {
 		if (kinds[i] == DF_STR)
-			h = mix(h, df_hash_bytes(row[i].s.p, row[i].s.n));
+			h = mix(h, df__hash_bytes(row[i].s.p, row[i].s.n));
 		else if (kinds[i] == DF_BOOL)
 			h = mix(h, (uint64_t)(row[i].i != 0));
 		else

@@ -82,10 +82,10 @@ struct df_tplan {
 };
 
 /* Encodes a stage plan for one partition (malloc'd bytes). */
-int df_tplan_encode(const struct df_tplan *p, uint32_t partition, uint8_t **out, size_t *len);
+int df__tplan_encode(const struct df_tplan *p, uint32_t partition, uint8_t **out, size_t *len);
 /* Decodes into arena memory; programs and constants point into `bytes`,
  * which the caller keeps alive. Returns 0 or SD_EPROTO. */
-int df_tplan_decode(const uint8_t *bytes, size_t len, struct df_arena *a, struct df_tplan *out);
+int df__tplan_decode(const uint8_t *bytes, size_t len, struct df_arena *a, struct df_tplan *out);
 
 /* ---- batches ---- */
 struct df_bb { /* batch builder */
@@ -94,13 +94,13 @@ struct df_bb { /* batch builder */
 	uint16_t nfields;
 	bool timed;
 };
-void df_bb_init(struct df_bb *b, uint16_t nfields, bool timed);
-void df_bb_add(struct df_bb *b, const uint8_t *kinds, const union df_val *row, int64_t ts);
+void df__bb_init(struct df_bb *b, uint16_t nfields, bool timed);
+void df__bb_add(struct df_bb *b, const uint8_t *kinds, const union df_val *row, int64_t ts);
 /* Finalises the header; returns the bytes (owned by b) or NULL on OOM. */
-const uint8_t *df_bb_finish(struct df_bb *b, size_t *len);
-void df_bb_clear(struct df_bb *b); /* back to empty, keeps the buffer */
-void df_bb_free(struct df_bb *b);
-size_t df_bb_bytes(const struct df_bb *b);
+const uint8_t *df__bb_finish(struct df_bb *b, size_t *len);
+void df__bb_clear(struct df_bb *b); /* back to empty, keeps the buffer */
+void df__bb_free(struct df_bb *b);
+size_t df__bb_bytes(const struct df_bb *b);
 
 struct df_br { /* batch reader */
 	const uint8_t *p, *end;
@@ -108,15 +108,15 @@ struct df_br { /* batch reader */
 	uint16_t nfields;
 	bool timed;
 };
-int df_br_open(struct df_br *r, const uint8_t *batch, size_t len, uint16_t nfields);
+int df__br_open(struct df_br *r, const uint8_t *batch, size_t len, uint16_t nfields);
 /* 1 = a row (strings point into the batch), 0 = end, SD_EPROTO = malformed. */
-int df_br_next(struct df_br *r, const uint8_t *kinds, union df_val *row, int64_t *ts);
+int df__br_next(struct df_br *r, const uint8_t *kinds, union df_val *row, int64_t *ts);
 
 /* Encodes slots as bytes (the batch field encoding) for hashing and state. */
-void df_row_encode(struct df_wbuf *w, const uint8_t *kinds, const union df_val *row, unsigned n);
-/* Decodes n slots from exactly-sized bytes made by df_row_encode. */
-void df_row_decode(const uint8_t *p, const uint8_t *kinds, union df_val *row, unsigned n);
-uint64_t df_hash_bytes(const void *p, size_t n);
-uint64_t df_hash_row(const uint8_t *kinds, const union df_val *row, unsigned n);
+void df__row_encode(struct df_wbuf *w, const uint8_t *kinds, const union df_val *row, unsigned n);
+/* Decodes n slots from exactly-sized bytes made by df__row_encode. */
+void df__row_decode(const uint8_t *p, const uint8_t *kinds, union df_val *row, unsigned n);
+uint64_t df__hash_bytes(const void *p, size_t n);
+uint64_t df__hash_row(const uint8_t *kinds, const union df_val *row, unsigned n);
 
 #endif /* SD_DATAFLOW_EXEC_H */

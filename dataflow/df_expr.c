@@ -34,10 +34,10 @@ static int terr(struct ecx *E, const struct df_ast *a, const char *fmt, const st
 {
 	char b1[200] = "", b2[200] = "";
 	if (t1)
-		df_type_str(t1, b1, sizeof b1);
+		df__type_str(t1, b1, sizeof b1);
 	if (t2)
-		df_type_str(t2, b2, sizeof b2);
-	return df_error(E->cx, SD_ETYPE, a->line, a->col, fmt, b1, b2);
+		df__type_str(t2, b2, sizeof b2);
+	return df__error(E->cx, SD_ETYPE, a->line, a->col, fmt, b1, b2);
 }
 
 static void stack(struct ecx *E, int d)
@@ -53,10 +53,10 @@ static int emit_word(struct ecx *E, uint32_t w)
 		unsigned cap = E->cap ? E->cap * 2 : 64;
 		uint32_t *nc;
 		if (cap > DF_CODE_MAX)
-			return df_error(E->cx, SD_ELIMIT, 0, 0, "expression too large");
-		nc = df_arena_alloc(E->cx->a, cap * sizeof(*nc));
+			return df__error(E->cx, SD_ELIMIT, 0, 0, "expression too large");
+		nc = df__arena_alloc(E->cx->a, cap * sizeof(*nc));
 		if (!nc)
-			return df_error(E->cx, SD_ENOMEM, 0, 0, "out of memory");
+			return df__error(E->cx, SD_ENOMEM, 0, 0, "out of memory");
 		if (E->n)
 			memcpy(nc, E->code, E->n * sizeof(*nc));
 		E->code = nc;
@@ -76,10 +76,10 @@ static int emit_const(struct ecx *E, enum df_tk k, union df_val v)
 {
 	if (E->nc == E->ccap) {
 		unsigned cap = E->ccap ? E->ccap * 2 : 8;
-		union df_val *nv = df_arena_alloc(E->cx->a, cap * sizeof(*nv));
-		uint8_t *nk = df_arena_alloc(E->cx->a, cap);
+		union df_val *nv = df__arena_alloc(E->cx->a, cap * sizeof(*nv));
+		uint8_t *nk = df__arena_alloc(E->cx->a, cap);
 		if (!nv || !nk || cap > DF_CODE_MAX)
-			return df_error(E->cx, SD_ENOMEM, 0, 0, "out of memory");
+			return df__error(E->cx, SD_ENOMEM, 0, 0, "out of memory");
 		if (E->nc) {
 			memcpy(nv, E->consts, E->nc * sizeof(*nv));
 			memcpy(nk, E->ckinds, E->nc);
@@ -122,7 +122,7 @@ static bool path_slot(struct ecx *E, const struct df_ast *a, struct df_type **t,
 		bool hit = a->name ? (pt->k == DF_RECORD && strcmp(pt->names[i], a->name) == 0)
 				   : (int64_t)i == a->ival;
 		if (hit) {
-			*off += df_type_offset(pt, i);
+			*off += df__type_offset(pt, i);
 			*t = pt->el[i];
 			return true;
 		}
@@ -133,12 +133,12 @@ static bool path_slot(struct ecx *E, const struct df_ast *a, struct df_type **t,
 static int field_error(struct ecx *E, const struct df_ast *a, const struct df_type *pt)
 {
 	char b[200];
-	df_type_str(pt, b, sizeof b);
+	df__type_str(pt, b, sizeof b);
 	if (a->name)
-		return df_error(E->cx, SD_ETYPE, a->line, a->col, "no field '%s' in %s", a->name,
-				b);
-	return df_error(E->cx, SD_ETYPE, a->line, a->col, "no element %lld in %s",
-			(long long)a->ival, b);
+		return df__error(E->cx, SD_ETYPE, a->line, a->col, "no field '%s' in %s", a->name,
+				 b);
+	return df__error(E->cx, SD_ETYPE, a->line, a->col, "no element %lld in %s",
+			 (long long)a->ival, b);
 }
 
 static int compile_field(struct ecx *E, const struct df_ast *a, struct df_type **t)
@@ -163,7 +163,7 @@ static int compile_field(struct ecx *E, const struct df_ast *a, struct df_type *
 		if (hit) {
 			*t = pt->el[i];
 			if (emit(E, OP_PICK, pt->width) ||
-			    emit_word(E, df_type_offset(pt, i) | (uint32_t)(*t)->width << 16))
+			    emit_word(E, df__type_offset(pt, i) | (uint32_t)(*t)->width << 16))
 				return E->cx->err;
 			stack(E, (int)(*t)->width - (int)pt->width);
 			return 0;
@@ -177,11 +177,11 @@ static struct df_type *unify_num(struct ecx *E, struct df_type *l, struct df_typ
 {
 	if (l->k == DF_FLOAT && r->k == DF_INT) {
 		emit(E, OP_I2F, 0);
-		return &df_t_float;
+		return &df__t_float;
 	}
 	if (l->k == DF_INT && r->k == DF_FLOAT) {
 		emit(E, OP_I2F, 1);
-		return &df_t_float;
+		return &df__t_float;
 	}
 	return l;
 }
@@ -200,27 +200,27 @@ static int compile_arith(struct ecx *E, const struct df_ast *a, struct df_type *
 		code = (f ? fops : iops)[op - T_PLUS];
 		if (code == OP_COUNT_)
 			return terr(E, a, "'%%' needs int operands, found float", NULL, NULL);
-		*t = f ? &df_t_float : &df_t_int;
+		*t = f ? &df__t_float : &df__t_int;
 		return emit(E, code, 0);
 	}
 	if (l->k == DF_STR && r->k == DF_STR && op == T_PLUS) {
-		*t = &df_t_str;
+		*t = &df__t_str;
 		return emit(E, OP_CONCAT, 0);
 	}
 	/* time and duration arithmetic on the underlying µs */
 	if (op == T_PLUS &&
 	    ((l->k == DF_TIME && r->k == DF_DUR) || (l->k == DF_DUR && r->k == DF_TIME) ||
 	     (l->k == DF_DUR && r->k == DF_DUR))) {
-		*t = (l->k == DF_TIME || r->k == DF_TIME) ? &df_t_time : &df_t_dur;
+		*t = (l->k == DF_TIME || r->k == DF_TIME) ? &df__t_time : &df__t_dur;
 		return emit(E, OP_ADDI, 0);
 	}
 	if (op == T_MINUS && (l->k == DF_TIME || l->k == DF_DUR) &&
 	    (r->k == DF_DUR || (r->k == DF_TIME && l->k == DF_TIME))) {
-		*t = (l->k == DF_TIME && r->k == DF_DUR) ? &df_t_time : &df_t_dur;
+		*t = (l->k == DF_TIME && r->k == DF_DUR) ? &df__t_time : &df__t_dur;
 		return emit(E, OP_SUBI, 0);
 	}
 	if ((op == T_STAR || op == T_SLASH) && l->k == DF_DUR && r->k == DF_INT) {
-		*t = &df_t_dur;
+		*t = &df__t_dur;
 		return emit(E, op == T_STAR ? OP_MULI : OP_DIVI, 0);
 	}
 	return terr(E, a, "operator cannot combine %s and %s", l, r);
@@ -233,7 +233,7 @@ static int compile_cmp(struct ecx *E, const struct df_ast *a, struct df_type *l,
 	enum df_opc base;
 
 	stack(E, -1);
-	*t = &df_t_bool;
+	*t = &df__t_bool;
 	if (numeric(l) && numeric(r)) {
 		base = unify_num(E, l, r)->k == DF_FLOAT ? OP_EQF : OP_EQI;
 	} else if (l->k == r->k && (l->k == DF_TIME || l->k == DF_DUR)) {
@@ -276,7 +276,7 @@ static int compile_logic(struct ecx *E, const struct df_ast *a, struct df_type *
 	if (emit_const(E, DF_BOOL, (union df_val){.i = a->op == T_OR}))
 		return E->cx->err;
 	E->code[j2] = OP_JMP | (E->n - j2 - 1) << 8;
-	*t = &df_t_bool;
+	*t = &df__t_bool;
 	return 0;
 }
 
@@ -300,7 +300,7 @@ static int compile_if(struct ecx *E, const struct df_ast *a, struct df_type **t)
 	stack(E, -(int)y->width);
 	if (compile(E, a->kids[2], &n))
 		return E->cx->err;
-	if (!df_type_eq(y, n))
+	if (!df__type_eq(y, n))
 		return terr(E, a->kids[2], "the branches of 'if' differ: %s and %s", y, n);
 	E->code[j2] = OP_JMP | (E->n - j2 - 1) << 8;
 	*t = y;
@@ -323,21 +323,21 @@ static int compile_seq(struct ecx *E, const struct df_ast *a, struct df_type **t
 			return terr(E, a, "empty list: its element type cannot be inferred", NULL,
 				    NULL);
 		for (unsigned i = 1; i < a->n; i++)
-			if (!df_type_eq(el[0], el[i]))
+			if (!df__type_eq(el[0], el[i]))
 				return terr(E, a->kids[i], "list elements differ: %s and %s", el[0],
 					    el[i]);
-		*t = df_type_list(E->cx->a, el[0]);
+		*t = df__type_list(E->cx->a, el[0]);
 		if (!*t)
-			return df_error(E->cx, SD_ENOMEM, 0, 0, "out of memory");
+			return df__error(E->cx, SD_ENOMEM, 0, 0, "out of memory");
 		stack(E, 1 - (int)(el[0]->width * a->n));
 		if (emit(E, OP_MKLIST, a->n) || emit_word(E, el[0]->width))
 			return E->cx->err;
 		return 0;
 	}
-	*t = a->k == A_RECORD ? df_type_record(E->cx->a, el, a->names, a->n)
-			      : df_type_tuple(E->cx->a, el, a->n);
+	*t = a->k == A_RECORD ? df__type_record(E->cx->a, el, a->names, a->n)
+			      : df__type_tuple(E->cx->a, el, a->n);
 	if (!*t)
-		return df_error(E->cx, SD_ELIMIT, a->line, a->col, "value too wide");
+		return df__error(E->cx, SD_ELIMIT, a->line, a->col, "value too wide");
 	return 0;
 }
 
@@ -349,23 +349,23 @@ static int compile(struct ecx *E, const struct df_ast *a, struct df_type **t)
 	int rc = 0;
 
 	if (++E->nest > DF_NEST_MAX)
-		return df_error(E->cx, SD_ETYPE, a->line, a->col, "expression nested too deeply");
+		return df__error(E->cx, SD_ETYPE, a->line, a->col, "expression nested too deeply");
 	switch (a->k) {
 	case A_INT:
 	case A_DUR:
-		*t = a->k == A_INT ? &df_t_int : &df_t_dur;
+		*t = a->k == A_INT ? &df__t_int : &df__t_dur;
 		rc = emit_const(E, (*t)->k, (union df_val){.i = a->ival});
 		break;
 	case A_BOOL:
-		*t = &df_t_bool;
+		*t = &df__t_bool;
 		rc = emit_const(E, DF_BOOL, (union df_val){.i = a->ival});
 		break;
 	case A_FLOAT:
-		*t = &df_t_float;
+		*t = &df__t_float;
 		rc = emit_const(E, DF_FLOAT, (union df_val){.f = a->fval});
 		break;
 	case A_STR:
-		*t = &df_t_str;
+		*t = &df__t_str;
 		rc = emit_const(E, DF_STR, (union df_val){.s = {a->sval, a->slen}});
 		break;
 	case A_IDENT:
@@ -373,9 +373,9 @@ static int compile(struct ecx *E, const struct df_ast *a, struct df_type **t)
 		if (a->k == A_IDENT) {
 			unsigned off;
 			if (!path_slot(E, a, t, &off))
-				return df_error(E->cx, SD_ETYPE, a->line, a->col,
-						"unknown name '%s'%s", a->name,
-						E->np ? "" : ": expected a lambda like x -> ...");
+				return df__error(E->cx, SD_ETYPE, a->line, a->col,
+						 "unknown name '%s'%s", a->name,
+						 E->np ? "" : ": expected a lambda like x -> ...");
 		}
 		rc = compile_field(E, a, t);
 		break;
@@ -386,7 +386,7 @@ static int compile(struct ecx *E, const struct df_ast *a, struct df_type **t)
 		}
 		if (compile(E, a->kids[0], &l) || compile(E, a->kids[1], &r))
 			return E->cx->err;
-		if (!df_type_scalar(l) || !df_type_scalar(r))
+		if (!df__type_scalar(l) || !df__type_scalar(r))
 			return terr(E, a, "operators work on scalars, found %s and %s", l, r);
 		rc = a->op >= T_EQ ? compile_cmp(E, a, l, r, t) : compile_arith(E, a, l, r, t);
 		break;
@@ -419,20 +419,20 @@ static int compile(struct ecx *E, const struct df_ast *a, struct df_type **t)
 		rc = compile_call(E, a, t);
 		break;
 	case A_LAMBDA:
-		rc = df_error(E->cx, SD_ETYPE, a->line, a->col,
-			      "a lambda cannot appear inside an expression");
+		rc = df__error(E->cx, SD_ETYPE, a->line, a->col,
+			       "a lambda cannot appear inside an expression");
 		break;
 	case A_ANNOT:
-		rc = df_error(E->cx, SD_ETYPE, a->line, a->col,
-			      "annotations belong on stages, not inside expressions");
+		rc = df__error(E->cx, SD_ETYPE, a->line, a->col,
+			       "annotations belong on stages, not inside expressions");
 		break;
 	}
 	E->nest--;
 	return rc ? rc : E->cx->err;
 }
 
-int df_expr_compile(struct df_cx *cx, const struct df_ast *lam, struct df_type *const *ptypes,
-		    unsigned nparams, struct df_prog **out, struct df_type **rtype)
+int df__expr_compile(struct df_cx *cx, const struct df_ast *lam, struct df_type *const *ptypes,
+		     unsigned nparams, struct df_prog **out, struct df_type **rtype)
 {
 	struct ecx E = {.cx = cx};
 	struct df_type *tmp[DF_TUPLE_MAX];
@@ -447,9 +447,9 @@ int df_expr_compile(struct df_cx *cx, const struct df_ast *lam, struct df_type *
 		} else if (nparams == 1 && k > 1 && ptypes[0]->k == DF_TUPLE && ptypes[0]->n == k) {
 			memcpy(tmp, ptypes[0]->el, sizeof(*tmp) * k); /* (a, b) -> over a pair */
 		} else {
-			return df_error(cx, SD_ETYPE, lam->line, lam->col,
-					"this lambda takes %u parameter%s but receives %u value%s",
-					k, k == 1 ? "" : "s", nparams, nparams == 1 ? "" : "s");
+			return df__error(cx, SD_ETYPE, lam->line, lam->col,
+					 "this lambda takes %u parameter%s but receives %u value%s",
+					 k, k == 1 ? "" : "s", nparams, nparams == 1 ? "" : "s");
 		}
 		E.np = k;
 		E.pnames = lam->names;
@@ -459,18 +459,18 @@ int df_expr_compile(struct df_cx *cx, const struct df_ast *lam, struct df_type *
 			in_width += tmp[i]->width;
 		}
 	} else if (nparams) {
-		return df_error(cx, SD_ETYPE, lam->line, lam->col,
-				"expected a lambda like x -> ...");
+		return df__error(cx, SD_ETYPE, lam->line, lam->col,
+				 "expected a lambda like x -> ...");
 	}
 	if (compile(&E, body, rtype) || emit(&E, OP_RET, 0))
 		return cx->err ? cx->err : SD_ETYPE;
 	assert(E.depth == (int)(*rtype)->width);
-	struct df_prog *p = df_arena_alloc(cx->a, sizeof(*p));
+	struct df_prog *p = df__arena_alloc(cx->a, sizeof(*p));
 	if (!p)
-		return df_error(cx, SD_ENOMEM, 0, 0, "out of memory");
+		return df__error(cx, SD_ENOMEM, 0, 0, "out of memory");
 	if (E.max > DF_STACK_MAX)
-		return df_error(cx, SD_ELIMIT, body->line, body->col,
-				"expression needs too much stack");
+		return df__error(cx, SD_ELIMIT, body->line, body->col,
+				 "expression needs too much stack");
 	p->code = E.code;
 	p->n_code = E.n;
 	p->consts = E.consts;
@@ -483,11 +483,11 @@ int df_expr_compile(struct df_cx *cx, const struct df_ast *lam, struct df_type *
 	return 0;
 }
 
-struct df_prog *df_prog_project(struct df_arena *a, unsigned in_width, const uint16_t *slots,
-				unsigned n)
+struct df_prog *df__prog_project(struct df_arena *a, unsigned in_width, const uint16_t *slots,
+				 unsigned n)
 {
-	struct df_prog *p = df_arena_alloc(a, sizeof(*p));
-	if (!p || !(p->code = df_arena_alloc(a, (n + 1) * sizeof(uint32_t))))
+	struct df_prog *p = df__arena_alloc(a, sizeof(*p));
+	if (!p || !(p->code = df__arena_alloc(a, (n + 1) * sizeof(uint32_t))))
 		return NULL;
 	for (unsigned i = 0; i < n; i++)
 		p->code[i] = OP_LOAD | (uint32_t)slots[i] << 8;

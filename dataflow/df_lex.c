@@ -1,5 +1,5 @@
 /*
- * dataflow/df_lex.c — the lexer: job text -> token array.
+ * dataflow/df__lex.c — the lexer: job text -> token array.
  *
  * Tokens carry line/column (1-based, columns count bytes). Comments are
  * `// ...` and `/ * ... * /`. Literals: 42, 3.5, 1e3, "text" (escapes \n \t
@@ -50,8 +50,8 @@ static int skip_space(struct lexer *L)
 			adv(L);
 			while (!(peekc(L, 0) == '*' && peekc(L, 1) == '/')) {
 				if (peekc(L, 0) == -1)
-					return df_error(L->cx, SD_ESYNTAX, l, co,
-							"unterminated comment: expected '*/'");
+					return df__error(L->cx, SD_ESYNTAX, l, co,
+							 "unterminated comment: expected '*/'");
 				adv(L);
 			}
 			adv(L);
@@ -101,7 +101,7 @@ static int lex_number(struct lexer *L, struct df_token *t)
 	}
 	size_t n = L->i - st;
 	if (n >= sizeof buf)
-		return df_error(L->cx, SD_ESYNTAX, t->line, t->col, "number literal too long");
+		return df__error(L->cx, SD_ESYNTAX, t->line, t->col, "number literal too long");
 	memcpy(buf, s + st, n);
 	buf[n] = 0;
 	if (isalpha(peekc(L, 0))) {
@@ -110,14 +110,14 @@ static int lex_number(struct lexer *L, struct df_token *t)
 			adv(L);
 		int64_t mul = unit_us(s + us, L->i - us);
 		if (!mul || is_float)
-			return df_error(L->cx, SD_ESYNTAX, t->line, t->col,
-					"bad duration '%.*s': expected an integer and a unit "
-					"(us, ms, s, m, h, d)",
-					(int)(L->i - st), s + st);
+			return df__error(L->cx, SD_ESYNTAX, t->line, t->col,
+					 "bad duration '%.*s': expected an integer and a unit "
+					 "(us, ms, s, m, h, d)",
+					 (int)(L->i - st), s + st);
 		char *end;
 		long long v = strtoll(buf, &end, 10);
 		if (v > DF_TIME_MAX / mul)
-			return df_error(L->cx, SD_ESYNTAX, t->line, t->col, "duration too large");
+			return df__error(L->cx, SD_ESYNTAX, t->line, t->col, "duration too large");
 		t->t = T_DUR;
 		t->ival = v * mul;
 		return 0;
@@ -129,8 +129,8 @@ static int lex_number(struct lexer *L, struct df_token *t)
 		char *end;
 		unsigned long long v = strtoull(buf, &end, 10);
 		if (n > 19 || v > (unsigned long long)INT64_MAX)
-			return df_error(L->cx, SD_ESYNTAX, t->line, t->col,
-					"integer literal %s is too large", buf);
+			return df__error(L->cx, SD_ESYNTAX, t->line, t->col,
+					 "integer literal %s is too large", buf);
 		t->t = T_INT;
 		t->ival = (int64_t)v;
 	}
@@ -146,17 +146,17 @@ static int lex_string(struct lexer *L, struct df_token *t)
 	st = L->i;
 	while (peekc(L, 0) != '"') {
 		if (peekc(L, 0) == -1 || peekc(L, 0) == '\n')
-			return df_error(L->cx, SD_ESYNTAX, t->line, t->col,
-					"unterminated string: expected '\"'");
+			return df__error(L->cx, SD_ESYNTAX, t->line, t->col,
+					 "unterminated string: expected '\"'");
 		if (peekc(L, 0) == '\\')
 			adv(L);
 		if (peekc(L, 0) == -1)
 			continue;
 		adv(L);
 	}
-	out = df_arena_alloc(L->cx->a, L->i - st + 1);
+	out = df__arena_alloc(L->cx->a, L->i - st + 1);
 	if (!out)
-		return df_error(L->cx, SD_ENOMEM, t->line, t->col, "out of memory");
+		return df__error(L->cx, SD_ENOMEM, t->line, t->col, "out of memory");
 	for (size_t i = st; i < L->i; i++) {
 		char c = L->cx->src[i];
 		if (c == '\\') {
@@ -172,10 +172,11 @@ static int lex_string(struct lexer *L, struct df_token *t)
 			case '\\':
 				break;
 			default:
-				return df_error(L->cx, SD_ESYNTAX, t->line, t->col,
-						"unknown escape '\\%c' in string: expected \\n \\t "
-						"\\\" or \\\\",
-						c);
+				return df__error(
+					L->cx, SD_ESYNTAX, t->line, t->col,
+					"unknown escape '\\%c' in string: expected \\n \\t "
+					"\\\" or \\\\",
+					c);
 			}
 		}
 		out[n++] = c;
@@ -209,24 +210,24 @@ static int lex_punct(struct lexer *L, struct df_token *t)
 		}
 	const char *p = c > 0 ? strchr(one_c, c) : NULL;
 	if (!p || c == 0)
-		return df_error(L->cx, SD_ESYNTAX, t->line, t->col,
-				c >= 32 && c < 127 ? "unexpected character '%c'"
-						   : "unexpected byte 0x%02x",
-				c & 0xff);
+		return df__error(L->cx, SD_ESYNTAX, t->line, t->col,
+				 c >= 32 && c < 127 ? "unexpected character '%c'"
+						    : "unexpected byte 0x%02x",
+				 c & 0xff);
 	t->t = one_t[p - one_c];
 	adv(L);
 	return 0;
 }
 
-int df_lex(struct df_cx *cx, struct df_token **toks, unsigned *n)
+int df__lex(struct df_cx *cx, struct df_token **toks, unsigned *n)
 {
 	struct lexer L = {cx, 0, 1, 1};
 	size_t cap = cx->len + 1, k = 0;
-	struct df_token *v = df_arena_alloc(cx->a, sizeof(*v) * cap);
+	struct df_token *v = df__arena_alloc(cx->a, sizeof(*v) * cap);
 
 	if (!v)
-		return df_error(cx, SD_ENOMEM, 0, 0, "out of memory for %zu bytes of text",
-				cx->len);
+		return df__error(cx, SD_ENOMEM, 0, 0, "out of memory for %zu bytes of text",
+				 cx->len);
 	for (;;) {
 		int rc = skip_space(&L);
 		if (rc)
@@ -249,9 +250,9 @@ int df_lex(struct df_cx *cx, struct df_token **toks, unsigned *n)
 				adv(&L);
 			t->t = T_IDENT;
 			t->slen = (uint32_t)(L.i - t->off);
-			t->sval = df_arena_strndup(cx->a, cx->src + t->off, t->slen);
+			t->sval = df__arena_strndup(cx->a, cx->src + t->off, t->slen);
 			if (!t->sval)
-				return df_error(cx, SD_ENOMEM, 0, 0, "out of memory");
+				return df__error(cx, SD_ENOMEM, 0, 0, "out of memory");
 		} else if (c == '"') {
 			rc = lex_string(&L, t);
 		} else {

@@ -73,7 +73,7 @@ static void account(struct df_task *t, int64_t n)
 
 static int over_budget(struct df_task *t, unsigned i)
 {
-	return df_task_fail(
+	return df__task_fail(
 		t, SD_ELIMIT,
 		"stage %u operator %u: state of %llu bytes exceeds the memory budget of "
 		"%llu bytes; give the task more memory or the stage more partitions",
@@ -114,7 +114,7 @@ static int ht_resize(struct df_task *t, struct htab *ht, size_t nb)
 {
 	struct slot *s = calloc(nb, sizeof(*s));
 	if (!s)
-		return df_task_fail(t, SD_ENOMEM, "out of memory growing a hash table");
+		return df__task_fail(t, SD_ENOMEM, "out of memory growing a hash table");
 	for (size_t i = 0; i < ht->nb; i++)
 		if (ht->s[i].e)
 			ht_place(s, nb, ht->s[i].e);
@@ -133,7 +133,7 @@ static struct ent *ht_add(struct df_task *t, struct htab *ht, uint64_t h, const 
 	if ((ht->n + 1) * 4 > ht->nb * 3 && ht_resize(t, ht, ht->nb ? ht->nb * 2 : HT_MIN))
 		return NULL;
 	if (!(e = calloc(1, sz))) {
-		df_task_fail(t, SD_ENOMEM, "out of memory for operator state");
+		df__task_fail(t, SD_ENOMEM, "out of memory for operator state");
 		return NULL;
 	}
 	e->h = h;
@@ -264,7 +264,7 @@ static bool agg_layout_ok(const struct df_pop_spec *s, struct df_opstate *st)
 	return true;
 }
 
-int df_op_open(struct df_task *t, unsigned i)
+int df__op_open(struct df_task *t, unsigned i)
 {
 	const struct df_pop_spec *s = t->plan.ops[i];
 	struct df_opstate *st = calloc(1, sizeof(*st));
@@ -287,7 +287,7 @@ int df_op_open(struct df_task *t, unsigned i)
 	return 0;
 }
 
-void df_op_close(struct df_task *t, unsigned i)
+void df__op_close(struct df_task *t, unsigned i)
 {
 	struct df_opstate *st = t->st[i];
 	if (!st)
@@ -310,7 +310,7 @@ void df_op_close(struct df_task *t, unsigned i)
 #include "dataflow/df_ops_agg.inc"
 #include "dataflow/df_ops_misc.inc"
 
-int df_op_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
+int df__op_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 {
 	switch (t->plan.ops[i]->kind) {
 	case P_AGG:
@@ -320,11 +320,11 @@ int df_op_push(struct df_task *t, unsigned i, const union df_val *row, int64_t t
 	case P_TOP:
 		return top_push(t, i, row);
 	default:
-		return df_task_fail(t, SD_EPROTO, "operator %u cannot take rows here", i);
+		return df__task_fail(t, SD_EPROTO, "operator %u cannot take rows here", i);
 	}
 }
 
-int df_op_watermark(struct df_task *t, unsigned i, int64_t wm)
+int df__op_watermark(struct df_task *t, unsigned i, int64_t wm)
 {
 	switch (t->plan.ops[i]->kind) {
 	case P_AGG:
@@ -336,7 +336,7 @@ int df_op_watermark(struct df_task *t, unsigned i, int64_t wm)
 	}
 }
 
-int df_op_finish(struct df_task *t, unsigned i)
+int df__op_finish(struct df_task *t, unsigned i)
 {
 	switch (t->plan.ops[i]->kind) {
 	case P_AGG:

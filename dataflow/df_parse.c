@@ -1,5 +1,5 @@
 /*
- * dataflow/df_parse.c — the parser: tokens -> AST (recursive descent).
+ * dataflow/df__parse.c — the parser: tokens -> AST (recursive descent).
  *
  *   program  := [ 'job' STR [ '{' item* '}' ] ] stmt*
  *   item     := IDENT '=' expr | '@' annotation            (commas optional)
@@ -54,10 +54,10 @@ static int syntax(struct parser *P, const char *expected)
 {
 	const struct df_token *t = cur(P);
 	if (t->t == T_IDENT)
-		return df_error(P->cx, SD_ESYNTAX, t->line, t->col, "expected %s, found '%s'",
-				expected, t->sval);
-	return df_error(P->cx, SD_ESYNTAX, t->line, t->col, "expected %s, found %s", expected,
-			tok_names[t->t]);
+		return df__error(P->cx, SD_ESYNTAX, t->line, t->col, "expected %s, found '%s'",
+				 expected, t->sval);
+	return df__error(P->cx, SD_ESYNTAX, t->line, t->col, "expected %s, found %s", expected,
+			 tok_names[t->t]);
 }
 
 static bool accept(struct parser *P, enum df_tok k)
@@ -76,9 +76,9 @@ static int expect(struct parser *P, enum df_tok k, const char *what)
 
 static struct df_ast *node(struct parser *P, enum df_ak k, const struct df_token *at)
 {
-	struct df_ast *a = df_arena_alloc(P->cx->a, sizeof(*a));
+	struct df_ast *a = df__arena_alloc(P->cx->a, sizeof(*a));
 	if (!a) {
-		df_error(P->cx, SD_ENOMEM, 0, 0, "out of memory");
+		df__error(P->cx, SD_ENOMEM, 0, 0, "out of memory");
 		return NULL;
 	}
 	a->k = k;
@@ -91,10 +91,10 @@ static int set_kids(struct parser *P, struct df_ast *a, struct df_ast **kids, co
 		    unsigned n)
 {
 	a->n = n;
-	a->kids = df_arena_alloc(P->cx->a, sizeof(*kids) * (n ? n : 1));
-	a->names = df_arena_alloc(P->cx->a, sizeof(*names) * (n ? n : 1));
+	a->kids = df__arena_alloc(P->cx->a, sizeof(*kids) * (n ? n : 1));
+	a->names = df__arena_alloc(P->cx->a, sizeof(*names) * (n ? n : 1));
 	if (!a->kids || !a->names)
-		return df_error(P->cx, SD_ENOMEM, 0, 0, "out of memory");
+		return df__error(P->cx, SD_ENOMEM, 0, 0, "out of memory");
 	if (n) {
 		memcpy(a->kids, kids, sizeof(*kids) * n);
 		memcpy(a->names, names, sizeof(*names) * n);
@@ -333,8 +333,8 @@ static struct df_ast *parse_unary(struct parser *P)
 		struct df_ast *a, *k;
 		P->i++;
 		if (++P->depth > DF_NEST_MAX) {
-			df_error(P->cx, SD_ESYNTAX, t->line, t->col,
-				 "expression nested too deeply (limit %d)", DF_NEST_MAX);
+			df__error(P->cx, SD_ESYNTAX, t->line, t->col,
+				  "expression nested too deeply (limit %d)", DF_NEST_MAX);
 			return NULL;
 		}
 		k = parse_unary(P);
@@ -466,8 +466,8 @@ static struct df_ast *parse_expr(struct parser *P)
 	struct df_ast *r;
 
 	if (++P->depth > DF_NEST_MAX) {
-		df_error(P->cx, SD_ESYNTAX, t->line, t->col,
-			 "expression nested too deeply (limit %d)", DF_NEST_MAX);
+		df__error(P->cx, SD_ESYNTAX, t->line, t->col,
+			  "expression nested too deeply (limit %d)", DF_NEST_MAX);
 		return NULL;
 	}
 	if ((t->t == T_IDENT && look(P, 1)->t == T_ARROW) || lambda_ahead(P)) {
@@ -546,7 +546,7 @@ static int parse_job(struct parser *P, struct df_program_ast *out)
 	return set_kids(P, blk, kids, names, n);
 }
 
-int df_parse(struct df_cx *cx, const struct df_token *toks, unsigned n, struct df_program_ast *out)
+int df__parse(struct df_cx *cx, const struct df_token *toks, unsigned n, struct df_program_ast *out)
 {
 	struct parser P = {cx, toks, n, 0, 0};
 	unsigned cap = 16;
@@ -555,13 +555,13 @@ int df_parse(struct df_cx *cx, const struct df_token *toks, unsigned n, struct d
 	out->job_name = "job";
 	if (is_kw(cur(&P), "job") && parse_job(&P, out))
 		return cx->err;
-	out->stmts = df_arena_alloc(cx->a, sizeof(*out->stmts) * cap);
+	out->stmts = df__arena_alloc(cx->a, sizeof(*out->stmts) * cap);
 	while (out->stmts && cur(&P)->t != T_EOF) {
 		struct df_stmt *s;
 		if (accept(&P, T_SEMI))
 			continue;
 		if (out->n_stmts == cap) {
-			struct df_stmt *ns = df_arena_alloc(cx->a, sizeof(*ns) * cap * 2);
+			struct df_stmt *ns = df__arena_alloc(cx->a, sizeof(*ns) * cap * 2);
 			if (!ns)
 				break;
 			memcpy(ns, out->stmts, sizeof(*ns) * cap);
@@ -586,6 +586,6 @@ int df_parse(struct df_cx *cx, const struct df_token *toks, unsigned n, struct d
 			return cx->err ? cx->err : syntax(&P, "an expression");
 	}
 	if (!out->stmts)
-		return df_error(cx, SD_ENOMEM, 0, 0, "out of memory");
+		return df__error(cx, SD_ENOMEM, 0, 0, "out of memory");
 	return cx->err;
 }

@@ -25,7 +25,7 @@ struct pcx {
 
 static int perr(struct pcx *P, const struct df_ast *a, const char *fmt, const char *s)
 {
-	return df_error(P->cx, SD_ETYPE, a->line, a->col, fmt, s);
+	return df__error(P->cx, SD_ETYPE, a->line, a->col, fmt, s);
 }
 
 static struct lnode *new_node(struct pcx *P, enum lk k, const struct df_ast *at, struct lnode *in,
@@ -33,12 +33,12 @@ static struct lnode *new_node(struct pcx *P, enum lk k, const struct df_ast *at,
 {
 	struct lnode *n;
 	if (P->job->n_nodes >= DF_NODES_MAX) {
-		df_error(P->cx, SD_ELIMIT, at->line, at->col, "too many operators (limit %d)",
-			 DF_NODES_MAX);
+		df__error(P->cx, SD_ELIMIT, at->line, at->col, "too many operators (limit %d)",
+			  DF_NODES_MAX);
 		return NULL;
 	}
-	if (!(n = df_arena_alloc(P->cx->a, sizeof(*n)))) {
-		df_error(P->cx, SD_ENOMEM, 0, 0, "out of memory");
+	if (!(n = df__arena_alloc(P->cx->a, sizeof(*n)))) {
+		df__error(P->cx, SD_ENOMEM, 0, 0, "out of memory");
 		return NULL;
 	}
 	n->k = k;
@@ -62,26 +62,26 @@ static struct lnode *new_node(struct pcx *P, enum lk k, const struct df_ast *at,
 static struct df_pop_spec *new_spec(struct pcx *P, enum df_pop kind, const struct df_type *in,
 				    const struct df_type *out)
 {
-	struct df_pop_spec *s = df_arena_alloc(P->cx->a, sizeof(*s));
+	struct df_pop_spec *s = df__arena_alloc(P->cx->a, sizeof(*s));
 	if (!s) {
-		df_error(P->cx, SD_ENOMEM, 0, 0, "out of memory");
+		df__error(P->cx, SD_ENOMEM, 0, 0, "out of memory");
 		return NULL;
 	}
 	s->kind = (uint8_t)kind;
 	s->late_out = -1;
 	if (in)
-		s->in_width = (uint16_t)df_type_flatten(in, s->in_kinds, NULL, NULL, NULL);
+		s->in_width = (uint16_t)df__type_flatten(in, s->in_kinds, NULL, NULL, NULL);
 	if (out)
-		s->out_width = (uint16_t)df_type_flatten(out, s->out_kinds, NULL, NULL, NULL);
+		s->out_width = (uint16_t)df__type_flatten(out, s->out_kinds, NULL, NULL, NULL);
 	return s;
 }
 
 /* ---- program helpers ---- */
 
-struct df_prog *df_prog_keyed(struct df_arena *a, const struct df_prog *p, unsigned kw)
+struct df_prog *df__prog_keyed(struct df_arena *a, const struct df_prog *p, unsigned kw)
 {
-	struct df_prog *q = df_arena_alloc(a, sizeof(*q));
-	uint32_t *c = df_arena_alloc(a, sizeof(uint32_t) * (p->n_code + kw));
+	struct df_prog *q = df__arena_alloc(a, sizeof(*q));
+	uint32_t *c = df__arena_alloc(a, sizeof(uint32_t) * (p->n_code + kw));
 	uint32_t i = 0;
 
 	if (!q || !c)
@@ -107,11 +107,11 @@ struct df_prog *df_prog_keyed(struct df_arena *a, const struct df_prog *p, unsig
 }
 
 /* (f(t), t): the program's result followed by its whole input. */
-struct df_prog *df_prog_with_input(struct df_arena *a, const struct df_prog *p)
+struct df_prog *df__prog_with_input(struct df_arena *a, const struct df_prog *p)
 {
-	struct df_prog *q = df_arena_alloc(a, sizeof(*q));
+	struct df_prog *q = df__arena_alloc(a, sizeof(*q));
 	uint32_t *c;
-	if (!q || !(c = df_arena_alloc(a, sizeof(uint32_t) * (p->n_code + p->in_width))))
+	if (!q || !(c = df__arena_alloc(a, sizeof(uint32_t) * (p->n_code + p->in_width))))
 		return NULL;
 	*q = *p;
 	memcpy(c, p->code, sizeof(uint32_t) * (p->n_code - 1)); /* drop RET */
@@ -147,17 +147,17 @@ static int check_args(struct pcx *P, const struct df_ast *m, unsigned max_pos,
 		const char *nm = m->names[i];
 		if (!nm) {
 			if (++pos > max_pos)
-				return df_error(P->cx, SD_ETYPE, m->kids[i]->line, m->kids[i]->col,
-						"too many arguments to %s(): expected %u", m->name,
-						max_pos);
+				return df__error(P->cx, SD_ETYPE, m->kids[i]->line, m->kids[i]->col,
+						 "too many arguments to %s(): expected %u", m->name,
+						 max_pos);
 			continue;
 		}
 		bool ok = false;
 		for (unsigned k = 0; named && named[k]; k++)
 			ok |= strcmp(named[k], nm) == 0;
 		if (!ok)
-			return df_error(P->cx, SD_ETYPE, m->kids[i]->line, m->kids[i]->col,
-					"%s() has no argument named '%s'", m->name, nm);
+			return df__error(P->cx, SD_ETYPE, m->kids[i]->line, m->kids[i]->col,
+					 "%s() has no argument named '%s'", m->name, nm);
 	}
 	return 0;
 }
@@ -166,10 +166,10 @@ static int need_lambda(struct pcx *P, const struct df_ast *m, const struct df_as
 		       const char *what)
 {
 	if (!l)
-		return df_error(P->cx, SD_ETYPE, m->line, m->col, "%s() needs %s", m->name, what);
+		return df__error(P->cx, SD_ETYPE, m->line, m->col, "%s() needs %s", m->name, what);
 	if (l->k != A_LAMBDA)
-		return df_error(P->cx, SD_ETYPE, l->line, l->col,
-				"expected a lambda like x -> ... for %s", what);
+		return df__error(P->cx, SD_ETYPE, l->line, l->col,
+				 "expected a lambda like x -> ... for %s", what);
 	return 0;
 }
 
@@ -177,8 +177,8 @@ static int const_int(struct pcx *P, const struct df_ast *v, enum df_ak k, int64_
 		     const char *what)
 {
 	if (!v || v->k != k)
-		return df_error(P->cx, SD_ETYPE, v ? v->line : 0, v ? v->col : 0, "expected %s",
-				what);
+		return df__error(P->cx, SD_ETYPE, v ? v->line : 0, v ? v->col : 0, "expected %s",
+				 what);
 	*out = v->ival;
 	return 0;
 }
@@ -186,8 +186,8 @@ static int const_int(struct pcx *P, const struct df_ast *v, enum df_ak k, int64_
 static int const_str(struct pcx *P, const struct df_ast *v, const char **out, const char *what)
 {
 	if (!v || v->k != A_STR)
-		return df_error(P->cx, SD_ETYPE, v ? v->line : 0, v ? v->col : 0,
-				"expected %s as a string", what);
+		return df__error(P->cx, SD_ETYPE, v ? v->line : 0, v ? v->col : 0,
+				 "expected %s as a string", what);
 	*out = v->sval;
 	return 0;
 }
@@ -197,14 +197,14 @@ static struct df_type *type_name(struct pcx *P, const struct df_ast *v)
 	static const struct {
 		const char *n;
 		struct df_type *t;
-	} names[] = {{"int", &df_t_int}, {"float", &df_t_float}, {"bool", &df_t_bool},
-		     {"str", &df_t_str}, {"time", &df_t_time},   {"duration", &df_t_dur}};
+	} names[] = {{"int", &df__t_int}, {"float", &df__t_float}, {"bool", &df__t_bool},
+		     {"str", &df__t_str}, {"time", &df__t_time},   {"duration", &df__t_dur}};
 	if (v->k == A_IDENT)
 		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 			if (strcmp(names[i].n, v->name) == 0)
 				return names[i].t;
-	df_error(P->cx, SD_ETYPE, v->line, v->col,
-		 "expected a field type: int, float, bool, str, time or duration");
+	df__error(P->cx, SD_ETYPE, v->line, v->col,
+		  "expected a field type: int, float, bool, str, time or duration");
 	return NULL;
 }
 
@@ -237,9 +237,9 @@ static struct lnode *eval_source(struct pcx *P, const struct df_ast *a)
 		return NULL;
 	if (job->n_sources % 16 == 0) {
 		struct df_source_info *ns =
-			df_arena_alloc(P->cx->a, sizeof(*ns) * (job->n_sources + 16));
+			df__arena_alloc(P->cx->a, sizeof(*ns) * (job->n_sources + 16));
 		if (!ns) {
-			df_error(P->cx, SD_ENOMEM, 0, 0, "out of memory");
+			df__error(P->cx, SD_ENOMEM, 0, 0, "out of memory");
 			return NULL;
 		}
 		if (job->n_sources)
@@ -257,32 +257,32 @@ static struct lnode *eval_source(struct pcx *P, const struct df_ast *a)
 			return NULL;
 		si->kind = DF_SRC_GENERATE;
 		si->generate_n = (uint64_t)cnt;
-		n->type = &df_t_int;
+		n->type = &df__t_int;
 		return n;
 	}
 	if (const_str(P, path, &si->path, "the path"))
 		return NULL;
 	if (strncmp(si->path, "netfs://", 8) != 0) {
-		df_error(P->cx, SD_ETYPE, path->line, path->col,
-			 "source paths live on the file service: expected \"netfs://...\"");
+		df__error(P->cx, SD_ETYPE, path->line, path->col,
+			  "source paths live on the file service: expected \"netfs://...\"");
 		return NULL;
 	}
 	si->kind = which < 2 ? DF_SRC_TEXT : DF_SRC_CSV;
 	if (which < 2) {
-		n->type = &df_t_str;
+		n->type = &df__t_str;
 		return n;
 	}
 	const struct df_ast *sch = arg(a, 1, "schema");
 	if (!sch || sch->k != A_RECORD || sch->n == 0) {
-		df_error(P->cx, SD_ETYPE, sch ? sch->line : a->line, sch ? sch->col : a->col,
-			 "%s needs a record type like { ts: int, url: str }", a->name);
+		df__error(P->cx, SD_ETYPE, sch ? sch->line : a->line, sch ? sch->col : a->col,
+			  "%s needs a record type like { ts: int, url: str }", a->name);
 		return NULL;
 	}
 	struct df_type *el[DF_TUPLE_MAX];
 	for (unsigned i = 0; i < sch->n; i++)
 		if (!(el[i] = type_name(P, sch->kids[i])))
 			return NULL;
-	n->type = df_type_record(P->cx->a, el, sch->names, sch->n);
+	n->type = df__type_record(P->cx->a, el, sch->names, sch->n);
 	return n->type ? n : NULL;
 }
 
@@ -322,8 +322,8 @@ static struct lnode *eval(struct pcx *P, const struct df_ast *a)
 			n->parallelism = (unsigned)v;
 			return n;
 		}
-		if (df_annotation_parse(P->cx, P->job, a, n, &n->anns[n->n_anns],
-					&n->near[n->n_anns]))
+		if (df__annotation_parse(P->cx, P->job, a, n, &n->anns[n->n_anns],
+					 &n->near[n->n_anns]))
 			return NULL;
 		n->n_anns++;
 		return n;
@@ -333,58 +333,58 @@ static struct lnode *eval(struct pcx *P, const struct df_ast *a)
 	}
 }
 
-int df_build_logical(struct df_cx *cx, struct df_job *job, const struct df_program_ast *prog,
-		     const struct df_compile_opts *opts)
+int df__build_logical(struct df_cx *cx, struct df_job *job, const struct df_program_ast *prog,
+		      const struct df_compile_opts *opts)
 {
 	struct pcx P = {.cx = cx, .job = job, .prog = prog};
 	bool any_sink = false;
 
 	if (prog->job_block)
 		for (unsigned i = 0; i < prog->job_block->n; i++)
-			if (df_job_option(cx, job, prog->job_block->names[i],
-					  prog->job_block->kids[i]))
+			if (df__job_option(cx, job, prog->job_block->names[i],
+					   prog->job_block->kids[i]))
 				return cx->err;
 	for (unsigned i = 0; i < prog->n_stmts; i++) {
 		const struct df_stmt *s = &prog->stmts[i];
 		struct lnode *n = eval(&P, s->e);
 		if (!n)
 			return cx->err ? cx->err
-				       : df_error(cx, SD_ETYPE, s->line, s->col, "bad statement");
+				       : df__error(cx, SD_ETYPE, s->line, s->col, "bad statement");
 		if (s->let_name) {
 			if (n->k == L_SINK)
-				return df_error(cx, SD_ETYPE, s->line, s->col,
-						"'%s' is bound to a sink, which is not a stream",
-						s->let_name);
+				return df__error(cx, SD_ETYPE, s->line, s->col,
+						 "'%s' is bound to a sink, which is not a stream",
+						 s->let_name);
 			if (P.n_lets >= 256)
-				return df_error(cx, SD_ELIMIT, s->line, s->col,
-						"too many let bindings");
+				return df__error(cx, SD_ELIMIT, s->line, s->col,
+						 "too many let bindings");
 			for (unsigned k = 0; k < P.n_lets; k++)
 				if (strcmp(P.let_names[k], s->let_name) == 0)
-					return df_error(cx, SD_ETYPE, s->line, s->col,
-							"'%s' is already bound", s->let_name);
+					return df__error(cx, SD_ETYPE, s->line, s->col,
+							 "'%s' is already bound", s->let_name);
 			P.let_names[P.n_lets] = s->let_name;
 			P.let_nodes[P.n_lets++] = n;
 			if (!n->let_name)
 				n->let_name = s->let_name;
 		} else if (n->k != L_SINK) {
-			return df_error(cx, SD_ETYPE, s->line, s->col,
-					"this pipeline has no sink: expected .write_csv(...), "
-					".write_text(...), .collect() or .print() at its end");
+			return df__error(cx, SD_ETYPE, s->line, s->col,
+					 "this pipeline has no sink: expected .write_csv(...), "
+					 ".write_text(...), .collect() or .print() at its end");
 		}
 		any_sink |= n->k == L_SINK;
 		if (n->k == L_WINDOW)
-			return df_error(cx, SD_ETYPE, n->line, n->col,
-					"a window must be followed by an aggregate");
+			return df__error(cx, SD_ETYPE, n->line, n->col,
+					 "a window must be followed by an aggregate");
 	}
 	for (unsigned i = 0; i < job->n_nodes; i++) {
 		struct lnode *n = job->nodes[i];
 		if (n->k == L_WINDOW && n->consumers == 0)
-			return df_error(cx, SD_ETYPE, n->line, n->col,
-					"a window must be followed by an aggregate");
+			return df__error(cx, SD_ETYPE, n->line, n->col,
+					 "a window must be followed by an aggregate");
 	}
 	if (!any_sink)
-		return df_error(cx, SD_ETYPE, 0, 0,
-				"the job has no sink: nothing would be computed");
+		return df__error(cx, SD_ETYPE, 0, 0,
+				 "the job has no sink: nothing would be computed");
 	(void)opts;
 	return 0;
 }

@@ -92,17 +92,18 @@ struct df_job {
 };
 
 /* df_plan.c: statements -> logical nodes */
-int df_build_logical(struct df_cx *cx, struct df_job *job, const struct df_program_ast *prog,
-		     const struct df_compile_opts *opts);
+int df__build_logical(struct df_cx *cx, struct df_job *job, const struct df_program_ast *prog,
+		      const struct df_compile_opts *opts);
 /* df_stage.c: logical nodes -> stages, channels, tasks */
-int df_build_stages(struct df_cx *cx, struct df_job *job);
+int df__build_stages(struct df_cx *cx, struct df_job *job);
 /* df_annot.c */
-int df_annotation_parse(struct df_cx *cx, struct df_job *job, const struct df_ast *a,
-			struct lnode *target, struct df_annotation *out, const struct lnode **near);
-int df_job_option(struct df_cx *cx, struct df_job *job, const char *key, const struct df_ast *v);
+int df__annotation_parse(struct df_cx *cx, struct df_job *job, const struct df_ast *a,
+			 struct lnode *target, struct df_annotation *out,
+			 const struct lnode **near);
+int df__job_option(struct df_cx *cx, struct df_job *job, const char *key, const struct df_ast *v);
 
 /* program helpers (df_plan.c) */
-struct df_prog *df_prog_keyed(struct df_arena *a, const struct df_prog *p, unsigned kw);
-struct df_prog *df_prog_with_input(struct df_arena *a, const struct df_prog *p);
+struct df_prog *df__prog_keyed(struct df_arena *a, const struct df_prog *p, unsigned kw);
+struct df_prog *df__prog_with_input(struct df_arena *a, const struct df_prog *p);
 
 #endif /* SD_DATAFLOW_PLAN_H */

@@ -28,10 +28,10 @@ struct df_arena {
 	size_t used_total; /* bytes handed out */
 	size_t limit;      /* 0 = none; allocations past it fail */
 };
-void *df_arena_alloc(struct df_arena *a, size_t n); /* 8-aligned; NULL when out */
-char *df_arena_strndup(struct df_arena *a, const char *s, size_t n);
-void df_arena_reset(struct df_arena *a); /* keeps the first chunk */
-void df_arena_free(struct df_arena *a);
+void *df__arena_alloc(struct df_arena *a, size_t n); /* 8-aligned; NULL when out */
+char *df__arena_strndup(struct df_arena *a, const char *s, size_t n);
+void df__arena_reset(struct df_arena *a); /* keeps the first chunk */
+void df__arena_free(struct df_arena *a);
 
 /* ---- types ---- */
 enum df_tk {
@@ -52,18 +52,18 @@ struct df_type {
 	struct df_type **el; /* element types */
 	const char **names;  /* record field names */
 };
-extern struct df_type df_t_int, df_t_float, df_t_bool, df_t_str, df_t_time, df_t_dur;
-struct df_type *df_type_tuple(struct df_arena *a, struct df_type **el, unsigned n);
-struct df_type *df_type_record(struct df_arena *a, struct df_type **el, const char **names,
-			       unsigned n);
-struct df_type *df_type_list(struct df_arena *a, struct df_type *el);
-bool df_type_eq(const struct df_type *x, const struct df_type *y);
-int df_type_str(const struct df_type *t, char *buf, size_t cap); /* "(str, int)" */
-bool df_type_scalar(const struct df_type *t);
+extern struct df_type df__t_int, df__t_float, df__t_bool, df__t_str, df__t_time, df__t_dur;
+struct df_type *df__type_tuple(struct df_arena *a, struct df_type **el, unsigned n);
+struct df_type *df__type_record(struct df_arena *a, struct df_type **el, const char **names,
+				unsigned n);
+struct df_type *df__type_list(struct df_arena *a, struct df_type *el);
+bool df__type_eq(const struct df_type *x, const struct df_type *y);
+int df__type_str(const struct df_type *t, char *buf, size_t cap); /* "(str, int)" */
+bool df__type_scalar(const struct df_type *t);
 /* Writes the flattened scalar kinds (and dotted names when names != NULL). */
-unsigned df_type_flatten(const struct df_type *t, uint8_t *kinds, const char **names,
-			 struct df_arena *a, const char *prefix);
-unsigned df_type_offset(const struct df_type *t, unsigned idx); /* slot offset of element idx */
+unsigned df__type_flatten(const struct df_type *t, uint8_t *kinds, const char **names,
+			  struct df_arena *a, const char *prefix);
+unsigned df__type_offset(const struct df_type *t, unsigned idx); /* slot offset of element idx */
 
 /* ---- values ---- */
 union df_val {
@@ -183,11 +183,12 @@ struct df_cx {
 	int err;
 };
 /* Records the first error (later ones are ignored); returns code. */
-int df_error(struct df_cx *cx, int code, uint32_t line, uint32_t col, const char *fmt, ...)
+int df__error(struct df_cx *cx, int code, uint32_t line, uint32_t col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
-int df_lex(struct df_cx *cx, struct df_token **toks, unsigned *n);
-int df_parse(struct df_cx *cx, const struct df_token *toks, unsigned n, struct df_program_ast *out);
+int df__lex(struct df_cx *cx, struct df_token **toks, unsigned *n);
+int df__parse(struct df_cx *cx, const struct df_token *toks, unsigned n,
+	      struct df_program_ast *out);
 
 /* ---- expression programs ---- */
 enum df_opc {
@@ -262,17 +263,17 @@ struct df_prog {
 };
 /* Compiles a lambda (or a plain expression when params == 0) against the given
  * parameter types. Returns 0 and *out (arena), *rtype the result type. */
-int df_expr_compile(struct df_cx *cx, const struct df_ast *lam, struct df_type *const *ptypes,
-		    unsigned nparams, struct df_prog **out, struct df_type **rtype);
+int df__expr_compile(struct df_cx *cx, const struct df_ast *lam, struct df_type *const *ptypes,
+		     unsigned nparams, struct df_prog **out, struct df_type **rtype);
 /* Builds a program that loads the given input slots in order (projection). */
-struct df_prog *df_prog_project(struct df_arena *a, unsigned in_width, const uint16_t *slots,
-				unsigned n);
+struct df_prog *df__prog_project(struct df_arena *a, unsigned in_width, const uint16_t *slots,
+				 unsigned n);
 /* Runs prog on in[in_width]; writes out_width slots to out. str/list results
  * may point into `scratch` (reset by the caller per batch) or into in. Returns
  * 0 or a negative code with *why set to a static message. */
-int df_vm_run(const struct df_prog *p, const union df_val *in, union df_val *out,
-	      struct df_arena *scratch, const char **why);
-bool df_vm_check(const struct df_prog *p); /* validates a decoded program */
+int df__vm_run(const struct df_prog *p, const union df_val *in, union df_val *out,
+	       struct df_arena *scratch, const char **why);
+bool df__vm_check(const struct df_prog *p); /* validates a decoded program */
 
 /* ---- byte writer/reader (plans) ---- */
 struct df_wbuf {
@@ -280,19 +281,19 @@ struct df_wbuf {
 	size_t len, cap;
 	bool oom;
 };
-void df_w_bytes(struct df_wbuf *w, const void *p, size_t n);
-void df_w_u8(struct df_wbuf *w, uint8_t v);
-void df_w_u32(struct df_wbuf *w, uint32_t v);
-void df_w_u64(struct df_wbuf *w, uint64_t v);
-void df_w_str(struct df_wbuf *w, const char *s, size_t n);
+void df__w_bytes(struct df_wbuf *w, const void *p, size_t n);
+void df__w_u8(struct df_wbuf *w, uint8_t v);
+void df__w_u32(struct df_wbuf *w, uint32_t v);
+void df__w_u64(struct df_wbuf *w, uint64_t v);
+void df__w_str(struct df_wbuf *w, const char *s, size_t n);
 struct df_rbuf {
 	const uint8_t *p;
 	size_t len, off;
 	bool bad;
 };
-uint8_t df_r_u8(struct df_rbuf *r);
-uint32_t df_r_u32(struct df_rbuf *r);
-uint64_t df_r_u64(struct df_rbuf *r);
-const uint8_t *df_r_bytes(struct df_rbuf *r, size_t n);
+uint8_t df__r_u8(struct df_rbuf *r);
+uint32_t df__r_u32(struct df_rbuf *r);
+uint64_t df__r_u64(struct df_rbuf *r);
+const uint8_t *df__r_bytes(struct df_rbuf *r, size_t n);
 
 #endif /* SD_DATAFLOW_PRIV_H */

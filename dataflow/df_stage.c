@@ -20,18 +20,18 @@
 #include "base/err.h"
 #include "dataflow/df_plan.h"
 
-int df_job_cli_constraints(struct df_cx *cx, struct df_job *job, const char *const *kvs, unsigned n,
-			   bool prefer);
+int df__job_cli_constraints(struct df_cx *cx, struct df_job *job, const char *const *kvs,
+			    unsigned n, bool prefer);
 
 static struct pstage *new_stage(struct df_cx *cx, struct df_job *job)
 {
 	struct pstage *s;
 	if (job->n_stages >= DF_STAGES_MAX) {
-		df_error(cx, SD_EPLAN, 0, 0, "too many stages (limit %d)", DF_STAGES_MAX);
+		df__error(cx, SD_EPLAN, 0, 0, "too many stages (limit %d)", DF_STAGES_MAX);
 		return NULL;
 	}
-	if (!(s = df_arena_alloc(cx->a, sizeof(*s)))) {
-		df_error(cx, SD_ENOMEM, 0, 0, "out of memory");
+	if (!(s = df__arena_alloc(cx->a, sizeof(*s)))) {
+		df__error(cx, SD_ENOMEM, 0, 0, "out of memory");
 		return NULL;
 	}
 	s->plan.stage = job->n_stages;
@@ -49,8 +49,8 @@ static int append(struct df_cx *cx, struct pstage *s, struct df_pop_spec *op, co
 		  bool timed)
 {
 	if (s->plan.n_ops >= DF_OPS_MAX)
-		return df_error(cx, SD_EPLAN, 0, 0, "a stage has too many operators (limit %d)",
-				DF_OPS_MAX);
+		return df__error(cx, SD_EPLAN, 0, 0, "a stage has too many operators (limit %d)",
+				 DF_OPS_MAX);
 	s->labels[s->plan.n_ops] = label;
 	s->plan.ops[s->plan.n_ops++] = op;
 	s->plan.out_width = op->out_width;
@@ -66,13 +66,13 @@ static int connect(struct df_cx *cx, struct df_job *job, struct pstage *from, st
 	struct df_channel_info *c;
 
 	if (fp->n_outs >= DF_OUTS_MAX || tp->n_inputs >= 2)
-		return df_error(cx, SD_EPLAN, 0, 0, "a stage has too many outputs (limit %d)",
-				DF_OUTS_MAX);
+		return df__error(cx, SD_EPLAN, 0, 0, "a stage has too many outputs (limit %d)",
+				 DF_OUTS_MAX);
 	if (job->n_chans == job->cap_chans) {
 		unsigned cap = job->cap_chans ? job->cap_chans * 2 : 16;
-		struct df_channel_info *nc = df_arena_alloc(cx->a, sizeof(*nc) * cap);
+		struct df_channel_info *nc = df__arena_alloc(cx->a, sizeof(*nc) * cap);
 		if (!nc)
-			return df_error(cx, SD_ENOMEM, 0, 0, "out of memory");
+			return df__error(cx, SD_ENOMEM, 0, 0, "out of memory");
 		if (job->n_chans)
 			memcpy(nc, job->chans, sizeof(*nc) * job->n_chans);
 		job->chans = nc;
@@ -169,14 +169,14 @@ static int push_filters(struct df_cx *cx, struct df_job *job)
 			   reads_only_below(f->spec->prog, n->spec->key_width)) {
 			/* the key leads both the aggregate's input and its output */
 			struct lnode *src = n->in[0];
-			struct df_pop_spec *ps = df_arena_alloc(cx->a, sizeof(*ps));
-			struct df_prog *p = df_arena_alloc(cx->a, sizeof(*p));
+			struct df_pop_spec *ps = df__arena_alloc(cx->a, sizeof(*ps));
+			struct df_prog *p = df__arena_alloc(cx->a, sizeof(*p));
 			if (!ps || !p)
-				return df_error(cx, SD_ENOMEM, 0, 0, "out of memory");
+				return df__error(cx, SD_ENOMEM, 0, 0, "out of memory");
 			*ps = *f->spec;
 			*p = *f->spec->prog;
 			ps->in_width = ps->out_width = src->type->width;
-			df_type_flatten(src->type, ps->in_kinds, NULL, NULL, NULL);
+			df__type_flatten(src->type, ps->in_kinds, NULL, NULL, NULL);
 			memcpy(ps->out_kinds, ps->in_kinds, ps->in_width);
 			p->in_width = ps->in_width;
 			ps->prog = p;
@@ -263,7 +263,7 @@ static int plan_node(struct df_cx *cx, struct df_job *job, struct lnode *n)
 		s->plan.source = (int8_t)job->sources[n->source].kind;
 		s->plan.gen_n = job->sources[n->source].generate_n;
 		s->plan.out_width =
-			(uint16_t)df_type_flatten(n->type, s->plan.out_kinds, NULL, NULL, NULL);
+			(uint16_t)df__type_flatten(n->type, s->plan.out_kinds, NULL, NULL, NULL);
 		s->source = n->source;
 		s->bounded = n->bounded;
 		if (!n->bounded)
@@ -306,8 +306,8 @@ static int plan_node(struct df_cx *cx, struct df_job *job, struct lnode *n)
 	case L_SINK:
 		s = job->stages[n->in[0]->stage];
 		if (s->plan.n_outs >= DF_OUTS_MAX || s->n_sinks >= 4)
-			return df_error(cx, SD_EPLAN, n->line, n->col,
-					"too many sinks on one stream");
+			return df__error(cx, SD_EPLAN, n->line, n->col,
+					 "too many sinks on one stream");
 		s->plan.outs[s->plan.n_outs].kind = OUT_SINK;
 		s->plan.outs[s->plan.n_outs].sink_id = (uint32_t)n->sink;
 		s->plan.outs[s->plan.n_outs].sink_kind = (uint8_t)job->sinks[n->sink].kind;
@@ -326,8 +326,8 @@ static int add_stage_ann(struct df_cx *cx, struct pstage *s, const struct df_ann
 			 const struct lnode *at)
 {
 	if (s->n_anns >= DF_ANNS_MAX)
-		return df_error(cx, SD_EPLAN, at ? at->line : 0, at ? at->col : 0,
-				"too many annotations on one stage (limit %d)", DF_ANNS_MAX);
+		return df__error(cx, SD_EPLAN, at ? at->line : 0, at ? at->col : 0,
+				 "too many annotations on one stage (limit %d)", DF_ANNS_MAX);
 	s->anns[s->n_anns++] = *a;
 	return 0;
 }
@@ -373,7 +373,7 @@ static int finish_stages(struct df_cx *cx, struct df_job *job)
 				      k || s->plan.source >= 0 ? "+" : ":", s->labels[k]);
 		task += s->parallelism;
 		if (task > 65536)
-			return df_error(cx, SD_EPLAN, 0, 0, "too many tasks");
+			return df__error(cx, SD_EPLAN, 0, 0, "too many tasks");
 	}
 	job->n_tasks = task;
 	for (unsigned c = 0; c < job->n_chans; c++) {
@@ -381,12 +381,12 @@ static int finish_stages(struct df_cx *cx, struct df_job *job)
 		struct pstage *f = job->stages[ch->from_stage], *t = job->stages[ch->to_stage];
 		f->plan.outs[ch->from_output].consumers = t->parallelism;
 		if (ch->kind == DF_CHAN_FORWARD && f->parallelism != t->parallelism)
-			return df_error(cx, SD_EINTERNAL, 0, 0,
-					"forward channel between unequal stages");
+			return df__error(cx, SD_EINTERNAL, 0, 0,
+					 "forward channel between unequal stages");
 	}
-	job->stage_info = df_arena_alloc(cx->a, sizeof(*job->stage_info) * (job->n_stages + 1));
+	job->stage_info = df__arena_alloc(cx->a, sizeof(*job->stage_info) * (job->n_stages + 1));
 	if (!job->stage_info)
-		return df_error(cx, SD_ENOMEM, 0, 0, "out of memory");
+		return df__error(cx, SD_ENOMEM, 0, 0, "out of memory");
 	task = 0;
 	for (unsigned i = 0; i < job->n_stages; i++) {
 		struct pstage *s = job->stages[i];
@@ -409,7 +409,7 @@ static int finish_stages(struct df_cx *cx, struct df_job *job)
 	return 0;
 }
 
-int df_build_stages(struct df_cx *cx, struct df_job *job)
+int df__build_stages(struct df_cx *cx, struct df_job *job)
 {
 	if (push_filters(cx, job))
 		return cx->err;
@@ -451,28 +451,28 @@ int df_compile(const char *src, size_t len, const char *filename,
 	job->default_par = opts && opts->default_parallelism ? opts->default_parallelism
 							     : DF_DEFAULT_PARALLELISM;
 	if (len > DF_SOURCE_MAX) {
-		df_error(&cx, SD_ETOOBIG, 0, 0, "job text is %zu bytes: the limit is %u", len,
-			 DF_SOURCE_MAX);
+		df__error(&cx, SD_ETOOBIG, 0, 0, "job text is %zu bytes: the limit is %u", len,
+			  DF_SOURCE_MAX);
 		goto fail;
 	}
-	if (df_lex(&cx, &toks, &ntok) || df_parse(&cx, toks, ntok, &prog))
+	if (df__lex(&cx, &toks, &ntok) || df__parse(&cx, toks, ntok, &prog))
 		goto fail;
 	job->name = prog.job_name;
 	job->src_file = cx.file;
-	if (df_build_logical(&cx, job, &prog, opts))
+	if (df__build_logical(&cx, job, &prog, opts))
 		goto fail;
 	if (opts && opts->default_parallelism)
 		job->default_par = opts->default_parallelism;
 	if (opts &&
-	    (df_job_cli_constraints(&cx, job, opts->constraints, opts->n_constraints, false) ||
-	     df_job_cli_constraints(&cx, job, opts->preferences, opts->n_preferences, true)))
+	    (df__job_cli_constraints(&cx, job, opts->constraints, opts->n_constraints, false) ||
+	     df__job_cli_constraints(&cx, job, opts->preferences, opts->n_preferences, true)))
 		goto fail;
-	if (df_build_stages(&cx, job))
+	if (df__build_stages(&cx, job))
 		goto fail;
 	*out = job;
 	return 0;
 fail:
-	df_arena_free(&job->arena);
+	df__arena_free(&job->arena);
 	free(job);
 	return cx.err ? cx.err : SD_EINTERNAL;
 }
@@ -481,7 +481,7 @@ void df_job_free(struct df_job *job)
 {
 	if (!job)
 		return;
-	df_arena_free(&job->arena);
+	df__arena_free(&job->arena);
 	free(job);
 }
 
@@ -546,5 +546,5 @@ int df_task_plan_encode(const struct df_job *job, uint32_t task_id, uint8_t **ou
 	struct df_task_info ti;
 	if (!job || !out || !len || df_job_task(job, task_id, &ti))
 		return SD_EINVAL;
-	return df_tplan_encode(&job->stages[ti.stage]->plan, ti.partition, out, len);
+	return df__tplan_encode(&job->stages[ti.stage]->plan, ti.partition, out, len);
 }

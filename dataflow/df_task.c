@@ -16,7 +16,7 @@
 #include "base/err.h"
 #include "dataflow/df_task_priv.h"
 
-int df_task_fail(struct df_task *t, int code, const char *fmt, ...)
+int df__task_fail(struct df_task *t, int code, const char *fmt, ...)
 {
 	va_list ap;
 	if (t->err)
@@ -28,7 +28,7 @@ int df_task_fail(struct df_task *t, int code, const char *fmt, ...)
 	return code;
 }
 
-bool df_state_over(struct df_task *t)
+bool df__state_over(struct df_task *t)
 {
 	return t->budget && t->stats.state_bytes > t->budget;
 }
@@ -43,15 +43,16 @@ static int flush_bb(struct df_task *t, unsigned o, unsigned part)
 	int rc;
 	if (b->rows == 0)
 		return 0;
-	if (!(p = df_bb_finish(b, &len)))
-		return df_task_fail(t, SD_ENOMEM, "out of memory building a batch");
+	if (!(p = df__bb_finish(b, &len)))
+		return df__task_fail(t, SD_ENOMEM, "out of memory building a batch");
 	unsigned emit_part = t->plan.outs[o].chan == DF_CHAN_HASH      ? part
 			     : t->plan.outs[o].chan == DF_CHAN_FORWARD ? t->plan.partition
 								       : 0;
 	rc = t->io.emit ? t->io.emit(t->io.arg, o, emit_part, p, len) : 0;
-	df_bb_clear(b);
+	df__bb_clear(b);
 	if (rc)
-		return df_task_fail(t, rc, "emitting a batch on output %u: %s", o, sd_strerror(rc));
+		return df__task_fail(t, rc, "emitting a batch on output %u: %s", o,
+				     sd_strerror(rc));
 	return 0;
 }
 
@@ -60,13 +61,13 @@ static int flush_sink(struct df_task *t, unsigned o)
 	struct df_wbuf *w = &t->sinkbuf[o];
 	int rc = 0;
 	if (w->oom)
-		return df_task_fail(t, SD_ENOMEM, "out of memory formatting sink output");
+		return df__task_fail(t, SD_ENOMEM, "out of memory formatting sink output");
 	if (w->len && t->io.sink)
 		rc = t->io.sink(t->io.arg, t->plan.outs[o].sink_id, (const char *)w->p, w->len);
 	w->len = 0;
 	if (rc)
-		return df_task_fail(t, rc, "writing sink %u: %s", t->plan.outs[o].sink_id,
-				    sd_strerror(rc));
+		return df__task_fail(t, rc, "writing sink %u: %s", t->plan.outs[o].sink_id,
+				     sd_strerror(rc));
 	return 0;
 }
 
@@ -77,16 +78,16 @@ static void fmt_str(struct df_wbuf *w, union df_val v, bool csv)
 		if (v.s.p[i] == ',' || v.s.p[i] == '"' || v.s.p[i] == '\n' || v.s.p[i] == '\r')
 			quote = true;
 	if (!quote) {
-		df_w_bytes(w, v.s.p, v.s.n);
+		df__w_bytes(w, v.s.p, v.s.n);
 		return;
 	}
-	df_w_u8(w, '"');
+	df__w_u8(w, '"');
 	for (uint32_t i = 0; i < v.s.n; i++) {
 		if (v.s.p[i] == '"')
-			df_w_u8(w, '"');
-		df_w_u8(w, (uint8_t)v.s.p[i]);
+			df__w_u8(w, '"');
+		df__w_u8(w, (uint8_t)v.s.p[i]);
 	}
-	df_w_u8(w, '"');
+	df__w_u8(w, '"');
 }
 
 static void format_row(struct df_wbuf *w, const uint8_t *kinds, const union df_val *row, unsigned n,
@@ -96,13 +97,13 @@ static void format_row(struct df_wbuf *w, const uint8_t *kinds, const union df_v
 	for (unsigned i = 0; i < n; i++) {
 		int k = 0;
 		if (i)
-			df_w_u8(w, csv ? ',' : '\t');
+			df__w_u8(w, csv ? ',' : '\t');
 		switch (kinds[i]) {
 		case DF_STR:
 			fmt_str(w, row[i], csv);
 			break;
 		case DF_BOOL:
-			df_w_bytes(w, row[i].i ? "true" : "false", row[i].i ? 4 : 5);
+			df__w_bytes(w, row[i].i ? "true" : "false", row[i].i ? 4 : 5);
 			break;
 		case DF_FLOAT:
 			k = snprintf(num, sizeof num, "%.15g", row[i].f);
@@ -116,9 +117,9 @@ static void format_row(struct df_wbuf *w, const uint8_t *kinds, const union df_v
 			break;
 		}
 		if (k > 0)
-			df_w_bytes(w, num, (size_t)k);
+			df__w_bytes(w, num, (size_t)k);
 	}
-	df_w_u8(w, '\n');
+	df__w_u8(w, '\n');
 }
 
 static int output(struct df_task *t, const union df_val *row, int64_t ts)
@@ -138,11 +139,11 @@ static int output(struct df_task *t, const union df_val *row, int64_t ts)
 		}
 		unsigned part = 0;
 		if (ol->chan == DF_CHAN_HASH)
-			part = (unsigned)(df_hash_row(p->out_kinds, row, ol->key_width) %
+			part = (unsigned)(df__hash_row(p->out_kinds, row, ol->key_width) %
 					  ol->consumers);
 		struct df_bb *b = &t->bbs[o][part];
-		df_bb_add(b, p->out_kinds, row, ts);
-		if ((b->rows >= DF_BATCH_ROWS_MAX || df_bb_bytes(b) >= DF_BATCH_BYTES_MAX) &&
+		df__bb_add(b, p->out_kinds, row, ts);
+		if ((b->rows >= DF_BATCH_ROWS_MAX || df__bb_bytes(b) >= DF_BATCH_BYTES_MAX) &&
 		    flush_bb(t, o, part))
 			return t->err;
 	}
@@ -165,8 +166,8 @@ static int output_late(struct df_task *t, unsigned i, const union df_val *row, i
 			continue;
 		}
 		struct df_bb *b = &t->bbs[o][0];
-		df_bb_add(b, ev->in_kinds, row, ts);
-		if ((b->rows >= DF_BATCH_ROWS_MAX || df_bb_bytes(b) >= DF_BATCH_BYTES_MAX) &&
+		df__bb_add(b, ev->in_kinds, row, ts);
+		if ((b->rows >= DF_BATCH_ROWS_MAX || df__bb_bytes(b) >= DF_BATCH_BYTES_MAX) &&
 		    flush_bb(t, o, 0))
 			return t->err;
 	}
@@ -201,14 +202,14 @@ static int emit_watermark(struct df_task *t, int64_t wm)
 		if (t->plan.outs[o].kind != OUT_CHANNEL || !t->io.emit_watermark)
 			continue;
 		if ((rc = t->io.emit_watermark(t->io.arg, o, wm)))
-			return df_task_fail(t, rc, "emitting a watermark: %s", sd_strerror(rc));
+			return df__task_fail(t, rc, "emitting a watermark: %s", sd_strerror(rc));
 	}
 	return 0;
 }
 
 /* ---- the chain ---- */
 
-int df_run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
+int df__run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 {
 	const char *why = NULL;
 	int rc;
@@ -223,19 +224,19 @@ int df_run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 			if (t->proj[i]) {
 				for (unsigned k = 0; k < s->out_width; k++)
 					out[k] = row[t->proj[i][k]];
-			} else if ((rc = df_vm_run(s->prog, row, out, &t->scratch, &why))) {
+			} else if ((rc = df__vm_run(s->prog, row, out, &t->scratch, &why))) {
 				goto vm_fail;
 			}
 			row = out;
 			break;
 		case P_FILTER:
-			if ((rc = df_vm_run(s->prog, row, out, &t->scratch, &why)))
+			if ((rc = df__vm_run(s->prog, row, out, &t->scratch, &why)))
 				goto vm_fail;
 			if (!out[0].i)
 				return 0;
 			break;
 		case P_EVTIME:
-			if ((rc = df_vm_run(s->prog, row, out, &t->scratch, &why)))
+			if ((rc = df__vm_run(s->prog, row, out, &t->scratch, &why)))
 				goto vm_fail;
 			ts = out[0].i;
 			if (!s->ts_is_time) /* int event times are milliseconds */
@@ -251,28 +252,28 @@ int df_run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 				t->ev_max = ts;
 			break;
 		case P_FLATMAP: {
-			if ((rc = df_vm_run(s->prog, row, out, &t->scratch, &why)))
+			if ((rc = df__vm_run(s->prog, row, out, &t->scratch, &why)))
 				goto vm_fail;
 			union df_val *el = out[0].l.p;
 			uint32_t n = out[0].l.n, w = s->out_width;
 			for (uint32_t k = 0; k < n; k++)
-				if ((rc = df_run(t, i + 1, el + (size_t)k * w, ts)))
+				if ((rc = df__run(t, i + 1, el + (size_t)k * w, ts)))
 					return rc;
 			return 0;
 		}
 		default:
-			return df_op_push(t, i, row, ts);
+			return df__op_push(t, i, row, ts);
 		}
 	}
 	return output(t, row, ts);
 vm_fail:
-	return df_task_fail(t, rc, "stage %u operator %u: %s", t->plan.stage, i, why);
+	return df__task_fail(t, rc, "stage %u operator %u: %s", t->plan.stage, i, why);
 }
 
 static void scratch_tick(struct df_task *t)
 {
 	if (++t->scratch_rows >= DF_SCRATCH_ROWS) {
-		df_arena_reset(&t->scratch);
+		df__arena_reset(&t->scratch);
 		t->scratch_rows = 0;
 	}
 }
@@ -285,7 +286,7 @@ static int watermark_from(struct df_task *t, unsigned i, int64_t w)
 		const struct df_pop_spec *s = t->plan.ops[i];
 		if (s->kind == P_EVTIME && w != INT64_MAX)
 			return 0;
-		if ((s->kind == P_AGG || s->kind == P_JOIN) && df_op_watermark(t, i, w))
+		if ((s->kind == P_AGG || s->kind == P_JOIN) && df__op_watermark(t, i, w))
 			return t->err;
 	}
 	if (w <= t->wm)
@@ -309,7 +310,7 @@ static int finish(struct df_task *t)
 		return 0;
 	t->finished = true;
 	for (unsigned i = 0; i < t->plan.n_ops; i++)
-		if (t->plan.ops[i]->kind >= P_AGG && df_op_finish(t, i))
+		if (t->plan.ops[i]->kind >= P_AGG && df__op_finish(t, i))
 			return t->err;
 	if (flush_outputs(t))
 		return t->err;
@@ -421,7 +422,7 @@ int df_task_open(const uint8_t *plan, size_t len, const struct df_task_io *io,
 	t->ev_op = -1;
 	t->stats.watermark_us = DF_WM_NONE;
 	t->parena.limit = len * 4 + (1u << 20);
-	if ((rc = df_tplan_decode(t->plan_bytes, len, &t->parena, &t->plan)) ||
+	if ((rc = df__tplan_decode(t->plan_bytes, len, &t->parena, &t->plan)) ||
 	    (rc = check_chain(t)))
 		goto fail;
 	rc = SD_ENOMEM;
@@ -436,7 +437,7 @@ int df_task_open(const uint8_t *plan, size_t len, const struct df_task_io *io,
 			goto fail;
 		if (s->kind == P_EVTIME && t->ev_op < 0)
 			t->ev_op = (int)i;
-		if (s->kind >= P_AGG && (rc = df_op_open(t, i)))
+		if (s->kind >= P_AGG && (rc = df__op_open(t, i)))
 			goto fail;
 		rc = SD_ENOMEM;
 	}
@@ -449,9 +450,10 @@ int df_task_open(const uint8_t *plan, size_t len, const struct df_task_io *io,
 			goto fail;
 		for (unsigned k = 0; k < t->n_bbs[o]; k++)
 			if (ol->from_late) /* rows of the event_time operator's input */
-				df_bb_init(&t->bbs[o][k], t->plan.ops[ol->late_op]->in_width, true);
+				df__bb_init(&t->bbs[o][k], t->plan.ops[ol->late_op]->in_width,
+					    true);
 			else
-				df_bb_init(&t->bbs[o][k], t->plan.out_width, t->plan.out_timed);
+				df__bb_init(&t->bbs[o][k], t->plan.out_width, t->plan.out_timed);
 	}
 	if (t->plan.source == DF_SRC_GENERATE) {
 		uint64_t n = t->plan.gen_n, p = t->plan.parallelism, i = t->plan.partition;
@@ -470,18 +472,18 @@ void df_task_close(struct df_task *t)
 	if (!t)
 		return;
 	for (unsigned i = 0; i < DF_OPS_MAX; i++) {
-		df_op_close(t, i); /* no-op without state */
+		df__op_close(t, i); /* no-op without state */
 		free(t->buf[i]);
 		free(t->proj[i]);
 	}
 	for (unsigned o = 0; o < DF_OUTS_MAX; o++) {
 		for (unsigned k = 0; k < t->n_bbs[o]; k++)
-			df_bb_free(&t->bbs[o][k]);
+			df__bb_free(&t->bbs[o][k]);
 		free(t->bbs[o]);
 		free(t->sinkbuf[o].p);
 	}
-	df_arena_free(&t->scratch);
-	df_arena_free(&t->parena);
+	df__arena_free(&t->scratch);
+	df__arena_free(&t->parena);
 	free(t->plan_bytes);
 	free(t);
 }

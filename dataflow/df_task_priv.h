@@ -44,19 +44,19 @@ struct df_task {
 	struct df_task_stats stats;
 };
 
-int df_task_fail(struct df_task *t, int code, const char *fmt, ...)
+int df__task_fail(struct df_task *t, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Runs row through operators i.. and the outlets. */
-int df_run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts);
+int df__run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts);
 /* Accounts n more (or fewer, negative) bytes of state; SD_ELIMIT past the budget. */
-bool df_state_over(struct df_task *t);
+bool df__state_over(struct df_task *t);
 
 /* df_ops.c: stateful operators */
-int df_op_open(struct df_task *t, unsigned i);
-void df_op_close(struct df_task *t, unsigned i);
-int df_op_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts);
-int df_op_watermark(struct df_task *t, unsigned i, int64_t wm);
-int df_op_finish(struct df_task *t, unsigned i);
-int df_join_push(struct df_task *t, unsigned side, const union df_val *row, int64_t ts);
+int df__op_open(struct df_task *t, unsigned i);
+void df__op_close(struct df_task *t, unsigned i);
+int df__op_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts);
+int df__op_watermark(struct df_task *t, unsigned i, int64_t wm);
+int df__op_finish(struct df_task *t, unsigned i);
+int df__join_push(struct df_task *t, unsigned side, const union df_val *row, int64_t ts);
 
 #endif /* SD_DATAFLOW_TASK_PRIV_H */

@@ -18,7 +18,7 @@ struct df_arena_chunk {
 	max_align_t data[];
 };
 
-void *df_arena_alloc(struct df_arena *a, size_t n)
+void *df__arena_alloc(struct df_arena *a, size_t n)
 {
 	struct df_arena_chunk *c = a->head;
 
@@ -49,9 +49,9 @@ void *df_arena_alloc(struct df_arena *a, size_t n)
 	return p;
 }
 
-char *df_arena_strndup(struct df_arena *a, const char *s, size_t n)
+char *df__arena_strndup(struct df_arena *a, const char *s, size_t n)
 {
-	char *p = df_arena_alloc(a, n + 1);
+	char *p = df__arena_alloc(a, n + 1);
 	if (!p)
 		return NULL;
 	memcpy(p, s, n);
@@ -59,7 +59,7 @@ char *df_arena_strndup(struct df_arena *a, const char *s, size_t n)
 	return p;
 }
 
-void df_arena_reset(struct df_arena *a)
+void df__arena_reset(struct df_arena *a)
 {
 	struct df_arena_chunk *c = a->head, *keep = NULL;
 
@@ -78,7 +78,7 @@ void df_arena_reset(struct df_arena *a)
 	a->used_total = 0;
 }
 
-void df_arena_free(struct df_arena *a)
+void df__arena_free(struct df_arena *a)
 {
 	struct df_arena_chunk *c = a->head;
 	while (c) {
@@ -92,24 +92,24 @@ void df_arena_free(struct df_arena *a)
 
 /* ---- types ---- */
 
-struct df_type df_t_int = {DF_INT, 0, 1, NULL, NULL};
-struct df_type df_t_float = {DF_FLOAT, 0, 1, NULL, NULL};
-struct df_type df_t_bool = {DF_BOOL, 0, 1, NULL, NULL};
-struct df_type df_t_str = {DF_STR, 0, 1, NULL, NULL};
-struct df_type df_t_time = {DF_TIME, 0, 1, NULL, NULL};
-struct df_type df_t_dur = {DF_DUR, 0, 1, NULL, NULL};
+struct df_type df__t_int = {DF_INT, 0, 1, NULL, NULL};
+struct df_type df__t_float = {DF_FLOAT, 0, 1, NULL, NULL};
+struct df_type df__t_bool = {DF_BOOL, 0, 1, NULL, NULL};
+struct df_type df__t_str = {DF_STR, 0, 1, NULL, NULL};
+struct df_type df__t_time = {DF_TIME, 0, 1, NULL, NULL};
+struct df_type df__t_dur = {DF_DUR, 0, 1, NULL, NULL};
 
 static struct df_type *type_compound(struct df_arena *a, enum df_tk k, struct df_type **el,
 				     const char **names, unsigned n)
 {
-	struct df_type *t = df_arena_alloc(a, sizeof(*t));
+	struct df_type *t = df__arena_alloc(a, sizeof(*t));
 	unsigned w = 0;
 
 	if (!t || n > DF_TUPLE_MAX)
 		return NULL;
 	t->k = k;
 	t->n = (uint16_t)n;
-	t->el = df_arena_alloc(a, sizeof(*t->el) * (n ? n : 1));
+	t->el = df__arena_alloc(a, sizeof(*t->el) * (n ? n : 1));
 	if (!t->el)
 		return NULL;
 	for (unsigned i = 0; i < n; i++) {
@@ -120,7 +120,7 @@ static struct df_type *type_compound(struct df_arena *a, enum df_tk k, struct df
 		return NULL;
 	t->width = (uint16_t)w;
 	if (names) {
-		t->names = df_arena_alloc(a, sizeof(*t->names) * (n ? n : 1));
+		t->names = df__arena_alloc(a, sizeof(*t->names) * (n ? n : 1));
 		if (!t->names)
 			return NULL;
 		memcpy(t->names, names, sizeof(*names) * n);
@@ -128,18 +128,18 @@ static struct df_type *type_compound(struct df_arena *a, enum df_tk k, struct df
 	return t;
 }
 
-struct df_type *df_type_tuple(struct df_arena *a, struct df_type **el, unsigned n)
+struct df_type *df__type_tuple(struct df_arena *a, struct df_type **el, unsigned n)
 {
 	return type_compound(a, DF_TUPLE, el, NULL, n);
 }
 
-struct df_type *df_type_record(struct df_arena *a, struct df_type **el, const char **names,
-			       unsigned n)
+struct df_type *df__type_record(struct df_arena *a, struct df_type **el, const char **names,
+				unsigned n)
 {
 	return type_compound(a, DF_RECORD, el, names, n);
 }
 
-struct df_type *df_type_list(struct df_arena *a, struct df_type *el)
+struct df_type *df__type_list(struct df_arena *a, struct df_type *el)
 {
 	struct df_type *t = type_compound(a, DF_LIST, &el, NULL, 1);
 	if (t)
@@ -147,19 +147,19 @@ struct df_type *df_type_list(struct df_arena *a, struct df_type *el)
 	return t;
 }
 
-bool df_type_scalar(const struct df_type *t)
+bool df__type_scalar(const struct df_type *t)
 {
 	return t->k <= DF_DUR;
 }
 
-bool df_type_eq(const struct df_type *x, const struct df_type *y)
+bool df__type_eq(const struct df_type *x, const struct df_type *y)
 {
 	if (x == y)
 		return true;
 	if (x->k != y->k || x->n != y->n)
 		return false;
 	for (unsigned i = 0; i < x->n; i++) {
-		if (!df_type_eq(x->el[i], y->el[i]))
+		if (!df__type_eq(x->el[i], y->el[i]))
 			return false;
 		if (x->k == DF_RECORD && strcmp(x->names[i], y->names[i]) != 0)
 			return false;
@@ -169,7 +169,7 @@ bool df_type_eq(const struct df_type *x, const struct df_type *y)
 
 static const char *const scalar_names[] = {"int", "float", "bool", "str", "time", "duration"};
 
-int df_type_str(const struct df_type *t, char *buf, size_t cap)
+int df__type_str(const struct df_type *t, char *buf, size_t cap)
 {
 	size_t o = 0;
 #define PUT(...)                                                                                  \
@@ -181,20 +181,20 @@ int df_type_str(const struct df_type *t, char *buf, size_t cap)
 	if (cap == 0)
 		return 0;
 	buf[0] = 0;
-	if (df_type_scalar(t)) {
+	if (df__type_scalar(t)) {
 		PUT("%s", scalar_names[t->k]);
 		return (int)o;
 	}
 	if (t->k == DF_LIST) {
 		char inner[256];
-		df_type_str(t->el[0], inner, sizeof inner);
+		df__type_str(t->el[0], inner, sizeof inner);
 		PUT("list<%s>", inner);
 		return (int)o;
 	}
 	PUT("%s", t->k == DF_TUPLE ? "(" : "{ ");
 	for (unsigned i = 0; i < t->n; i++) {
 		char inner[256];
-		df_type_str(t->el[i], inner, sizeof inner);
+		df__type_str(t->el[i], inner, sizeof inner);
 		if (t->k == DF_RECORD)
 			PUT("%s%s: %s", i ? ", " : "", t->names[i], inner);
 		else
@@ -205,12 +205,12 @@ int df_type_str(const struct df_type *t, char *buf, size_t cap)
 	return (int)o;
 }
 
-unsigned df_type_flatten(const struct df_type *t, uint8_t *kinds, const char **names,
-			 struct df_arena *a, const char *prefix)
+unsigned df__type_flatten(const struct df_type *t, uint8_t *kinds, const char **names,
+			  struct df_arena *a, const char *prefix)
 {
 	unsigned n = 0;
 
-	if (df_type_scalar(t) || t->k == DF_LIST) {
+	if (df__type_scalar(t) || t->k == DF_LIST) {
 		kinds[0] = (uint8_t)t->k;
 		if (names)
 			names[0] = prefix && *prefix ? prefix : "value";
@@ -225,13 +225,13 @@ unsigned df_type_flatten(const struct df_type *t, uint8_t *kinds, const char **n
 		else
 			snprintf(nm, sizeof nm, "%s%s%u", prefix && *prefix ? prefix : "",
 				 prefix && *prefix ? "." : "_", i);
-		sub = names ? df_arena_strndup(a, nm, strlen(nm)) : NULL;
-		n += df_type_flatten(t->el[i], kinds + n, names ? names + n : NULL, a, sub);
+		sub = names ? df__arena_strndup(a, nm, strlen(nm)) : NULL;
+		n += df__type_flatten(t->el[i], kinds + n, names ? names + n : NULL, a, sub);
 	}
 	return n;
 }
 
-unsigned df_type_offset(const struct df_type *t, unsigned idx)
+unsigned df__type_offset(const struct df_type *t, unsigned idx)
 {
 	unsigned off = 0;
 	for (unsigned i = 0; i < idx; i++)
@@ -241,7 +241,7 @@ unsigned df_type_offset(const struct df_type *t, unsigned idx)
 
 /* ---- byte buffers ---- */
 
-void df_w_bytes(struct df_wbuf *w, const void *p, size_t n)
+void df__w_bytes(struct df_wbuf *w, const void *p, size_t n)
 {
 	if (w->oom)
 		return;
@@ -262,30 +262,30 @@ void df_w_bytes(struct df_wbuf *w, const void *p, size_t n)
 	w->len += n;
 }
 
-void df_w_u8(struct df_wbuf *w, uint8_t v)
+void df__w_u8(struct df_wbuf *w, uint8_t v)
 {
-	df_w_bytes(w, &v, 1);
+	df__w_bytes(w, &v, 1);
 }
 
-void df_w_u32(struct df_wbuf *w, uint32_t v)
+void df__w_u32(struct df_wbuf *w, uint32_t v)
 {
 	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-	df_w_bytes(w, b, 4);
+	df__w_bytes(w, b, 4);
 }
 
-void df_w_u64(struct df_wbuf *w, uint64_t v)
+void df__w_u64(struct df_wbuf *w, uint64_t v)
 {
-	df_w_u32(w, (uint32_t)v);
-	df_w_u32(w, (uint32_t)(v >> 32));
+	df__w_u32(w, (uint32_t)v);
+	df__w_u32(w, (uint32_t)(v >> 32));
 }
 
-void df_w_str(struct df_wbuf *w, const char *s, size_t n)
+void df__w_str(struct df_wbuf *w, const char *s, size_t n)
 {
-	df_w_u32(w, (uint32_t)n);
-	df_w_bytes(w, s, n);
+	df__w_u32(w, (uint32_t)n);
+	df__w_bytes(w, s, n);
 }
 
-const uint8_t *df_r_bytes(struct df_rbuf *r, size_t n)
+const uint8_t *df__r_bytes(struct df_rbuf *r, size_t n)
 {
 	if (r->bad || n > r->len - r->off) {
 		r->bad = true;
@@ -296,29 +296,29 @@ const uint8_t *df_r_bytes(struct df_rbuf *r, size_t n)
 	return p;
 }
 
-uint8_t df_r_u8(struct df_rbuf *r)
+uint8_t df__r_u8(struct df_rbuf *r)
 {
-	const uint8_t *p = df_r_bytes(r, 1);
+	const uint8_t *p = df__r_bytes(r, 1);
 	return p ? p[0] : 0;
 }
 
-uint32_t df_r_u32(struct df_rbuf *r)
+uint32_t df__r_u32(struct df_rbuf *r)
 {
-	const uint8_t *p = df_r_bytes(r, 4);
+	const uint8_t *p = df__r_bytes(r, 4);
 	return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 			       (uint32_t)p[3] << 24
 		 : 0;
 }
 
-uint64_t df_r_u64(struct df_rbuf *r)
+uint64_t df__r_u64(struct df_rbuf *r)
 {
-	uint64_t lo = df_r_u32(r);
-	return lo | (uint64_t)df_r_u32(r) << 32;
+	uint64_t lo = df__r_u32(r);
+	return lo | (uint64_t)df__r_u32(r) << 32;
 }
 
 /* ---- diagnostics ---- */
 
-int df_error(struct df_cx *cx, int code, uint32_t line, uint32_t col, const char *fmt, ...)
+int df__error(struct df_cx *cx, int code, uint32_t line, uint32_t col, const char *fmt, ...)
 {
 	struct df_diag *d = cx->diag;
 	char msg[512];

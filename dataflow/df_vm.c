@@ -5,7 +5,7 @@
  * A program reads its input slots, pushes and pops, and returns its top
  * out_width slots. Strings it makes live in the caller's scratch arena; the
  * caller resets it once per batch. Jumps only go forward, so a run costs at
- * most one step per instruction. df_vm_check() validates decoded programs
+ * most one step per instruction. df__vm_check() validates decoded programs
  * (plans come over the network) so the interpreter itself needs no checks
  * beyond those it makes on data (division by zero, bad substr ranges).
  */
@@ -62,7 +62,7 @@ static int op_split(union df_val *sp, struct df_arena *A)
 	const char *p = s.s.p, *end = s.s.p + s.s.n;
 
 	if (sep.s.n == 0) {
-		v = df_arena_alloc(A, sizeof(*v));
+		v = df__arena_alloc(A, sizeof(*v));
 		if (!v)
 			return SD_ENOMEM;
 		v[0] = s;
@@ -76,7 +76,7 @@ static int op_split(union df_val *sp, struct df_arena *A)
 	} else {
 		cnt = s.s.n / sep.s.n + 1;
 	}
-	v = df_arena_alloc(A, sizeof(*v) * cnt);
+	v = df__arena_alloc(A, sizeof(*v) * cnt);
 	if (!v)
 		return SD_ENOMEM;
 	for (;;) {
@@ -114,7 +114,7 @@ static int op_case(union df_val *x, struct df_arena *A, bool upper)
 			break;
 	if (i == n)
 		return 0;
-	if (!(o = df_arena_alloc(A, n)))
+	if (!(o = df__arena_alloc(A, n)))
 		return SD_ENOMEM;
 	memcpy(o, p, i);
 	for (; i < n; i++)
@@ -126,7 +126,7 @@ static int op_case(union df_val *x, struct df_arena *A, bool upper)
 static int op_concat(union df_val *sp, struct df_arena *A)
 {
 	union df_val a = sp[-2], b = sp[-1];
-	char *o = df_arena_alloc(A, (size_t)a.s.n + b.s.n + 1);
+	char *o = df__arena_alloc(A, (size_t)a.s.n + b.s.n + 1);
 	if (!o)
 		return SD_ENOMEM;
 	if (a.s.n)
@@ -143,7 +143,7 @@ static int op_tostr(union df_val *x, struct df_arena *A, bool is_float)
 	char buf[40];
 	int n = is_float ? snprintf(buf, sizeof buf, "%.17g", x->f)
 			 : snprintf(buf, sizeof buf, "%lld", (long long)x->i);
-	char *o = df_arena_strndup(A, buf, (size_t)n);
+	char *o = df__arena_strndup(A, buf, (size_t)n);
 	if (!o)
 		return SD_ENOMEM;
 	x->s.p = o;
@@ -209,8 +209,8 @@ static bool has_sub(union df_val h, union df_val n, int where)
 	} while (0)
 #define WRAP(x) ((int64_t)(uint64_t)(x))
 
-int df_vm_run(const struct df_prog *p, const union df_val *in, union df_val *out,
-	      struct df_arena *A, const char **why)
+int df__vm_run(const struct df_prog *p, const union df_val *in, union df_val *out,
+	       struct df_arena *A, const char **why)
 {
 	union df_val stk[DF_STACK_MAX + 1], *sp = stk;
 	const uint32_t *pc = p->code;
@@ -419,7 +419,7 @@ int df_vm_run(const struct df_prog *p, const union df_val *in, union df_val *out
 			break;
 		case OP_MKLIST: {
 			uint32_t wd = *pc++, n = a * wd;
-			union df_val *v = df_arena_alloc(A, sizeof(*v) * (n ? n : 1));
+			union df_val *v = df__arena_alloc(A, sizeof(*v) * (n ? n : 1));
 			if (!v) {
 				rc = SD_ENOMEM;
 				break;
@@ -515,7 +515,7 @@ static void effect(uint32_t w, uint32_t next, int *pop, int *push)
 	}
 }
 
-bool df_vm_check(const struct df_prog *p)
+bool df__vm_check(const struct df_prog *p)
 {
 	/* Jumps go forward only, so one pass in order computes the exact stack
 	 * depth at every reachable instruction; join points must agree. */

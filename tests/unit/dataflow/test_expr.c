@@ -30,13 +30,13 @@ static int compile(struct ex *E, const char *src, struct df_type **pt, unsigned 
 	struct df_program_ast prog;
 	unsigned n;
 	memset(&E->d, 0, sizeof(E->d));
-	int rc = df_lex(&cx, &t, &n);
+	int rc = df__lex(&cx, &t, &n);
 	if (!rc)
-		rc = df_parse(&cx, t, n, &prog);
+		rc = df__parse(&cx, t, n, &prog);
 	if (!rc)
-		rc = df_expr_compile(&cx, prog.stmts[0].e, pt, np, &E->p, &E->rt);
+		rc = df__expr_compile(&cx, prog.stmts[0].e, pt, np, &E->p, &E->rt);
 	if (!rc)
-		assert_true(df_vm_check(E->p));
+		assert_true(df__vm_check(E->p));
 	return rc;
 }
 
@@ -57,20 +57,20 @@ static void
 run_ok(struct ex *E, const union df_val *in, union df_val *out)
 {
 	const char *why = NULL;
-	assert_int_equal(df_vm_run(E->p, in, out, &E->scratch, &why), 0);
+	assert_int_equal(df__vm_run(E->p, in, out, &E->scratch, &why), 0);
 }
 
 static void done(struct ex *E)
 {
-	df_arena_free(&E->a);
-	df_arena_free(&E->scratch);
+	df__arena_free(&E->a);
+	df__arena_free(&E->scratch);
 }
 
 static void test_arith(void **state)
 {
 	struct ex E = {0};
 	union df_val out[8];
-	struct df_type *ti = &df_t_int;
+	struct df_type *ti = &df__t_int;
 	(void)state;
 	assert_int_equal(compile(&E, "x -> x * 2 + 1 - 10 / 3 % 2", &ti, 1), 0);
 	assert_int_equal(E.rt->k, DF_INT);
@@ -90,7 +90,7 @@ static void test_strings(void **state)
 {
 	struct ex E = {0};
 	union df_val out[8];
-	struct df_type *ts = &df_t_str;
+	struct df_type *ts = &df__t_str;
 	(void)state;
 	assert_int_equal(compile(&E, "s -> upper(trim(s)) + \"!\"", &ts, 1), 0);
 	run_ok(&E, (union df_val[]){S("  ab c ")}, out);
@@ -132,10 +132,10 @@ static void test_compound(void **state)
 {
 	struct ex E = {0};
 	union df_val out[8];
-	struct df_type *el[2] = {&df_t_str, &df_t_int};
-	struct df_type *pair = df_type_tuple(&E.a, el, 2);
+	struct df_type *el[2] = {&df__t_str, &df__t_int};
+	struct df_type *pair = df__type_tuple(&E.a, el, 2);
 	const char *names[2] = {"url", "n"};
-	struct df_type *rec = df_type_record(&E.a, el, names, 2);
+	struct df_type *rec = df__type_record(&E.a, el, names, 2);
 	(void)state;
 	assert_int_equal(compile(&E, "p -> p.1 * 10", &pair, 1), 0);
 	run_ok(&E, (union df_val[]){S("x"), I(4)}, out);
@@ -155,7 +155,7 @@ static void test_compound(void **state)
 	assert_memory_equal(out[0].s.p, "big", 3);
 	run_ok(&E, (union df_val[]){S("big"), I(1)}, out);
 	assert_memory_equal(out[0].s.p, "small", 5);
-	struct df_type *two[2] = {&df_t_int, &df_t_int};
+	struct df_type *two[2] = {&df__t_int, &df__t_int};
 	assert_int_equal(compile(&E, "(a, b) -> a + b", two, 2), 0);
 	run_ok(&E, (union df_val[]){I(2), I(40)}, out);
 	assert_int_equal(out[0].i, 42);
@@ -166,7 +166,7 @@ static void test_logic_time(void **state)
 {
 	struct ex E = {0};
 	union df_val out[8];
-	struct df_type *ti = &df_t_int;
+	struct df_type *ti = &df__t_int;
 	const char *why = NULL;
 	(void)state;
 	assert_int_equal(compile(&E, "x -> x != 0 && 10 / x > 1 || x == 0 && false", &ti, 1), 0);
@@ -177,7 +177,7 @@ static void test_logic_time(void **state)
 	run_ok(&E, (union df_val[]){I(20)}, out);
 	assert_int_equal(out[0].i, 0);
 	assert_int_equal(compile(&E, "x -> 10 / (x - x)", &ti, 1), 0);
-	assert_int_equal(df_vm_run(E.p, (union df_val[]){I(1)}, out, &E.scratch, &why), SD_EINVAL);
+	assert_int_equal(df__vm_run(E.p, (union df_val[]){I(1)}, out, &E.scratch, &why), SD_EINVAL);
 	assert_string_equal(why, "division by zero");
 	assert_int_equal(
 		compile(&E, "t -> to_millis(from_seconds(t) + 1500ms - seconds(1))", &ti, 1), 0);
@@ -210,7 +210,7 @@ static void test_type_errors(void **state)
 		{"x -> [1, \"a\"]", "list elements differ"},
 		{"x -> (1, split(\"a\", \" \"))", "a list cannot be stored"},
 	};
-	struct df_type *ti = &df_t_int;
+	struct df_type *ti = &df__t_int;
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct ex E = {0};
@@ -224,7 +224,7 @@ static void test_type_errors(void **state)
 static void test_vm_check_rejects(void **state)
 {
 	struct ex E = {0};
-	struct df_type *ti = &df_t_int;
+	struct df_type *ti = &df__t_int;
 	(void)state;
 	assert_int_equal(compile(&E, "x -> if x > 1 then x else 0", &ti, 1), 0);
 	struct df_prog q = *E.p;
@@ -232,21 +232,21 @@ static void test_vm_check_rejects(void **state)
 	assert_true(q.n_code < 64);
 	memcpy(code, q.code, q.n_code * sizeof(uint32_t));
 	q.code = code;
-	assert_true(df_vm_check(&q));
+	assert_true(df__vm_check(&q));
 	code[0] = OP_LOAD | 7u << 8; /* past the input */
-	assert_false(df_vm_check(&q));
+	assert_false(df__vm_check(&q));
 	memcpy(code, E.p->code, q.n_code * sizeof(uint32_t));
 	code[q.n_code - 1] = OP_POP | 1u << 8; /* no RET */
-	assert_false(df_vm_check(&q));
+	assert_false(df__vm_check(&q));
 	memcpy(code, E.p->code, q.n_code * sizeof(uint32_t));
 	code[0] = OP_ADDI; /* pops from an empty stack */
-	assert_false(df_vm_check(&q));
+	assert_false(df__vm_check(&q));
 	memcpy(code, E.p->code, q.n_code * sizeof(uint32_t));
 	code[0] = OP_JMP | 1000u << 8;
-	assert_false(df_vm_check(&q));
+	assert_false(df__vm_check(&q));
 	memcpy(code, E.p->code, q.n_code * sizeof(uint32_t));
 	code[0] = 200; /* no such opcode */
-	assert_false(df_vm_check(&q));
+	assert_false(df__vm_check(&q));
 	done(&E);
 }
 

@@ -19,7 +19,7 @@ static int lex(const char *src, struct df_arena *a, struct df_token **t, unsigne
 {
 	struct df_cx cx = {a, src, strlen(src), "t.sd", d, 0};
 	memset(d, 0, sizeof(*d));
-	return df_lex(&cx, t, n);
+	return df__lex(&cx, t, n);
 }
 
 static int parse(const char *src, struct df_arena *a, struct df_program_ast *p, struct df_diag *d)
@@ -28,8 +28,8 @@ static int parse(const char *src, struct df_arena *a, struct df_program_ast *p, 
 	struct df_token *t;
 	unsigned n;
 	memset(d, 0, sizeof(*d));
-	int rc = df_lex(&cx, &t, &n);
-	return rc ? rc : df_parse(&cx, t, n, p);
+	int rc = df__lex(&cx, &t, &n);
+	return rc ? rc : df__parse(&cx, t, n, p);
 }
 
 static void test_tokens(void **state)
@@ -61,7 +61,7 @@ static void test_tokens(void **state)
 	assert_int_equal(t[8].t, T_ARROW);
 	assert_int_equal(t[9].t, T_GE);
 	assert_int_equal(t[10].t, T_AT);
-	df_arena_free(&a);
+	df__arena_free(&a);
 }
 
 static void test_lex_errors(void **state)
@@ -85,7 +85,7 @@ static void test_lex_errors(void **state)
 		assert_int_equal(lex(cases[i].src, &a, &t, &n, &d), SD_ESYNTAX);
 		if (!strstr(d.text, cases[i].want))
 			fail_msg("case %zu: got '%s'", i, d.text);
-		df_arena_free(&a);
+		df__arena_free(&a);
 	}
 }
 
@@ -127,7 +127,7 @@ static void test_parse_shapes(void **state)
 	assert_int_equal(and->kids[0]->kids[0]->op, T_PLUS);
 	assert_int_equal(and->kids[0]->kids[0]->kids[0]->op, T_STAR);
 	assert_int_equal(and->kids[1]->k, A_UNOP);
-	df_arena_free(&a);
+	df__arena_free(&a);
 }
 
 static void test_parse_records_if(void **state)
@@ -146,7 +146,7 @@ static void test_parse_records_if(void **state)
 	assert_int_equal(rec->kids[0]->k, A_FIELD);
 	assert_int_equal(rec->kids[0]->ival, 0);
 	assert_int_equal(rec->kids[1]->k, A_IF);
-	df_arena_free(&a);
+	df__arena_free(&a);
 }
 
 static void test_parse_errors(void **state)
@@ -175,7 +175,7 @@ static void test_parse_errors(void **state)
 		assert_int_equal(parse(cases[i].src, &a, &p, &d), SD_ESYNTAX);
 		if (!strstr(d.text, cases[i].want))
 			fail_msg("case %zu: got '%s'", i, d.text);
-		df_arena_free(&a);
+		df__arena_free(&a);
 	}
 }
 
@@ -189,7 +189,7 @@ static void test_caret(void **state)
 	assert_int_equal(d.line, 2);
 	assert_int_equal(d.col, 8);
 	assert_non_null(strstr(d.text, "\n\tfoo(1,,2)\n\t      ^\n"));
-	df_arena_free(&a);
+	df__arena_free(&a);
 }
 
 static void test_deep_nesting(void **state)
@@ -205,14 +205,14 @@ static void test_deep_nesting(void **state)
 	src[n] = 0;
 	assert_int_equal(parse(src, &a, &p, &d), SD_ESYNTAX);
 	assert_non_null(strstr(d.text, "nested too deeply"));
-	df_arena_free(&a);
+	df__arena_free(&a);
 	n = 0;
 	for (int i = 0; i < 1000; i++)
 		src[n++] = '-';
 	src[n++] = '1';
 	src[n] = 0;
 	assert_int_equal(parse(src, &a, &p, &d), SD_ESYNTAX);
-	df_arena_free(&a);
+	df__arena_free(&a);
 }
 
 int main(void)

@@ -327,7 +327,7 @@ static void test_batch_codec(void **state)
 	int64_t ts;
 	size_t len;
 	(void)state;
-	df_bb_init(&b, 4, true);
+	df__bb_init(&b, 4, true);
 	for (int i = 0; i < 100; i++) {
 		char s[16];
 		snprintf(s, sizeof s, "w%d", i);
@@ -336,15 +336,15 @@ static void test_batch_codec(void **state)
 		row[1].i = -i;
 		row[2].f = i / 4.0;
 		row[3].i = i & 1;
-		df_bb_add(&b, kinds, row, 1000 + i);
+		df__bb_add(&b, kinds, row, 1000 + i);
 	}
-	const uint8_t *bytes = df_bb_finish(&b, &len);
+	const uint8_t *bytes = df__bb_finish(&b, &len);
 	assert_non_null(bytes);
-	assert_int_equal(df_br_open(&r, bytes, len, 4), 0);
+	assert_int_equal(df__br_open(&r, bytes, len, 4), 0);
 	for (int i = 0; i < 100; i++) {
 		char s[16];
 		snprintf(s, sizeof s, "w%d", i);
-		assert_int_equal(df_br_next(&r, kinds, got, &ts), 1);
+		assert_int_equal(df__br_next(&r, kinds, got, &ts), 1);
 		assert_int_equal(ts, 1000 + i);
 		assert_int_equal(got[0].s.n, strlen(s));
 		assert_memory_equal(got[0].s.p, s, got[0].s.n);
@@ -352,17 +352,17 @@ static void test_batch_codec(void **state)
 		assert_true(got[2].f == i / 4.0);
 		assert_int_equal(got[3].i, i & 1);
 	}
-	assert_int_equal(df_br_next(&r, kinds, got, &ts), 0);
-	assert_int_equal(df_br_open(&r, bytes, len, 3), SD_EPROTO); /* wrong schema */
-	assert_int_equal(df_br_open(&r, bytes, len - 1, 4), SD_EPROTO);
+	assert_int_equal(df__br_next(&r, kinds, got, &ts), 0);
+	assert_int_equal(df__br_open(&r, bytes, len, 3), SD_EPROTO); /* wrong schema */
+	assert_int_equal(df__br_open(&r, bytes, len - 1, 4), SD_EPROTO);
 	/* a lying string length inside is caught while reading */
 	uint8_t *bad = malloc(len);
 	memcpy(bad, bytes, len);
 	bad[DF_BATCH_HEADER + 11] = 0xff;
-	assert_int_equal(df_br_open(&r, bad, len, 4), 0);
-	assert_int_equal(df_br_next(&r, kinds, got, &ts), SD_EPROTO);
+	assert_int_equal(df__br_open(&r, bad, len, 4), 0);
+	assert_int_equal(df__br_next(&r, kinds, got, &ts), SD_EPROTO);
 	free(bad);
-	df_bb_free(&b);
+	df__bb_free(&b);
 }
 
 int main(void)
