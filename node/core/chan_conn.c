@@ -19,7 +19,6 @@
 #include "node/core/chan_priv.h"
 
 #define CONN_OUTBUF_INITIAL (64u << 10)  /* bytes */
-#define CONN_RECV_CHUNK     (256u << 10) /* bytes: reader space asked for per recv */
 
 static void conn_flush(struct chan_conn *c);
 

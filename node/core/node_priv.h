@@ -56,7 +56,6 @@ struct node_task {
 	char sink_path[NODE_PATH_MAX];
 	char netfs_token[128];
 	void *sink_h; /* open temp file, or NULL */
-	bool sink_written;
 	bool cancel;
 	bool coroutine_done;
 	struct sched_task *co;

@@ -158,7 +158,6 @@ static int task_sink(void *arg, unsigned sink, const char *text, size_t len)
 	if (rc < 0)
 		task_failf(t, rc, "sink %s on %s: write: %s", t->sink_path, t->sink_server,
 			   sd_strerror(rc));
-	t->sink_written = true;
 	return rc < 0 ? rc : 0;
 }
 

@@ -14,6 +14,7 @@
 #include "node/plat/metal/exit.h"
 #include "node/plat/metal/net.h"
 #include "node/plat/metal/node_main.h"
+#include "node/plat/metal/plat_metal.h"
 #include "node/plat/plat.h"
 
 #define NODE_VALUE_MAX     128  /* bytes: one key's value */
@@ -141,6 +142,8 @@ static void node_config_read(struct node_config *cfg)
 			metal_panic("coordinator=%s: expected HOST:PORT", v);
 		cfg->coordinator_host = node_text.coord_host;
 	}
+	if (metal_cmdline_get("localhost", v, sizeof(v)))
+		metal_tcp_set_localhost(v);
 	node_labels(cfg);
 }
 

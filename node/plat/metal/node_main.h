@@ -8,7 +8,9 @@
  * Keys (docs/node-image.md): name= (required) region= zone= label=K=V
  * (repeatable, up to NODE_LABELS_MAX) coordinator=HOST:PORT token=
  * memory=SIZE (K/M/G suffix; the plat_alloc budget) slots=N listen=PORT
- * (data port, default 7070) advertise=HOST (default: the ip= address).
+ * (data port, default 7070) advertise=HOST (default: the ip= address)
+ * localhost=A.B.C.D (connections to 127.0.0.1 go there: the host, 10.0.2.2,
+ * under QEMU user networking).
  */
 #ifndef SD_METAL_NODE_MAIN_H
 #define SD_METAL_NODE_MAIN_H

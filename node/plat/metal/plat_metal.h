@@ -10,4 +10,11 @@ int metal_tcp_dispatch(void);
 /* plat_tcp_lwip.c: true when some socket has events waiting for dispatch. */
 int metal_tcp_pending(void);
 
+/*
+ * plat_tcp_lwip.c: connections to 127.0.0.0/8 go to ip instead ("" or a bad
+ * address: back to lwIP's loopback). For user-mode networking, where the
+ * coordinator hands out host services as 127.0.0.1 and the host is 10.0.2.2.
+ */
+void metal_tcp_set_localhost(const char *ip);
+
 #endif /* SD_METAL_PLAT_METAL_H */

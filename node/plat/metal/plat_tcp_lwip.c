@@ -42,6 +42,13 @@ struct plat_sock {
 };
 
 static struct plat_sock *tcp_ready; /* sockets with events and an owner */
+static ip_addr_t tcp_localhost;     /* where connects to 127.0.0.0/8 go; 0: loopback */
+
+void metal_tcp_set_localhost(const char *ip)
+{
+	if (!ipaddr_aton(ip, &tcp_localhost))
+		ip_addr_set_zero(&tcp_localhost);
+}
 
 /* The one place lwIP's err_t becomes an SD_E* code. connecting: still in SYN. */
 static int metal_tcp_err(err_t err, bool connecting)
@@ -283,6 +290,8 @@ int plat_tcp_connect(const char *host, uint16_t port, plat_sock_cb *cb, void *ar
 
 	if (tcp_parse_host(host, &addr) < 0)
 		return SD_EINVAL;
+	if (ip4_addr_isloopback(ip_2_ip4(&addr)) && !ip_addr_isany(&tcp_localhost))
+		addr = tcp_localhost; /* localhost= on the command line: the host */
 	s = calloc(1, sizeof(*s));
 	pcb = s ? tcp_new() : NULL;
 	if (!pcb) {
