@@ -50,6 +50,10 @@ struct topent {
 };
 
 struct df_opstate {
+	/* entries of operators that drop them all at once (unwindowed
+	 * aggregates, distinct) come from a slab: dense, no per-entry malloc */
+	struct df_arena slab;
+	bool use_slab;
 	struct htab tab[2];
 	struct df_wbuf kb, vb;
 	unsigned acc_w;
@@ -125,14 +129,15 @@ static int ht_resize(struct df_task *t, struct htab *ht, size_t nb)
 	return 0;
 }
 
-static struct ent *ht_add(struct df_task *t, struct htab *ht, uint64_t h, const uint8_t *k,
-			  uint32_t kl, unsigned acc_w)
+static struct ent *ht_add(struct df_task *t, struct df_opstate *st, struct htab *ht, uint64_t h,
+			  const uint8_t *k, uint32_t kl, unsigned acc_w)
 {
 	struct ent *e;
 	size_t sz = sizeof(*e) + acc_w * sizeof(union df_val) + kl;
 	if ((ht->n + 1) * 4 > ht->nb * 3 && ht_resize(t, ht, ht->nb ? ht->nb * 2 : HT_MIN))
 		return NULL;
-	if (!(e = calloc(1, sz))) {
+	e = st->use_slab ? df__arena_alloc(&st->slab, sz) : calloc(1, sz);
+	if (!e) {
 		df__task_fail(t, SD_ENOMEM, "out of memory for operator state");
 		return NULL;
 	}
@@ -185,7 +190,8 @@ static void ent_free(struct df_task *t, struct df_opstate *st, struct ent *e)
 		free(r);
 	}
 	account(t, -sz);
-	free(e);
+	if (!st->use_slab)
+		free(e);
 }
 
 /* The accumulator kinds an aggregate implies (partial out = final in). */
@@ -275,6 +281,7 @@ int df__op_open(struct df_task *t, unsigned i)
 	st->min_end = INT64_MAX;
 	if (s->kind == P_AGG && !agg_layout_ok(s, st))
 		return SD_EPROTO;
+	st->use_slab = (s->kind == P_AGG && s->win == W_NONE) || s->kind == P_DISTINCT;
 	if (s->kind == P_TOP &&
 	    (s->top_n == 0 || s->val_kind == DF_BOOL || s->in_width != s->out_width ||
 	     memcmp(s->in_kinds, s->out_kinds, s->in_width)))
@@ -301,6 +308,7 @@ void df__op_close(struct df_task *t, unsigned i)
 	for (uint32_t k = 0; k < st->n_top; k++)
 		free(st->top[k]);
 	free(st->top);
+	df__arena_free(&st->slab);
 	free(st->kb.p);
 	free(st->vb.p);
 	free(st);

@@ -401,6 +401,26 @@ static int prepare_projection(struct df_task *t, unsigned i)
 	return 0;
 }
 
+/* Two projections in a row become one: op i reads op i-1's input directly
+ * and op i-1 passes rows through untouched. */
+static void fuse_projections(struct df_task *t, unsigned i)
+{
+	const struct df_pop_spec *s = t->plan.ops[i];
+	if (!(t->proj[i] || t->ident[i]) || !(t->proj[i - 1] || t->ident[i - 1]) || t->ident[i - 1])
+		return;
+	if (t->ident[i]) { /* op i changes nothing: it inherits op i-1's projection */
+		t->proj[i] = t->proj[i - 1];
+		t->proj[i - 1] = NULL;
+		t->ident[i] = false;
+	} else {
+		for (unsigned k = 0; k < s->out_width; k++)
+			t->proj[i][k] = t->proj[i - 1][t->proj[i][k]];
+		free(t->proj[i - 1]);
+		t->proj[i - 1] = NULL;
+	}
+	t->ident[i - 1] = true;
+}
+
 int df_task_open(const uint8_t *plan, size_t len, const struct df_task_io *io,
 		 uint64_t memory_budget, struct df_task **out)
 {
@@ -435,6 +455,8 @@ int df_task_open(const uint8_t *plan, size_t len, const struct df_task_io *io,
 			goto fail;
 		if (s->kind == P_MAP && prepare_projection(t, i))
 			goto fail;
+		if (i > 0 && t->plan.ops[i - 1]->kind == P_MAP)
+			fuse_projections(t, i);
 		if (s->kind == P_EVTIME && t->ev_op < 0)
 			t->ev_op = (int)i;
 		if (s->kind >= P_AGG && (rc = df__op_open(t, i)))
