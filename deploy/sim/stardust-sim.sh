@@ -274,7 +274,10 @@ cmd_up() {
 		echo "mode $([ "$HOSTED" = 1 ] && echo hosted || echo "vm $ACCEL")"
 		echo "data $DATA"
 	} >"$RUN/info"
-	trap 'log "failed midway; cleaning up"; cmd_down >/dev/null 2>&1' ERR INT TERM
+	# Until the nodes are started, any exit (die, a signal) undoes everything.
+	UP_STARTED=0
+	trap 'up_exit' EXIT
+	trap 'exit 130' INT TERM
 
 	local i=0 name region zone ip slots mem labels
 	create_namespaces # the switch opens their taps, so they come first
@@ -290,13 +293,22 @@ cmd_up() {
 		fi
 		i=$((i + 1))
 	done < <(topo_lines node)
-	trap - ERR INT TERM
+	UP_STARTED=1
 	if ! wait_registered; then
 		log "the simulation stays up for inspection: stardust-sim status/down --run-dir $RUN"
 		exit 1
 	fi
 	echo "up in $((SECONDS - t0))s: $(topo_lines node | wc -l) nodes registered ($(cut -d' ' -f2- <<<"$(grep ^mode "$RUN/info")"))"
 	cmd_env
+}
+
+up_exit() {
+	local rc=$?
+	if [ "${UP_STARTED:-1}" = 0 ]; then
+		log "up failed midway; removing what it created"
+		KEEP_LOGS=1 cmd_down >/dev/null 2>&1
+	fi
+	exit $rc
 }
 
 # Namespaces: the coordinator's, one per netfs server, one per hosted node.

@@ -41,6 +41,25 @@ fail() {
 }
 sx() { "$sim" exec --run-dir "$run" "$@"; }
 
+ns_prefix=$(printf 'sd%s' "$(printf '%s' "$run" | md5sum | cut -c1-6)")
+leftovers() { # what is left of the simulation in $run: namespaces + processes
+	echo $(($(ip netns list | grep -c "^$ns_prefix" || true) +
+		$(pgrep -f -- "$run/" | wc -l)))
+}
+
+# --- 0. an `up` killed midway (SIGKILL: no trap of its own runs); `down` cleans up
+mkdir -p "$run"
+"$sim" up --topology "$topo" --run-dir "$run" --data "$work/data" --hosted \
+	>/dev/null 2>&1 &
+upid=$!
+sleep 0.4
+kill -KILL "$upid"
+wait "$upid" 2>/dev/null || true
+"$sim" down --run-dir "$run" >/dev/null 2>&1 || fail "down after a killed up"
+[ "$(leftovers)" = 0 ] || fail "down after a killed up left $(leftovers) namespaces/processes"
+[ ! -e "$run" ] || fail "down after a killed up left $run"
+echo "sim_e2e: down after an up killed midway removed everything"
+
 # --- 1. up ---------------------------------------------------------------------
 "$repo/examples/data/gen.sh" "$work/gen" 2000 >/dev/null
 mkdir -p "$work/data/us-east/out"
@@ -133,6 +152,5 @@ pids=$(awk '$1 == "pid" {print $2}' "$run/state")
 for p in $pids; do
 	kill -0 "$p" 2>/dev/null && fail "process $p left running"
 done
-left=$(ip netns list | grep -c "^$(printf 'sd%s' "$(printf '%s' "$run" | md5sum | cut -c1-6)")" || true)
-[ "$left" = 0 ] || fail "$left namespaces left behind"
+[ "$(leftovers)" = 0 ] || fail "$(leftovers) namespaces/processes left behind"
 echo "sim_e2e: PASS"
