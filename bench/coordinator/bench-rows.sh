@@ -17,17 +17,30 @@ SIM=$BUILD/bench/coordinator/sd-bench-hb-sim
 D=$WORK/coordinator
 rm -rf "$D" && mkdir -p "$D"
 row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@"; }
-for b in "$COORD" "$CLI" "$SIM"; do
+for b in "$COORD" "$CLI" "$SIM" "$BUILD/netfs/stardust-netfsd"; do
 	if [ ! -x "$b" ]; then
 		row coord-heartbeats "stardust coordinator" 1 cannot-run 0 0 0 0 0 "%" "$b not built"
 		exit 0
 	fi
 done
+# The job's collect() result needs a file service (nothing is written: the
+# simulated nodes never finish their tasks).
+mkdir -p "$D/export"
+"$BUILD/netfs/stardust-netfsd" --root "$D/export" --listen 127.0.0.1:0 --port-file "$D/netfs.port" \
+	--log-level warn 2>"$D/netfsd.log" &
+NPID=$!
+i=0
+while [ ! -s "$D/netfs.port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 "$COORD" --listen-http 127.0.0.1:0 --listen-control 127.0.0.1:0 --token T --join-token J \
-	--state-dir "$D" --log-level warn 2>"$D/coordinator.log" &
+	--state-dir "$D" --log-level warn --netfs "127.0.0.1:$(cat "$D/netfs.port")" \
+	2>"$D/coordinator.log" &
 CPID=$!
 SPID=
-cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; kill "$CPID" 2>/dev/null; wait 2>/dev/null || true; }
+cleanup() {
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
+	kill "$CPID" "$NPID" 2>/dev/null
+	wait 2>/dev/null || true
+}
 trap cleanup EXIT INT TERM
 i=0
 while [ ! -s "$D/endpoints.json" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
