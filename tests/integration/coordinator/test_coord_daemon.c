@@ -889,8 +889,39 @@ static void test_jobs_over_the_wire(void **state)
 	assert_int_equal(run_cli(args, out, sizeof(out)), 1);
 	unlink(job);
 
-	kill(worker, SIGTERM);
+	/* A node vanishing mid-job: the job fails with SD_ELOST naming the node. */
+	write_job(job, sizeof(job));
+	snprintf(args, sizeof(args), base, http_port, job, "");
+	assert_int_equal(run_cli(args, out, sizeof(out)), 0);
+	doc = cJSON_Parse(out);
+	snprintf(path, sizeof(path), "/v1/jobs/%s", jstr(doc, "id"));
+	cJSON_Delete(doc);
+	running = false;
+	for (unsigned w = 0; w < WAIT_MS_MAX && !running; w += 20) {
+		doc = http_json("GET", path, NULL, &st);
+		running = strcmp(jstr(doc, "state"), "RUNNING") == 0;
+		cJSON_Delete(doc);
+		if (!running)
+			sleep_ms(20);
+	}
+	assert_true(running);
+	kill(worker, SIGKILL);
 	waitpid(worker, NULL, 0);
+	bool failed = false;
+	for (unsigned w = 0; w < WAIT_MS_MAX && !failed; w += 20) {
+		doc = http_json("GET", path, NULL, &st);
+		failed = strcmp(jstr(doc, "state"), "FAILED") == 0;
+		if (failed) {
+			const cJSON *fl = cJSON_GetObjectItemCaseSensitive(doc, "failure");
+			assert_string_equal(jstr(fl, "code"), "SD_ELOST");
+			assert_non_null(strstr(jstr(fl, "message"), "worker-1"));
+		}
+		cJSON_Delete(doc);
+		if (!failed)
+			sleep_ms(20);
+	}
+	assert_true(failed);
+	unlink(job);
 }
 
 /* Finds the run directory `stardust run --keep` left under dir; returns the
