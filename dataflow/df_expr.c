@@ -102,7 +102,17 @@ static bool numeric(const struct df_type *t)
 }
 
 /* Resolves `param.field.field` to a slot range without computing the whole value. */
+static bool path_slot_at(struct ecx *E, const struct df_ast *a, struct df_type **t, unsigned *off,
+			 unsigned depth);
+
 static bool path_slot(struct ecx *E, const struct df_ast *a, struct df_type **t, unsigned *off)
+{
+	return path_slot_at(E, a, t, off, 0);
+}
+
+/* depth bounds the walk down a field chain (a.b.c...) as long as the text. */
+static bool path_slot_at(struct ecx *E, const struct df_ast *a, struct df_type **t, unsigned *off,
+			 unsigned depth)
 {
 	if (a->k == A_IDENT) {
 		for (unsigned i = E->np; i-- > 0;)
@@ -113,7 +123,8 @@ static bool path_slot(struct ecx *E, const struct df_ast *a, struct df_type **t,
 			}
 		return false;
 	}
-	if (a->k != A_FIELD || !path_slot(E, a->kids[0], t, off))
+	if (a->k != A_FIELD || depth > DF_NEST_MAX ||
+	    !path_slot_at(E, a->kids[0], t, off, depth + 1))
 		return false;
 	struct df_type *pt = *t;
 	if (pt->k != DF_TUPLE && pt->k != DF_RECORD)

@@ -21,6 +21,7 @@ struct pcx {
 	const char *let_names[256];
 	struct lnode *let_nodes[256];
 	unsigned n_lets;
+	unsigned depth; /* of eval: method chains recurse */
 };
 
 static int perr(struct pcx *P, const struct df_ast *a, const char *fmt, const char *s)
@@ -286,7 +287,23 @@ static struct lnode *eval_source(struct pcx *P, const struct df_ast *a)
 	return n->type ? n : NULL;
 }
 
+static struct lnode *eval_at(struct pcx *P, const struct df_ast *a);
+
+/* Chains nest as deeply as they are long: bound the recursion. */
 static struct lnode *eval(struct pcx *P, const struct df_ast *a)
+{
+	struct lnode *n;
+	if (++P->depth > DF_CHAIN_MAX) {
+		df__error(P->cx, SD_ELIMIT, a->line, a->col,
+			  "method chain too long (limit %d operators)", DF_CHAIN_MAX);
+		return NULL;
+	}
+	n = eval_at(P, a);
+	P->depth--;
+	return n;
+}
+
+static struct lnode *eval_at(struct pcx *P, const struct df_ast *a)
 {
 	struct lnode *n;
 	switch (a->k) {

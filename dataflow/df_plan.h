@@ -11,6 +11,7 @@
 #define DF_NODES_MAX  4096 /* logical nodes per job */
 #define DF_STAGES_MAX 1024 /* stages per job */
 #define DF_ANNS_MAX   16   /* annotations per node or stage */
+#define DF_CHAIN_MAX  2048 /* methods and annotations in one chain */
 
 enum lk {
 	L_SOURCE,

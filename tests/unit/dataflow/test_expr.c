@@ -221,6 +221,22 @@ static void test_type_errors(void **state)
 	}
 }
 
+static void test_deep_field_chain(void **state)
+{
+	/* a field chain nests as deep as it is long: refused, never a crash */
+	size_t n = 200000;
+	char *src = malloc(n * 2 + 16);
+	struct ex E = {0};
+	struct df_type *ti = &df__t_int;
+	(void)state;
+	strcpy(src, "x -> x");
+	for (size_t i = 0; i < n; i++)
+		memcpy(src + 6 + 2 * i, ".a", 3);
+	assert_int_equal(compile(&E, src, &ti, 1), SD_ETYPE);
+	done(&E);
+	free(src);
+}
+
 static void test_vm_check_rejects(void **state)
 {
 	struct ex E = {0};
@@ -253,9 +269,13 @@ static void test_vm_check_rejects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_arith),       cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_compound),    cmocka_unit_test(test_logic_time),
-		cmocka_unit_test(test_type_errors), cmocka_unit_test(test_vm_check_rejects),
+		cmocka_unit_test(test_arith),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_compound),
+		cmocka_unit_test(test_logic_time),
+		cmocka_unit_test(test_type_errors),
+		cmocka_unit_test(test_vm_check_rejects),
+		cmocka_unit_test(test_deep_field_chain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -285,6 +285,23 @@ static void test_plan_errors(void **state)
 	}
 }
 
+static void test_long_chain(void **state)
+{
+	size_t n = 20000, len = 0;
+	char *src = malloc(n * 16 + 64);
+	struct df_job *job = NULL;
+	struct df_diag d;
+	(void)state;
+	len += (size_t)sprintf(src, "generate(3)");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(src + len, ".map(x -> x)");
+	len += (size_t)sprintf(src + len, ".print()");
+	assert_int_equal(df_compile(src, len, "p.sd", NULL, &job, &d), SD_ELIMIT);
+	assert_non_null(strstr(d.text, "method chain too long"));
+	assert_null(job);
+	free(src);
+}
+
 static void test_task_plan_roundtrip(void **state)
 {
 	struct df_job *job = compile_ok(WC);
@@ -374,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_filter_pushdown),
 		cmocka_unit_test(test_cli_constraints),
 		cmocka_unit_test(test_plan_errors),
+		cmocka_unit_test(test_long_chain),
 		cmocka_unit_test(test_task_plan_roundtrip),
 		cmocka_unit_test(test_batch_codec),
 	};
