@@ -38,7 +38,8 @@ static void usage(FILE *out)
 		"  list                  jobs, newest first\n"
 		"  status ID             a job's state, stages and counters\n"
 		"  cancel ID\n"
-		"  plan JOB.sd [--placement]   explain the plan (and where it would run)\n"
+		"  plan JOB.sd [--placement] [--constraint k=v]...  explain the plan (and where it "
+		"would run)\n"
 		"  nodes                 registered nodes, their labels and round-trip times\n"
 		"  fs ls|cat|put|get|rm ...    the network file service\n"
 		"  version\n"
@@ -192,9 +193,9 @@ static int cmd_submit(const struct cli_ctx *ctx, int argc, char **argv, bool pla
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		bool has_val = i + 1 < argc;
-		if (!strcmp(a, "--constraint") && has_val && !plan_only)
+		if (!strcmp(a, "--constraint") && has_val)
 			cons[n_cons++] = argv[++i];
-		else if (!strcmp(a, "--prefer") && has_val && !plan_only)
+		else if (!strcmp(a, "--prefer") && has_val)
 			prefs[n_prefs++] = argv[++i];
 		else if (!strcmp(a, "--name") && has_val && !plan_only)
 			name = argv[++i];
@@ -247,9 +248,17 @@ static int cmd_submit(const struct cli_ctx *ctx, int argc, char **argv, bool pla
 	if (cJSON_IsString(id))
 		snprintf(idbuf, sizeof(idbuf), "%s", id->valuestring);
 	if (plan_only) {
-		const cJSON *text_plan = cJSON_GetObjectItemCaseSensitive(doc, "explain");
-		printf("%s\n",
-		       ctx->json || !cJSON_IsString(text_plan) ? r.body : text_plan->valuestring);
+		const cJSON *plan = cJSON_GetObjectItemCaseSensitive(doc, "plan");
+		const cJSON *explain = cJSON_GetObjectItemCaseSensitive(plan, "explain");
+		const cJSON *where = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(plan, "placement"), "explain");
+		if (ctx->json || !cJSON_IsString(explain)) {
+			printf("%s\n", r.body);
+		} else {
+			fputs(explain->valuestring, stdout);
+			if (cJSON_IsString(where))
+				printf("\nplacement:\n%s", where->valuestring);
+		}
 	} else if (ctx->json && !wait) {
 		printf("%s\n", r.body);
 	} else if (!ctx->json) {
