@@ -384,5 +384,9 @@ char *coord_render_overview(const struct coord_api *api, uint64_t now_us)
 	} else {
 		cJSON_AddNullToObject(o, "netfs");
 	}
+	if (nfs->host && nfs->region[0])
+		cJSON_AddStringToObject(o, "netfs_region", nfs->region);
+	else
+		cJSON_AddNullToObject(o, "netfs_region");
 	return finish(o);
 }

@@ -245,6 +245,7 @@ struct coord_netfs {
 	const char *host; /* borrowed; NULL = no file service configured */
 	uint16_t port;
 	const char *token; /* borrowed, may be NULL */
+	char region[64];   /* the server's region (HelloAck), "" until learned */
 };
 
 /* One submission (all borrowed for the call). */
@@ -330,6 +331,12 @@ const char *coord_task_state_name(int task_state);
  */
 int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint64_t now_us,
 		      struct coord_job **out, char *err, size_t err_cap);
+
+/*
+ * Learns the file service's region (one connection, off the loop) so that
+ * placement counts source reads from it. Call once the loop runs.
+ */
+void coord_jobs_probe_netfs(struct coord_jobs *t);
 
 /* Removes a job that never ran (a /v1/plan answer). */
 void coord_jobs_discard(struct coord_jobs *t, struct coord_job *job);

@@ -52,7 +52,10 @@ int coord__compile(struct coord_job *job, const struct coord_submit *sub, char *
  * (task->node_id) and adds the placement to job->plan_json.
  * SD_EINFEASIBLE with the solver's report in err.
  */
-int coord__place(struct coord_job *job, const struct coord_registry *r, char *err, size_t err_cap);
+int coord__place(struct coord_job *job, const struct coord_registry *r,
+		 const struct coord_netfs *nfs, char *err, size_t err_cap);
+/* Connects to the file service and copies its region into region (cap bytes). */
+int coord__netfs_region(const struct coord_netfs *nfs, char *region, size_t cap);
 
 /* SD_ENOTSUP (with why in err) when the job needs a file service and has none. No I/O. */
 int coord__check_netfs(const struct coord_job *job, const struct coord_netfs *nfs, char *err,

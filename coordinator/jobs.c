@@ -396,7 +396,7 @@ int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint
 	if (!sub->place)
 		return 0;
 	coord_job_set_state(t, job, COORD_JOB_PLACING, now_us);
-	rc = coord__place(job, t->registry, err, err_cap);
+	rc = coord__place(job, t->registry, &t->netfs, err, err_cap);
 	if (rc == 0 && !sub->deploy)
 		return 0;
 	if (rc == 0)
@@ -414,6 +414,46 @@ int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint
 		return rc;
 	}
 	return 0;
+}
+
+struct probe {
+	struct coord_jobs *t;
+	int rc;
+	char region[sizeof(((struct coord_netfs *)0)->region)];
+};
+
+static void probe_work(void *data)
+{
+	struct probe *p = data;
+	p->rc = coord__netfs_region(&p->t->netfs, p->region, sizeof(p->region));
+}
+
+static void probe_after(void *data)
+{
+	struct probe *p = data;
+	if (p->rc == 0 && p->region[0]) {
+		memcpy(p->t->netfs.region, p->region, sizeof(p->region));
+		sd_log_info("coord", "file service %s:%u is in region %s", p->t->netfs.host,
+			    p->t->netfs.port, p->region);
+	} else if (p->rc) {
+		sd_log_warn("coord", "file service %s:%u: %s (placement ignores where inputs are)",
+			    p->t->netfs.host, p->t->netfs.port, sd_strerror(p->rc));
+	}
+	free(p);
+}
+
+void coord_jobs_probe_netfs(struct coord_jobs *t)
+{
+	if (!t->netfs.host)
+		return;
+	struct probe *p = calloc(1, sizeof(*p));
+	if (!p)
+		return;
+	p->t = t;
+	if (!t->async || t->async(t->async_arg, probe_work, probe_after, p) != 0) {
+		probe_work(p);
+		probe_after(p);
+	}
 }
 
 void coord_jobs_discard(struct coord_jobs *t, struct coord_job *job)

@@ -238,7 +238,8 @@ static int solve(struct coord_job *job, struct plc_model *m, const struct coord_
 	return rc;
 }
 
-int coord__place(struct coord_job *job, const struct coord_registry *r, char *err, size_t err_cap)
+int coord__place(struct coord_job *job, const struct coord_registry *r,
+		 const struct coord_netfs *nfs, char *err, size_t err_cap)
 {
 	if (!job->compiled)
 		return SD_EINVAL;
@@ -255,8 +256,12 @@ int coord__place(struct coord_job *job, const struct coord_registry *r, char *er
 	}
 	size_t n_map;
 	int rc = add_nodes(m, r, map, &n_map);
+	/* Source reads cost bytes x RTT from the file service's region, when known. */
+	int fs = -1;
+	if (rc == 0 && nfs && nfs->host && nfs->region[0])
+		fs = plc_model_add_netfs(m, "netfs", nfs->region);
 	if (rc == 0)
-		rc = add_graph(m, job, -1);
+		rc = add_graph(m, job, fs < 0 ? -1 : fs);
 	if (rc == 0)
 		rc = add_constraints(m, job);
 	if (rc == 0)

@@ -427,6 +427,7 @@ static int start(struct coord_server *s, const struct coord_config *cfg)
 		s->jobs.netfs.host = s->netfs_host;
 		s->jobs.netfs.port = (uint16_t)port;
 		s->jobs.netfs.token = cfg->netfs_token;
+		coord_jobs_probe_netfs(&s->jobs); /* queued: runs once the loop does */
 	}
 	s->api.registry = &s->registry;
 	s->api.jobs = &s->jobs;

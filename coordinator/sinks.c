@@ -133,6 +133,17 @@ int coord__check_netfs(const struct coord_job *job, const struct coord_netfs *nf
 	return 0;
 }
 
+int coord__netfs_region(const struct coord_netfs *nfs, char *region, size_t cap)
+{
+	struct nfs_conn *conn;
+	int rc = nfs_connect(nfs->host, nfs->port, nfs->token, &conn);
+	if (rc)
+		return rc;
+	snprintf(region, cap, "%s", nfs_region(conn) ? nfs_region(conn) : "");
+	nfs_close(conn);
+	return 0;
+}
+
 bool coord__needs_listing(const struct coord_job *job)
 {
 	unsigned nsrc;
