@@ -20,6 +20,7 @@ struct plc_constraint;
 #define COORD_SOURCE_RATE_GUESS  1e6   /* bytes/s assumed per source read */
 #define COORD_SPLITS_MAX         4096u /* input files one job may read */
 #define COORD_CONSTRAINTS_MAX    64u   /* --constraint / --prefer per job */
+#define COORD_ERR_TEXT_MAX       4096  /* bytes: a compiler, solver or file service message */
 
 struct coord_split {
 	char *path; /* owned, relative to the netfs export root */
@@ -93,6 +94,21 @@ int coord__commit_sinks(struct coord_job *job, const struct coord_netfs *nfs, bo
 
 /* Whether the job's tasks write sinks (so finishing goes through a commit). */
 bool coord__has_sinks(const struct coord_job *job);
+
+/* ---- between jobs.c (the table) and jobs_run.c (deployment, commit) ---- */
+
+enum coord__nfs_op { COORD__OP_LIST_INPUTS, COORD__OP_COMMIT, COORD__OP_DISCARD };
+
+/* DEPLOYING, then CTL_DEPLOY for every task. 0 or the first failure (err). */
+int coord__start_deploy(struct coord_jobs *t, struct coord_job *job, char *err, size_t err_cap,
+			uint64_t now_us);
+/* Runs one file service call for job off the loop; its end continues the job. */
+void coord__run_nfs_op(struct coord_jobs *t, struct coord_job *job, enum coord__nfs_op kind,
+		       uint64_t now_us);
+/* Every task FINISHED: FINISHED now, or JobDone then sink assembly. */
+void coord__job_finish(struct coord_jobs *t, struct coord_job *job, uint64_t now_us);
+void coord__send_cancel(struct coord_jobs *t, struct coord_job *job, const char *reason);
+void coord__send_job_done(struct coord_jobs *t, struct coord_job *job, bool ok);
 
 /* Frees job->compiled. */
 void coord__free_compiled(struct coord_job *job);
