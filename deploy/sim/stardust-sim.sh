@@ -210,6 +210,20 @@ start_vm() { # index name region zone ip slots mem labels
 		-device "virtio-net-device,netdev=n0,mac=$mac" >/dev/null
 }
 
+# The image calibrates its TSC against the PIT at boot; under TCG, VMs that
+# boot at the same moment on a busy host starve each other's calibration
+# window (seen: "TSC 4 MHz", timers then fire hundreds of times too early).
+# So VMs start one after another: the next once this one printed its banner,
+# which comes after calibration (at most SIM_BOOT_WAIT seconds).
+wait_calibrated() { # name
+	local n
+	for n in $(seq $((${SIM_BOOT_WAIT:-10} * 20))); do
+		grep -q 'booting' "$RUN/console/$1.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	log "$1: no boot banner after ${SIM_BOOT_WAIT:-10}s; starting the next node anyway"
+}
+
 # Hosted mode: stardust-node in its own namespace, behind the same switch.
 start_hosted() { # index name region zone ip slots mem labels
 	local i=$1 name=$2 region=$3 zone=$4 ip=$5 slots=$6 mem=$7 labels=$8 coord l
@@ -290,6 +304,7 @@ cmd_up() {
 			start_hosted "$i" "$name" "$region" "$zone" "$ip" "$slots" "$mem" "$labels"
 		else
 			start_vm "$i" "$name" "$region" "$zone" "$ip" "$slots" "$mem" "$labels"
+			wait_calibrated "$name"
 		fi
 		i=$((i + 1))
 	done < <(topo_lines node)

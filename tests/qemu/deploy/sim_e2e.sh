@@ -133,6 +133,23 @@ for from in eu-west us-east ap-south; do
 	done <"$work/endpoints"
 done
 [ $checked -eq 18 ] || fail "checked $checked round trips, wanted 18"
+# The nodes' own control round trips (heartbeat echo, /v1/nodes rtt_us) to
+# the coordinator in eu-west, for the nodes in other regions.
+creg=$(jq -r '.coordinator.region' "$topo")
+for _ in $(seq 40); do
+	sx -- stardust -o json nodes >"$work/nodes.json"
+	jq -e '[.nodes[] | select(.rtt_us == null)] | length == 0' "$work/nodes.json" >/dev/null && break
+	sleep 0.5
+done
+while read -r name region rtt; do
+	[ "$region" = "$creg" ] && continue
+	[ "$rtt" != null ] || fail "$name reports no rtt_us"
+	want=$(($(one_way "$creg" "$region") * 2))
+	got=$(awk -v r="$rtt" 'BEGIN { printf "%.2f", r / 1000 }')
+	printf 'sim_e2e: %s reports a control rtt of %s ms (topology %d ms)\n' "$name" "$got" "$want"
+	awk -v g="$got" -v w="$want" 'BEGIN { exit !(g >= 0.8 * w && g <= 1.2 * w) }' ||
+		fail "$name: control rtt $got ms, topology says $want ms (±20 %)"
+done < <(jq -r '.nodes[] | "\(.name) \(.region) \(.rtt_us)"' "$work/nodes.json")
 
 # --- 4. partition and heal ---------------------------------------------------------
 ap=$(awk '$2 == "ap-south" {print $3; exit}' "$work/endpoints")
