@@ -226,7 +226,10 @@ rows_from_hooks() {
 		[ -x "$hook" ] || continue
 		say "rows from ${hook#"$top"/}"
 		local tmp=$WORK/hook.rows
-		if timeout 600 "$hook" "$build" "$WORK" "$RUNS" "$mode" >"$tmp" 2>"$WORK/hook.err"; then
+		# bounded so that a hung hook cannot push the smoke run past its 2 minutes
+		local limit=600
+		[ "$mode" = smoke ] && limit=60
+		if timeout "$limit" "$hook" "$build" "$WORK" "$RUNS" "$mode" >"$tmp" 2>"$WORK/hook.err"; then
 			mawk -F'\t' 'NF == 11' "$tmp" >>"$RESULTS"
 			WRONG_ROWS=$((WRONG_ROWS + $(mawk -F'\t' 'NF == 11 && $4 == "wrong"' "$tmp" | wc -l)))
 		else
