@@ -136,7 +136,7 @@ accel_choice() {
 }
 
 start_switch() {
-	local ports=() name region ip r
+	local ports=() name region zone ip r
 	local coord_region
 	coord_region=$(topo_lines coordinator | awk '{print $2}')
 	ports+=(--port "coordinator:$coord_region:tap:$(sim_id)-c/wan0")
