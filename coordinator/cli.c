@@ -21,6 +21,9 @@
 #ifdef SD_HAVE_NETFS_CLI
 #include "netfs/netfs.h"
 #endif
+#ifdef SD_HAVE_SIM_CLI
+#include "deploy/sim/sim_cli.h"
+#endif
 
 #define ARGS_MAX 64 /* command arguments after global options are removed */
 
@@ -42,6 +45,7 @@ static void usage(FILE *out)
 		"would run)\n"
 		"  nodes                 registered nodes, their labels and round-trip times\n"
 		"  fs ls|cat|put|get|rm ...    the network file service\n"
+		"  sim up|status|down|ctl|exec|env ...  the multi-region QEMU simulation\n"
 		"  version\n"
 		"\n"
 		"options:\n"
@@ -323,6 +327,19 @@ static int cmd_fs(int argc, char **argv)
 #endif
 }
 
+/* `stardust sim ...`: deploy/sim's launcher (replaces this process). */
+static int cmd_sim(int argc, char **argv)
+{
+#ifdef SD_HAVE_SIM_CLI
+	return sim_cli_main(argc, argv) ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+#else
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "stardust sim: not available: this build has no deploy/sim\n");
+	return CLI_EXIT_ERROR;
+#endif
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -375,6 +392,8 @@ static int dispatch(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (!strcmp(cmd, "fs"))
 		return cmd_fs(argc - 1, argv + 1);
+	if (!strcmp(cmd, "sim"))
+		return cmd_sim(argc - 1, argv + 1);
 	if (n > ARGS_MAX)
 		return usage_error("too many arguments for %s", cmd);
 	if (!strcmp(cmd, "nodes") || !strcmp(cmd, "list")) {
@@ -408,6 +427,8 @@ int main(int argc, char **argv)
 		ctx.coordinator = CLI_DEFAULT_COORDINATOR;
 	if (argc >= 2 && !strcmp(argv[1], "fs"))
 		return cmd_fs(argc - 1, argv + 1); /* fs parses its own options */
+	if (argc >= 2 && !strcmp(argv[1], "sim"))
+		return cmd_sim(argc - 1, argv + 1); /* so does sim */
 	int rc = parse_globals(&ctx, &argc, argv);
 	if (rc)
 		return rc;
