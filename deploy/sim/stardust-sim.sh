@@ -428,12 +428,28 @@ cmd_ctl() {
 	exec "$WAN" --ctl "$RUN/wan.ctl" "$@"
 }
 
+# {run_dir, mode, processes: [{program, pid, running}], regions: [...],
+#  partitions: [[A, B]], nodes: /v1/nodes' array or null when unreachable}
+status_json() { # nodes-json
+	local kind a b procs='' parts
+	while read -r kind a b; do
+		[ "$kind" = pid ] || continue
+		procs="$procs{\"program\":\"$b\",\"pid\":$a,\"running\":$(proc_matches "$a" "$b" && echo true || echo false)},"
+	done <"$RUN/state"
+	parts=$("$WAN" --ctl "$RUN/wan.ctl" stats 2>/dev/null | awk '$1 == "partition" {printf "[\"%s\",\"%s\"],", $2, $3}')
+	echo "${1:-null}" | jq --arg run "$RUN" --arg mode "$(grep ^mode "$RUN/info" | cut -d' ' -f2-)" \
+		--argjson procs "[${procs%,}]" --argjson parts "[${parts%,}]" \
+		--argjson regions "$(topo_lines region | awk '{print $3}' | jq -R . | jq -cs .)" \
+		'{run_dir: $run, mode: $mode, processes: $procs, regions: $regions,
+		  partitions: $parts, nodes: (if . == null then null else .nodes end)}'
+}
+
 cmd_status() {
 	require_up
 	local json kind a b down=0
 	json=$(coord_curl /v1/nodes) || json=''
 	if [ "$OUTPUT" = json ]; then
-		echo "${json:-null}" | jq --arg run "$RUN" '{run_dir: $run, nodes: (.nodes // null)}'
+		status_json "$json"
 		return
 	fi
 	echo "run dir: $RUN ($(grep ^mode "$RUN/info" | cut -d' ' -f2-)), topology $(grep ^topology "$RUN/info" | cut -d' ' -f2-)"
@@ -451,7 +467,7 @@ cmd_status() {
 	done
 	echo "links (one-way latency ms, jitter ms, loss, Mbit/s):"
 	topo_lines link | awk '$2 != $3 {printf "  %s <-> %s: %s %s %s %s\n", $2, $3, $4, $5, $6, $7}'
-	"$WAN" --ctl "$RUN/wan.ctl" stats 2>/dev/null | grep '^partition' | sed 's/^/  PARTITIONED: /'
+	"$WAN" --ctl "$RUN/wan.ctl" stats 2>/dev/null | awk '$1 == "partition" {print "  PARTITIONED: " $2 " <-> " $3}'
 	echo "nodes:"
 	if [ -z "$json" ]; then
 		echo "  coordinator unreachable"

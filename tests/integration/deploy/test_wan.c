@@ -377,6 +377,26 @@ static void test_partition_heal(void **state)
 	(void)state;
 }
 
+/* A new connection on a port replaces the old one (a restarted VM). */
+static void test_port_reconnect(void **state)
+{
+	char path[160];
+	uint8_t f[FRAME_MAX];
+	snprintf(path, sizeof path, "%s/d.sock", g_dir);
+	int old = g_fd[D];
+	g_fd[D] = unix_connect(path);
+	assert_true(g_fd[D] >= 0);
+	usleep(100000); /* the switch accepts it before the next frame */
+	send_frame(A, g_mac[D], 700, 64);
+	assert_int_equal(recv_frame(D, 2000, f), 64);
+	assert_int_equal(frame_seq(f), 700);
+	struct pollfd p = {.fd = old, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 1000), 1); /* the old connection was closed */
+	assert_int_equal(read(old, f, 1), 0);
+	close(old);
+	(void)state;
+}
+
 static void test_control_errors(void **state)
 {
 	char out[1024];
