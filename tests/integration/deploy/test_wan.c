@@ -423,6 +423,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_loss),
 		cmocka_unit_test(test_bandwidth),
 		cmocka_unit_test(test_partition_heal),
+		cmocka_unit_test(test_port_reconnect),
 		cmocka_unit_test(test_control_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
