@@ -50,6 +50,8 @@
 #define COORD_HTTP_HEADERS_MAX      64u        /* header lines per request */
 #define COORD_HTTP_HEADER_BYTES_MAX 16384u     /* bytes: all header lines together */
 #define COORD_HTTP_CONNS_MAX        1024u      /* concurrent HTTP connections */
+#define COORD_HTTP_IDLE_US          60000000u  /* an HTTP connection silent this long is closed */
+#define COORD_HTTP_IDLE_CHECK_US    1000000u   /* how often idle connections are looked for */
 #define COORD_HTTP_PIPELINE_MAX     64u        /* responses queued per connection read */
 #define COORD_CONTROL_CONNS_MAX     (COORD_NODES_MAX + 64u)
 #define COORD_HEARTBEAT_INTERVAL_MS 1000u       /* what RegisterAck tells nodes */
@@ -410,6 +412,7 @@ struct coord_api_stats {
 	uint64_t connections_total;
 	uint64_t connections_refused_total;
 	uint64_t connections_open;
+	uint64_t idle_closed_total; /* closed after COORD_HTTP_IDLE_US of silence */
 };
 
 struct coord_api {

@@ -192,6 +192,9 @@ static void http_families(struct mbuf *b, const struct coord_api *api)
 	       "HTTP connections refused at the connection limit.");
 	sample_u(b, "stardust_http_connections_refused_total",
 		 api->stats.connections_refused_total);
+	family(b, "stardust_http_connections_idle_closed_total", "counter",
+	       "HTTP connections closed after a minute of silence.");
+	sample_u(b, "stardust_http_connections_idle_closed_total", api->stats.idle_closed_total);
 	family(b, "stardust_http_connections", "gauge", "HTTP connections open.");
 	sample_u(b, "stardust_http_connections", api->stats.connections_open);
 }

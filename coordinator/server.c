@@ -37,6 +37,7 @@ struct http_conn {
 	struct coord_server *srv;
 	struct coord_http_conn *hc;
 	struct coord__link link;
+	uint64_t last_active_us; /* bytes last arrived; idle ones are closed */
 	bool closing;
 	bool shutting_down;
 };
@@ -168,6 +169,7 @@ static void http_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (nread == 0 || c->shutting_down)
 		return;
+	c->last_active_us = coord__now_us();
 	int rc = coord_http_conn_feed(c->hc, buf->base, (size_t)nread);
 	if (rc == SD_ECLOSED)
 		http_close_after_writes(c);
@@ -202,6 +204,7 @@ static void http_accept(uv_stream_t *listener, int status)
 		return;
 	}
 	s->api.stats.connections_total++;
+	c->last_active_us = coord__now_us();
 	c->hc = coord_http_conn_new(&s->api, http_write, c);
 	uv_tcp_nodelay(&c->tcp, 1);
 	if (!c->hc || uv_read_start((uv_stream_t *)&c->tcp, http_alloc, http_read) != 0)
@@ -315,6 +318,22 @@ static void on_lost(void *arg, struct coord_node *n)
 	coord_jobs_node_lost(&s->jobs, n, coord__now_us());
 }
 
+/* Closes HTTP connections idle (or trickling a request) past the limit. O(conns). */
+static void close_idle(struct coord_server *s, uint64_t now)
+{
+	struct coord__link *l = s->http_conns.next;
+	while (l != &s->http_conns) {
+		struct http_conn *c =
+			(struct http_conn *)((char *)l - offsetof(struct http_conn, link));
+		l = l->next; /* http_close unlinks c */
+		if (!c->closing && now > c->last_active_us &&
+		    now - c->last_active_us > COORD_HTTP_IDLE_US) {
+			s->api.stats.idle_closed_total++;
+			http_close(c);
+		}
+	}
+}
+
 static void sweep(uv_timer_t *t)
 {
 	struct coord_server *s = t->data;
@@ -327,6 +346,10 @@ static void sweep(uv_timer_t *t)
 	if (!stalled)
 		coord_registry_sweep(&s->registry, now, on_lost, s);
 	coord_jobs_tick(&s->jobs, now);
+	if (now - s->last_idle_check_us >= COORD_HTTP_IDLE_CHECK_US) {
+		s->last_idle_check_us = now;
+		close_idle(s, now);
+	}
 }
 
 /* Listeners, timer, signals: connections were closed (and freed) before. */

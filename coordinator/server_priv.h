@@ -29,6 +29,7 @@ struct coord_server {
 	struct coord__link ctl_conns;  /* list head */
 	char netfs_host[256];          /* the --netfs host, kept for jobs.netfs */
 	uint64_t last_sweep_us;        /* liveness is not judged right after a stall */
+	uint64_t last_idle_check_us;   /* idle HTTP connections last looked for */
 	size_t http_open;
 	size_t ctl_open;
 	bool stopping;
