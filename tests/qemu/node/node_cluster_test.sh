@@ -10,7 +10,10 @@
 # MODE "ok" (default) checks: the node is listed ready with platform
 # "metal", the job finishes, the output equals awk's count, the node's
 # metrics show busy scheduler time. MODE "badtoken" gives the coordinator a join token
-# the VM does not present: the VM must be refused and exit 35.
+# the VM does not present: the VM must be refused and exit 35. MODE "faults"
+# puts fault_proxy.py between the VM and the coordinator: a malformed frame
+# on the first connection, a dropped second one; the VM must report both,
+# reconnect and register again.
 # Accelerator and timeout as in boot_test.sh (SD_QEMU_ACCEL, SD_QEMU_TIMEOUT).
 set -eu
 repo=$1 image=$2 coord=$3 cli=$4 netfsd=$5 mode=${6:-ok}
@@ -66,12 +69,20 @@ http=$(sed 's/.*"http":"\([^"]*\)".*/\1/' "$work/endpoints.json")
 cport=$(sed 's/.*"control":"[^"]*:\([0-9]*\)".*/\1/' "$work/endpoints.json")
 sd() { "$cli" --coordinator "http://$http" "$@"; }
 
+ctl=$cport
+if [ "$mode" = faults ]; then
+	python3 "$(dirname "$0")/fault_proxy.py" "$work/proxy.port" "$cport" >"$work/proxy.log" 2>&1 &
+	pids="$pids $!"
+	wait_for "fault proxy" 50 test -s "$work/proxy.port"
+	ctl=$(cat "$work/proxy.port")
+fi
+
 start=$(date +%s%N)
 echo "node_cluster_test: accel=$accel coordinator control 127.0.0.1:$cport (guest: 10.0.2.2)"
 timeout "$limit" "$qemu" -M microvm -accel "$accel" -m 32M -nographic -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -global virtio-mmio.force-legacy=false \
 	-netdev user,id=n0 -device virtio-net-device,netdev=n0 -kernel "$image" \
-	-append "name=vm1 region=qemu zone=qemu-a label=kind=metal coordinator=10.0.2.2:$cport localhost=10.0.2.2 memory=16M slots=4" \
+	-append "name=vm1 region=qemu zone=qemu-a label=kind=metal coordinator=10.0.2.2:$ctl localhost=10.0.2.2 memory=16M slots=4" \
 	</dev/null >"$work/vm.log" 2>&1 &
 vm=$!
 others=$pids
@@ -84,6 +95,22 @@ if [ "$mode" = badtoken ]; then
 	tr -d '\r' <"$work/vm.log"
 	[ "$status" -eq 35 ] || fail "refused VM exited $status, expected 35"
 	echo "node_cluster_test: PASS (the refused node exited 35)"
+	exit 0
+fi
+
+if [ "$mode" = faults ]; then
+	# Survived both faults: a third connection, registered again, still running.
+	third() { [ "$(cat "$work/proxy.port.count" 2>/dev/null)" -ge 3 ]; }
+	wait_for "the node's third connection" 300 third
+	ready() { sd nodes | grep -q '^vm1 .* ready '; }
+	wait_for "vm1 ready after the faults" 300 ready
+	kill -0 "$vm" 2>/dev/null || fail "the VM exited"
+	log=$(tr -d '\r' <"$work/vm.log")
+	echo "$log" | grep -q "malformed message; reconnecting" || fail "the malformed frame was not reported"
+	[ "$(echo "$log" | grep -c "; reconnecting")" -ge 2 ] || fail "the dropped connection was not reported"
+	[ "$(echo "$log" | grep -c "registered with")" -ge 2 ] || fail "the node did not register again"
+	echo "$log" | grep "reconnecting\|registered"
+	echo "node_cluster_test: PASS (malformed frame and dropped connection survived and reported)"
 	exit 0
 fi
 
