@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -239,6 +240,7 @@ int start_coordinator(void **state)
 	netfsd_pid = fork();
 	assert_true(netfsd_pid >= 0);
 	if (netfsd_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
 		execl(netfsd_bin, netfsd_bin, "--root", root, "--listen", "127.0.0.1:0",
 		      "--port-file", port_file, "--token", "NFS-T", "--log-level", "warn",
 		      (char *)NULL);
@@ -260,6 +262,7 @@ int start_coordinator(void **state)
 	coord_pid = fork();
 	assert_true(coord_pid >= 0);
 	if (coord_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execl(coord_bin, coord_bin, "--listen-http", "127.0.0.1:0", "--listen-control",
 		      "127.0.0.1:0", "--token", "API-T", "--join-token", "JOIN-J",
 		      "--heartbeat-timeout", "1s", "--state-dir", state_dir, "--log-level", "warn",

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -207,8 +208,10 @@ static void test_jobs_over_the_wire(void **state)
 {
 	pid_t worker = fork();
 	assert_true(worker >= 0);
-	if (worker == 0)
+	if (worker == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		worker_main();
+	}
 	/* Wait for the worker to be ready. */
 	bool ready = false;
 	int st;
