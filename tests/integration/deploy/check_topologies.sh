@@ -41,6 +41,6 @@ bad '.nodes[0].labels = {"rack": 3}' 'nodes[0].labels.rack'
 echo "ok: $n topologies valid, 10 broken variants refused"
 # The three-regions addresses: coordinator .0.1, eu-west's first node .1.10.
 "$wan" --check-topology "$base" >"$work/out"
-grep -qx 'coordinator host 10.42.0.1' "$work/out"
+grep -qx 'coordinator eu-west 10.42.0.1' "$work/out"
 grep -qx 'node eu-west-1 eu-west eu-west-a 10.42.1.10 4 64 tier=core' "$work/out"
 grep -qx 'netfs us-east 10.42.2.1 us-east primary' "$work/out"
