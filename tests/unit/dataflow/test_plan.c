@@ -335,6 +335,54 @@ static void test_task_plan_roundtrip(void **state)
 	df_job_free(job);
 }
 
+static int count_emit(void *arg, unsigned out, unsigned part, const uint8_t *b, size_t len)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_task_api_misuse(void **state)
+{
+	struct df_job *job = compile_ok(WC);
+	int emitted = 0;
+	struct df_task_io io = {&emitted, count_emit, NULL, NULL};
+	struct df_task *src, *fin;
+	uint8_t *p;
+	size_t len;
+	bool done;
+	(void)state;
+	assert_int_equal(df_task_plan_encode(job, 0, &p, &len), 0);
+	assert_int_equal(df_task_open(p, len, &io, 0, &src), 0);
+	free(p);
+	assert_int_equal(df_task_plan_encode(job, 2, &p, &len), 0);
+	assert_int_equal(df_task_open(p, len, &io, 0, &fin), 0);
+	free(p);
+	/* a final task reads batches, not lines; errors stick and explain */
+	assert_int_equal(df_task_push_lines(fin, "a b\n", 4), SD_EINVAL);
+	assert_non_null(strstr(df_task_error(fin), "push_lines on a task that reads no text"));
+	assert_int_equal(df_task_end_input(fin, 0), SD_EINVAL);
+	df_task_close(fin);
+	assert_int_equal(df_task_generate(src, 10, &done), SD_EINVAL);
+	df_task_close(src);
+	assert_int_equal(df_task_plan_encode(job, 0, &p, &len), 0);
+	assert_int_equal(df_task_open(p, len, &io, 0, &src), 0);
+	free(p);
+	assert_int_equal(df_task_push_lines(src, "a b a\nc\n", 8), 0);
+	assert_int_equal(emitted, 0); /* the combiner holds its partials */
+	assert_int_equal(df_task_end_input(src, 0), 0);
+	assert_true(emitted >= 1 && emitted <= 2); /* one batch per consumer partition */
+	struct df_task_stats st;
+	df_task_get_stats(src, &st);
+	assert_int_equal(st.records_in, 2);
+	assert_int_equal(st.records_out, 3); /* a, b, c */
+	assert_int_equal(df_task_push_lines(src, "late\n", 5), SD_ESTATE);
+	assert_int_equal(df_task_end_input(src, 0), SD_ESTATE); /* the error sticks */
+	assert_int_equal(df_task_push(src, 3, (const uint8_t *)"x", 1), SD_ESTATE);
+	df_task_close(src);
+	assert_int_equal(df_task_open(NULL, 0, &io, 0, &src), SD_EINVAL);
+	df_job_free(job);
+}
+
 static void test_batch_codec(void **state)
 {
 	uint8_t kinds[4] = {DF_STR, DF_INT, DF_FLOAT, DF_BOOL};
@@ -393,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_plan_errors),
 		cmocka_unit_test(test_long_chain),
 		cmocka_unit_test(test_task_plan_roundtrip),
+		cmocka_unit_test(test_task_api_misuse),
 		cmocka_unit_test(test_batch_codec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
