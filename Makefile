@@ -11,6 +11,9 @@ BUILD      ?= build/release
 ASAN_BUILD ?= build/asan
 JOBS       ?= 2
 
+# Sub-makes (CMake's) need not announce every directory they enter.
+MAKEFLAGS += --no-print-directory
+
 .PHONY: all setup build build-asan test test-quick demo format format-check clean
 
 all: build
