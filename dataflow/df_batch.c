@@ -190,10 +190,13 @@ uint64_t df__hash_bytes(const void *data, size_t n)
 		p += 8;
 		n -= 8;
 	}
-	if (n) {
-		uint64_t v = 0;
-		memcpy(&v, p, n);
-		h = mix(h, v ^ 0xff);
+	if (n >= 4) { /* two overlapping fixed-size loads: no variable-size copy */
+		uint32_t lo, hi;
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + n - 4, 4);
+		h = mix(h, (uint64_t)lo | (uint64_t)hi << 32);
+	} else if (n) {
+		h = mix(h, (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16);
 	}
 	return fmix(h);
 }

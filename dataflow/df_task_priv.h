@@ -7,7 +7,7 @@
 
 #include "dataflow/df_exec.h"
 
-#define DF_SCRATCH_ROWS 1024        /* rows between scratch arena resets */
+#define DF_SCRATCH_ROWS 32          /* rows between scratch arena resets */
 #define DF_SINK_FLUSH   (64u << 10) /* bytes of sink text buffered */
 #define DF_WM_NONE      INT64_MIN
 
