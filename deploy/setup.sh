@@ -48,7 +48,12 @@ packages=(
 	iproute2              # namespaces and taps for the simulation
 	gnuplot-nox           # benchmark plots
 	mawk                  # benchmark peer
+	jq                    # simulation and test scripts read JSON
+	curl                  # simulation scripts query the coordinator
+	python3               # QEMU network test helpers
 )
+# make bench installs its heavier peers itself (python3-dask,
+# python3-distributed, iperf3, wrk, DuckDB from npm); make test needs none.
 # Source packages brought into the build tree: name -> directory link.
 source_packages=(lwip protobuf-c)
 
