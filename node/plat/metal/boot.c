@@ -33,6 +33,15 @@ extern char __image_start[], __image_end[]; /* link.ld */
 
 _Noreturn void boot_main(uint32_t start_info_paddr);
 
+/* echo_bytes=N: how much echo= sends (0: its default). */
+static uint64_t boot_echo_bytes(void)
+{
+	char value[BOOT_OPTION_MAX];
+
+	return metal_cmdline_get("echo_bytes", value, sizeof(value)) ? strtoull(value, NULL, 10)
+								     : 0;
+}
+
 static void boot_heap_init(const struct pvh_start_info *si)
 {
 	uintptr_t base;
@@ -94,8 +103,10 @@ void boot_main(uint32_t start_info_paddr)
 	plat_init(); /* node/plat/plat.h over all of the above */
 	metal_cmdline_get("selftest", selftest, sizeof(selftest));
 	metal_selftest_run(selftest, pvh_ram_bytes(si)); /* lwIP, wire, libc; panics on failure */
+	if (metal_cmdline_get("serve", echo, sizeof(echo)))
+		metal_selftest_serve(echo); /* echo server for another VM's echo= */
 	if (metal_cmdline_get("echo", echo, sizeof(echo)))
-		metal_selftest_echo(echo); /* TCP through virtio-net to a host echo server */
+		metal_selftest_echo(echo, boot_echo_bytes()); /* TCP out and back, echo_bytes= */
 	if (metal_cmdline_get("idle", echo, sizeof(echo)))
 		boot_idle(strtoul(echo, NULL, 10)); /* the node loop with nothing to do */
 	metal_console_printf("stardust-node: boot ok (lwip %s, wire v%u)\n", LWIP_VERSION_STRING,

@@ -25,10 +25,13 @@
 void metal_selftest_run(const char *mode, uint64_t ram_bytes);
 
 /*
- * echo=HOST:PORT (selftest_net.c): sends bytes over plat.h TCP to an echo
- * server and checks they come back; panics otherwise.
+ * echo=HOST:PORT (selftest_net.c): sends bytes (0: 100000) over plat.h TCP
+ * to an echo server and checks they come back; panics otherwise.
  */
-void metal_selftest_echo(const char *target);
+void metal_selftest_echo(const char *target, uint64_t bytes);
+
+/* serve=PORT: echoes one TCP connection until its FIN, then returns; panics on errors. */
+void metal_selftest_serve(const char *port);
 
 /*
  * selftest=all (selftest_kernel.c): the kernel's own tests — page allocator
