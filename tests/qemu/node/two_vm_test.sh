@@ -33,12 +33,13 @@ echo "two_vm_test: accel=$accel socket 127.0.0.1:$port, $bytes bytes"
 vm 52:54:00:00:03:01 "listen=127.0.0.1:$port" "ip=10.0.3.1/24 gw=10.0.3.254 serve=7000" \
 	>"$work/a.log" 2>&1 &
 a=$!
-for _ in $(seq 50); do # QEMU listens before the guest runs
-	python3 -c "import socket; socket.create_connection(('127.0.0.1', $port)).close()" \
-		2>/dev/null && break
+# Wait until A's QEMU listens (state 0A in /proc/net/tcp), without connecting:
+# QEMU's socket netdev takes the first connection as its peer.
+hexport=$(printf '%04X' "$port")
+for _ in $(seq 100); do
+	grep -q ":$hexport 00000000:0000 0A" /proc/net/tcp && break
 	sleep 0.1
 done
-# That probe took A's one connection slot only if it stayed open; it closed.
 vm 52:54:00:00:03:02 "connect=127.0.0.1:$port" \
 	"ip=10.0.3.2/24 gw=10.0.3.254 echo=10.0.3.1:7000 echo_bytes=$bytes" >"$work/b.log" 2>&1
 b_status=$?
