@@ -2,9 +2,9 @@
  * node/plat/metal/boot.c — the image's main: what runs, in order, after
  * boot.S reaches 64-bit mode with a stack and the low 4 GiB identity-mapped.
  *
- * Read it like xv6's main.c: one init per line, each saying what it sets up.
- * Later issues add the page allocator, timers, virtio-net and the node core
- * here, in the order their dependencies ask.
+ * Read it like xv6's main.c: one init per line, each saying what it sets up,
+ * in the order their dependencies ask; then the self-checks, the optional
+ * test modes (serve= echo= idle=) and, given name=, the node itself.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -79,7 +79,7 @@ static void boot_idle(unsigned long seconds)
 void boot_main(uint32_t start_info_paddr)
 {
 	const struct pvh_start_info *si;
-	char selftest[BOOT_OPTION_MAX] = "ok", echo[BOOT_OPTION_MAX];
+	char selftest[BOOT_OPTION_MAX] = "ok", value[BOOT_OPTION_MAX];
 
 	metal_console_init(); /* serial console; base/log.h lines go there */
 	metal_gdt_init();     /* GDT and TSS: faults on a broken stack get their own */
@@ -103,12 +103,12 @@ void boot_main(uint32_t start_info_paddr)
 	plat_init(); /* node/plat/plat.h over all of the above */
 	metal_cmdline_get("selftest", selftest, sizeof(selftest));
 	metal_selftest_run(selftest, pvh_ram_bytes(si)); /* lwIP, wire, libc; panics on failure */
-	if (metal_cmdline_get("serve", echo, sizeof(echo)))
-		metal_selftest_serve(echo); /* echo server for another VM's echo= */
-	if (metal_cmdline_get("echo", echo, sizeof(echo)))
-		metal_selftest_echo(echo, boot_echo_bytes()); /* TCP out and back, echo_bytes= */
-	if (metal_cmdline_get("idle", echo, sizeof(echo)))
-		boot_idle(strtoul(echo, NULL, 10)); /* the node loop with nothing to do */
+	if (metal_cmdline_get("serve", value, sizeof(value)))
+		metal_selftest_serve(value); /* echo server for another VM's echo= */
+	if (metal_cmdline_get("echo", value, sizeof(value)))
+		metal_selftest_echo(value, boot_echo_bytes()); /* TCP out and back, echo_bytes= */
+	if (metal_cmdline_get("idle", value, sizeof(value)))
+		boot_idle(strtoul(value, NULL, 10)); /* the node loop with nothing to do */
 	metal_console_printf("stardust-node: boot ok (lwip %s, wire v%u)\n", LWIP_VERSION_STRING,
 			     WIRE_VERSION);
 	if (metal_node_wanted())
