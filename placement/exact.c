@@ -8,7 +8,11 @@
  * end is placed; load increments telescope to the load term). The bound
  * adds, for every unplaced task, its cheapest feasible node against the
  * placed tasks: channels between two unplaced tasks cost >= 0 and load
- * increments only grow (the load term is convex), so it never overestimates.
+ * increments only grow as a node fills, so it never overestimates. (A
+ * task's increment on node n is imbalance(c+1) - imbalance(c) +
+ * W (f(c+1) - f(c)) + w f(c+1), with c tasks processing W bytes/s there and
+ * f(c) = contention x (load + c/slots)^2: the imbalance term is convex in c,
+ * f is increasing and convex, and later tasks only raise c and W.)
  * Cost: exponential in the worst case; a step limit bounds it.
  */
 #include <assert.h>

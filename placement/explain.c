@@ -3,8 +3,10 @@
  * per-stage binding constraints, and the plain-text renderer.
  *
  * A task's cost share is its source reads, its missed preferences, an even
- * share of its node's load term and half of each of its channels, so the
- * shares add up to the total. Its runner-up is the feasible node it could
+ * share of its node's imbalance term plus its own compute contention (its
+ * work x the node's contention factor, and its work's same-stage part) and
+ * half of each of its channels, so
+ * the shares add up to the total. Its runner-up is the feasible node it could
  * move to alone at the smallest cost increase.
  */
 #include <assert.h>
@@ -58,7 +60,9 @@ static void plc__task_share(const struct plc__prep *p, const struct plc__state *
 	tr->eligible = p->fixed[t] >= 0 ? 1 : p->n_elig[s];
 	c->sources = p->src_cost[(size_t)t * (size_t)p->R + (size_t)p->node_region[n]];
 	c->prefs = p->pref[s * p->N + n];
-	c->load = plc__load_term(p, n, st->node_count[n]) / st->node_count[n];
+	c->load = plc__imbalance_term(p, n, st->node_count[n]) / st->node_count[n] +
+		  p->work[t] * plc__contention(p, n, st->node_count[n]) +
+		  plc__stage_term(p, n, st->stage_count[s * p->N + n], p->work[t]);
 	c->channels = 0.0;
 	for (int i = 0; i < p->n_adj[t]; i++) {
 		const struct plc__adj *a = &p->adj[t][i];

@@ -260,6 +260,14 @@ int plc_model_set_load_weight(struct plc_model *m, double weight)
 	return 0;
 }
 
+int plc_model_set_contention(struct plc_model *m, double ms)
+{
+	if (!m || !(ms >= 0.0) || ms > 1e9)
+		return SD_EINVAL;
+	m->contention_ms = ms;
+	return 0;
+}
+
 int plc_model_set_seed(struct plc_model *m, uint64_t seed)
 {
 	if (!m)
@@ -290,6 +298,7 @@ struct plc_model *plc_model_new(void)
 
 	if (m) {
 		m->load_weight = PLC_LOAD_WEIGHT;
+		m->contention_ms = PLC_CONTENTION_MS;
 		m->seed = PLC_SEED_DEFAULT;
 	}
 	return m;

@@ -29,6 +29,21 @@
  * measures); rates are bytes per second; costs are in "cost units" =
  * bytes/s x ms / 1e6 (1 MB/s over a 1 ms round trip costs 1).
  *
+ * Objective (docs/placement.md): channel bytes/s x RTT + source reads x RTT
+ * + missed preferences + the load term. The load term of a node at
+ * utilisation u = load + tasks/slots is
+ *   w_load x (u^2 - load^2)                 imbalance
+ *   + contention_ms x W x u^2 / 1e6          compute contention
+ *   + contention_ms x sum over stages of W_s x (k_s - 1) / slots / 1e6
+ *                                            same stage (they peak together)
+ * W: bytes/s the node's tasks process; W_s, k_s: those of one stage and
+ * how many. A task processes its input rate (incoming channels + source
+ * reads), or its output rate if it has no input. The compute parts price
+ * stacking in the same units as the network, so a stage's partitions spread
+ * over a region's nodes when that costs only intra-region round trips, and
+ * stay out of far regions. Each part's increase for one more task only grows
+ * as the node fills (the exact search's bound relies on it).
+ *
  * Ownership: the model copies every string and struct it is given (callers
  * keep theirs). A plc_result is filled by the solver and owned by the caller,
  * who releases it with plc_result_free(). Indices (regions, nodes, netfs,
@@ -58,6 +73,7 @@
 #define PLC_NEAR_DEFAULT_MS 20.0      /* near(stage) bound when none is given */
 #define PLC_PREFER_WEIGHT   10.0      /* --prefer weight when none is given */
 #define PLC_LOAD_WEIGHT     1.0       /* default weight of the load-imbalance term */
+#define PLC_CONTENTION_MS   4.0       /* ms: extra delay per byte on a fully utilised node */
 #define PLC_RTT_EWMA        0.25      /* weight of a new measured RTT after the first */
 #define PLC_EXACT_STEPS_MAX 20000000L /* search nodes before plc_solve_exact gives up */
 #define PLC_SEED_DEFAULT    0x5eedULL /* the solver's PRNG seed unless set */
@@ -96,6 +112,11 @@ int plc_model_set_rtt(struct plc_model *m, const char *a, const char *b, double 
 int plc_model_observe_rtt(struct plc_model *m, const char *a, const char *b, double rtt_ms);
 /* Sets the weight of the load-imbalance term (>= 0, cost units). */
 int plc_model_set_load_weight(struct plc_model *m, double weight);
+/* Sets the contention delay (>= 0, ms; default PLC_CONTENTION_MS): a task
+ * on a node at utilisation u pays its processed bytes/s x ms x u^2 / 1e6,
+ * in the same units as a channel, plus bytes/s x ms / slots / 1e6 for each
+ * other task of its stage on the node. 0 turns both compute parts off. */
+int plc_model_set_contention(struct plc_model *m, double ms);
 /* Seeds the solver's perturbations (0 = PLC_SEED_DEFAULT). Same seed, same
  * model: same answer. */
 int plc_model_set_seed(struct plc_model *m, uint64_t seed);
@@ -187,7 +208,7 @@ int plc_model_add_constraint(struct plc_model *m, const struct plc_constraint *c
 struct plc_cost {
 	double channels; /* bytes/s x RTT over channels, cost units */
 	double sources;  /* source reads from their netfs server's region */
-	double load;     /* load-imbalance term */
+	double load;     /* load term: imbalance + compute contention */
 	double prefs;    /* missed soft preferences */
 	double total;
 };
@@ -197,7 +218,8 @@ struct plc_task_result {
 	int region;             /* the node's region */
 	int eligible;           /* nodes that pass the task's unary hard constraints */
 	struct plc_cost cost;   /* this task's share: its reads, its missed prefs,
-				 * an even share of its node's load term, half
+				 * an even share of its node's imbalance term,
+				 * its own compute contention, half
 				 * of each of its channels (shares sum to the total) */
 	int runner_up;          /* the best other node it could move to, -1 if none */
 	double runner_up_delta; /* total cost increase if it moved there */

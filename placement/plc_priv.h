@@ -83,7 +83,8 @@ struct plc_model {
 	PLC__VEC(struct plc__read) reads;
 	PLC__VEC(struct plc__cons) cons;
 	double load_weight;
-	uint64_t seed; /* the solver's perturbations */
+	double contention_ms; /* the compute term's delay at utilisation 1 */
+	uint64_t seed;        /* the solver's perturbations */
 };
 
 /* Grows v (an item array with n and cap) by one; returns the new slot or NULL. */
@@ -132,22 +133,28 @@ struct plc__prep {
 	int *reg_cap;     /* per stage: max tasks per region (spread), INT_MAX if none */
 	int *zone_cap;    /* per stage: max tasks per (region, zone) (spread) */
 	int *stage_ntasks;
-	int *fixed; /* per task: pinned node or -1 */
+	int *fixed;   /* per task: pinned node or -1 */
+	double *work; /* per task: bytes/s it processes (the compute term) */
 };
 
 /* The mutable state of one (partial) assignment. */
 struct plc__state {
-	int *assign;      /* per task, -1 = unplaced */
-	int *node_count;  /* per node */
-	int *stage_count; /* S x N */
-	int *reg_count;   /* S x R */
-	int *zone_count;  /* S x n_zone_doms */
+	int *assign;        /* per task, -1 = unplaced */
+	int *node_count;    /* per node */
+	int *stage_count;   /* S x N */
+	int *reg_count;     /* S x R */
+	int *zone_count;    /* S x n_zone_doms */
+	double *stage_work; /* S x N: bytes/s the stage's tasks process there */
+	double *node_work;  /* N: bytes/s the node's tasks process */
+	/* N: the load term's increase for one more task of work w is
+	 * load_delta[n] + w x load_slope[n] (+ the same-stage part) */
+	double *load_delta;
+	double *load_slope;
 	/* scratch for plc__place_costs, zero between calls */
-	double *reg_bps;    /* R */
-	double *reg_cost;   /* R */
-	double *node_bps;   /* N */
-	int *touched;       /* R */
-	double *load_delta; /* N: the load term's increase for one more task */
+	double *reg_bps;  /* R */
+	double *reg_cost; /* R */
+	double *node_bps; /* N */
+	int *touched;     /* R */
 };
 
 int plc__prep_init(struct plc__prep *p, const struct plc_model *m, const int *fixed);
@@ -158,8 +165,15 @@ void plc__state_copy(struct plc__state *dst, const struct plc__state *src,
 		     const struct plc__prep *p);
 
 double plc__rtt_nodes(const struct plc__prep *p, int a, int b);
-/* The load term of node n holding c tasks. */
-double plc__load_term(const struct plc__prep *p, int n, int c);
+/* The load term of node n holding c tasks that process work bytes/s. */
+double plc__load_term(const struct plc__prep *p, int n, int c, double work);
+/* Its two parts: imbalance (count only) and the compute factor per
+ * processed byte/s (contention_ms x u^2 / 1e6). */
+double plc__imbalance_term(const struct plc__prep *p, int n, int c);
+double plc__contention(const struct plc__prep *p, int n, int c);
+/* The same-stage part on node n: k tasks of one stage processing work
+ * bytes/s pay contention_ms x work x (k - 1) / slots / 1e6. */
+double plc__stage_term(const struct plc__prep *p, int n, int k, double work);
 /* Can task t go to node n given the placed tasks (t itself unplaced)? */
 bool plc__can_place(const struct plc__prep *p, const struct plc__state *st, int t, int n);
 /* Cost of adding t to n against the placed tasks (t itself unplaced). */

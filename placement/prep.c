@@ -6,8 +6,21 @@
  * (channels merged both ways, near pairs), per task and region its source
  * read cost, per stage and node its eligibility and soft penalty, and the
  * capacities the hard constraints imply (per node, per stage and node, per
- * stage and region/zone for spread). plc__state counts what is placed so a
- * move is checked and priced in O(neighbours).
+ * stage and region/zone for spread), and per task the bytes/s it processes
+ * (the compute term's weight). plc__state counts what is placed so a move
+ * is checked and priced in O(neighbours).
+ *
+ * The load term of node n holding c tasks that process W bytes/s, with
+ * u = load + c / slots:
+ *   w_load x (u^2 - load^2) + contention_ms x W x u^2 / 1e6
+ * Adding a task of work w raises it by
+ *   [imbalance(c+1) - imbalance(c) + W x (f(c+1) - f(c))] + w x f(c+1),
+ * f(c) = contention_ms x u(c)^2 / 1e6: cached per node as load_delta and
+ * load_slope. Tasks of one stage peak together, so k of them on a node
+ * also pay the same-stage part contention_ms x W_s x (k - 1) / slots / 1e6
+ * (W_s: their work); one more adds contention_ms x (W_s + w k) / slots / 1e6.
+ * Every increase never falls when other tasks are added (W, W_s, c and k
+ * only grow, f is increasing and convex), which exact.c's bound needs.
  */
 #include <assert.h>
 #include <limits.h>
@@ -267,6 +280,23 @@ static int plc__caps(struct plc__prep *p)
 	return 0;
 }
 
+/* Bytes/s each task processes: its input (incoming channels and source
+ * reads), or its output when it has no input (a generator). out: T scratch. */
+static void plc__work(struct plc__prep *p, double *out)
+{
+	const struct plc_model *m = p->m;
+
+	for (size_t i = 0; i < m->reads.n; i++)
+		p->work[m->reads.v[i].task] += m->reads.v[i].bps;
+	for (size_t i = 0; i < m->channels.n; i++) {
+		p->work[m->channels.v[i].to] += m->channels.v[i].bps;
+		out[m->channels.v[i].from] += m->channels.v[i].bps;
+	}
+	for (int t = 0; t < p->T; t++)
+		if (p->work[t] == 0.0)
+			p->work[t] = out[t];
+}
+
 static void plc__sources(struct plc__prep *p)
 {
 	const struct plc_model *m = p->m;
@@ -309,9 +339,10 @@ int plc__prep_init(struct plc__prep *p, const struct plc_model *m, const int *fi
 	p->zone_cap = calloc(S, sizeof(int));
 	p->stage_ntasks = calloc(S, sizeof(int));
 	p->fixed = calloc(T, sizeof(int));
-	if (!p->node_region || !p->zone_dom || !p->adj || !p->n_adj || !p->near || !p->n_near ||
-	    !p->src_cost || !p->pref || !p->elig || !p->n_elig || !p->stage_cap || !p->reg_cap ||
-	    !p->zone_cap || !p->stage_ntasks || !p->fixed)
+	p->work = calloc(T, sizeof(double));
+	if (!p->work || !p->node_region || !p->zone_dom || !p->adj || !p->n_adj || !p->near ||
+	    !p->n_near || !p->src_cost || !p->pref || !p->elig || !p->n_elig || !p->stage_cap ||
+	    !p->reg_cap || !p->zone_cap || !p->stage_ntasks || !p->fixed)
 		goto out_free;
 	for (int n = 0; n < p->N; n++)
 		p->node_region[n] = m->nodes.v[n].region;
@@ -326,6 +357,12 @@ int plc__prep_init(struct plc__prep *p, const struct plc_model *m, const int *fi
 		    (p->fixed[t] >= p->N || !p->elig[m->tasks.v[t].stage * p->N + p->fixed[t]]))
 			p->fixed[t] = -1;
 	plc__sources(p);
+	double *out = calloc(T, sizeof(double));
+
+	if (!out)
+		goto out_free;
+	plc__work(p, out);
+	free(out);
 	if (plc__caps(p) || plc__build_adj(p))
 		goto out_free;
 	return 0;
@@ -355,17 +392,22 @@ void plc__prep_free(struct plc__prep *p)
 	free(p->zone_cap);
 	free(p->stage_ntasks);
 	free(p->fixed);
+	free(p->work);
 	memset(p, 0, sizeof(*p));
 }
 
 /* ---- state ----------------------------------------------------------- */
 
-/* Caches what one more task on node n adds to the load term. */
+/* Caches what one more task on node n adds to the load term: load_delta
+ * plus the task's work times load_slope. */
 static void plc__load_delta_update(const struct plc__prep *p, struct plc__state *st, int n)
 {
 	int c = st->node_count[n];
+	double f0 = plc__contention(p, n, c), f1 = plc__contention(p, n, c + 1);
 
-	st->load_delta[n] = plc__load_term(p, n, c + 1) - plc__load_term(p, n, c);
+	st->load_delta[n] = plc__imbalance_term(p, n, c + 1) - plc__imbalance_term(p, n, c) +
+			    st->node_work[n] * (f1 - f0);
+	st->load_slope[n] = f1;
 }
 
 int plc__state_init(struct plc__state *st, const struct plc__prep *p)
@@ -382,9 +424,12 @@ int plc__state_init(struct plc__state *st, const struct plc__prep *p)
 	st->node_bps = calloc(N, sizeof(double));
 	st->touched = calloc((size_t)p->R + 1, sizeof(int));
 	st->load_delta = calloc(N, sizeof(double));
-	if (!st->assign || !st->node_count || !st->stage_count || !st->reg_count ||
-	    !st->zone_count || !st->reg_bps || !st->reg_cost || !st->node_bps || !st->touched ||
-	    !st->load_delta) {
+	st->load_slope = calloc(N, sizeof(double));
+	st->node_work = calloc(N, sizeof(double));
+	st->stage_work = calloc(S * N, sizeof(double));
+	if (!st->load_slope || !st->node_work || !st->stage_work || !st->assign ||
+	    !st->node_count || !st->stage_count || !st->reg_count || !st->zone_count ||
+	    !st->reg_bps || !st->reg_cost || !st->node_bps || !st->touched || !st->load_delta) {
 		plc__state_free(st);
 		return SD_ENOMEM;
 	}
@@ -407,6 +452,9 @@ void plc__state_free(struct plc__state *st)
 	free(st->node_bps);
 	free(st->touched);
 	free(st->load_delta);
+	free(st->load_slope);
+	free(st->node_work);
+	free(st->stage_work);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -421,6 +469,9 @@ void plc__state_copy(struct plc__state *dst, const struct plc__state *src,
 	memcpy(dst->reg_count, src->reg_count, S * ((size_t)p->R + 1) * sizeof(int));
 	memcpy(dst->zone_count, src->zone_count, S * ((size_t)p->n_zone_doms + 1) * sizeof(int));
 	memcpy(dst->load_delta, src->load_delta, ((size_t)p->N + 1) * sizeof(double));
+	memcpy(dst->load_slope, src->load_slope, ((size_t)p->N + 1) * sizeof(double));
+	memcpy(dst->node_work, src->node_work, ((size_t)p->N + 1) * sizeof(double));
+	memcpy(dst->stage_work, src->stage_work, S * ((size_t)p->N + 1) * sizeof(double));
 }
 
 /* ---- costs and checks ------------------------------------------------ */
@@ -432,7 +483,7 @@ double plc__rtt_nodes(const struct plc__prep *p, int a, int b)
 	return p->rtt[(size_t)p->node_region[a] * p->rtt_dim + (size_t)p->node_region[b]];
 }
 
-double plc__load_term(const struct plc__prep *p, int n, int c)
+double plc__imbalance_term(const struct plc__prep *p, int n, int c)
 {
 	const struct plc__node *nd = &p->m->nodes.v[n];
 
@@ -441,6 +492,44 @@ double plc__load_term(const struct plc__prep *p, int n, int c)
 	double u = nd->load + (double)c / (double)nd->slots;
 
 	return p->m->load_weight * (u * u - nd->load * nd->load);
+}
+
+double plc__contention(const struct plc__prep *p, int n, int c)
+{
+	const struct plc__node *nd = &p->m->nodes.v[n];
+
+	if (c == 0 || nd->slots == 0)
+		return 0.0;
+	double u = nd->load + (double)c / (double)nd->slots;
+
+	return p->m->contention_ms * u * u / PLC__MB;
+}
+
+double plc__stage_term(const struct plc__prep *p, int n, int k, double work)
+{
+	const struct plc__node *nd = &p->m->nodes.v[n];
+
+	if (k <= 1 || nd->slots == 0)
+		return 0.0;
+	return p->m->contention_ms * work * (double)(k - 1) / (double)nd->slots / PLC__MB;
+}
+
+/* What one more task of stage s and work w adds to n's same-stage part. */
+static double plc__stage_delta(const struct plc__prep *p, const struct plc__state *st, int s, int n,
+			       double w)
+{
+	size_t i = (size_t)s * (size_t)p->N + (size_t)n;
+	int k = st->stage_count[i];
+
+	if (k == 0)
+		return 0.0;
+	return p->m->contention_ms * (st->stage_work[i] + w * (double)k) /
+	       (double)p->m->nodes.v[n].slots / PLC__MB;
+}
+
+double plc__load_term(const struct plc__prep *p, int n, int c, double work)
+{
+	return plc__imbalance_term(p, n, c) + work * plc__contention(p, n, c);
 }
 
 bool plc__can_place(const struct plc__prep *p, const struct plc__state *st, int t, int n)
@@ -473,7 +562,8 @@ double plc__place_cost(const struct plc__prep *p, const struct plc__state *st, i
 	double ch = 0.0;
 
 	c += p->pref[s * p->N + n];
-	c += st->load_delta[n];
+	c += st->load_delta[n] + p->work[t] * st->load_slope[n] +
+	     plc__stage_delta(p, st, s, n, p->work[t]);
 	for (int i = 0; i < p->n_adj[t]; i++) {
 		const struct plc__adj *a = &p->adj[t][i];
 		int u = st->assign[a->task];
@@ -512,13 +602,15 @@ void plc__place_costs(const struct plc__prep *p, struct plc__state *st, int t, d
 	}
 	const double *src = &p->src_cost[(size_t)t * (size_t)p->R];
 	const double *pref = &p->pref[(size_t)s * (size_t)p->N];
+	double w = p->work[t];
 
 	for (int n = 0; n < p->N; n++) {
 		int r = p->node_region[n];
 		double ch = st->reg_cost[r] -
 			    st->node_bps[n] * p->rtt[(size_t)r * p->rtt_dim + (size_t)r];
 
-		cost[n] = src[r] + pref[n] + st->load_delta[n] + ch / PLC__MB;
+		cost[n] = src[r] + pref[n] + st->load_delta[n] + w * st->load_slope[n] +
+			  plc__stage_delta(p, st, s, n, w) + ch / PLC__MB;
 	}
 	for (int i = 0; i < p->n_adj[t]; i++) { /* leave the scratch zeroed */
 		int u = st->assign[p->adj[t][i].task];
@@ -537,8 +629,10 @@ void plc__place(const struct plc__prep *p, struct plc__state *st, int t, int n)
 	assert(st->assign[t] < 0 && n >= 0 && n < p->N);
 	st->assign[t] = n;
 	st->node_count[n]++;
+	st->node_work[n] += p->work[t];
 	plc__load_delta_update(p, st, n);
 	st->stage_count[s * p->N + n]++;
+	st->stage_work[s * p->N + n] += p->work[t];
 	st->reg_count[s * p->R + p->node_region[n]]++;
 	st->zone_count[s * p->n_zone_doms + p->zone_dom[n]]++;
 }
@@ -550,8 +644,14 @@ void plc__unplace(const struct plc__prep *p, struct plc__state *st, int t)
 	assert(n >= 0);
 	st->assign[t] = -1;
 	st->node_count[n]--;
+	st->node_work[n] -= p->work[t];
+	if (st->node_count[n] == 0)
+		st->node_work[n] = 0.0; /* no rounding residue on an empty node */
 	plc__load_delta_update(p, st, n);
 	st->stage_count[s * p->N + n]--;
+	st->stage_work[s * p->N + n] -= p->work[t];
+	if (st->stage_count[s * p->N + n] == 0)
+		st->stage_work[s * p->N + n] = 0.0;
 	st->reg_count[s * p->R + p->node_region[n]]--;
 	st->zone_count[s * p->n_zone_doms + p->zone_dom[n]]--;
 }
@@ -559,7 +659,12 @@ void plc__unplace(const struct plc__prep *p, struct plc__state *st, int t)
 void plc__total_cost(const struct plc__prep *p, const int *assign, struct plc_cost *out)
 {
 	const struct plc_model *m = p->m;
+	size_t sn = ((size_t)p->S + 1) * ((size_t)p->N + 1);
 	int *count = calloc((size_t)p->N + 1, sizeof(int));
+	double *work = calloc((size_t)p->N + 1, sizeof(double));
+	int *scount = calloc(sn, sizeof(int));
+	double *swork = calloc(sn, sizeof(double));
+	bool ok = count && work && scount && swork;
 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < m->channels.n; i++) {
@@ -574,11 +679,20 @@ void plc__total_cost(const struct plc__prep *p, const int *assign, struct plc_co
 		assert(n >= 0);
 		out->sources += p->src_cost[(size_t)t * (size_t)p->R + (size_t)p->node_region[n]];
 		out->prefs += p->pref[s * p->N + n];
-		if (count)
+		if (ok) {
 			count[n]++;
+			work[n] += p->work[t];
+			scount[s * p->N + n]++;
+			swork[s * p->N + n] += p->work[t];
+		}
 	}
-	for (int n = 0; count && n < p->N; n++)
-		out->load += plc__load_term(p, n, count[n]);
+	for (int n = 0; ok && n < p->N; n++)
+		out->load += plc__load_term(p, n, count[n], work[n]);
+	for (int i = 0; ok && i < p->S * p->N; i++)
+		out->load += plc__stage_term(p, i % p->N, scount[i], swork[i]);
 	free(count);
+	free(work);
+	free(scount);
+	free(swork);
 	out->total = out->channels + out->sources + out->load + out->prefs;
 }

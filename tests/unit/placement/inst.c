@@ -153,6 +153,7 @@ void ti_random(struct ti *x, uint64_t *sd)
 	for (int k = 0; k < x->K; k++)
 		ti_random_constraint(x, sd, &x->cons[k]);
 	x->load_weight = ti_uniform(sd, 0.5, 20.0);
+	x->contention_ms = ti_int(sd, 0, 3) == 0 ? 0.0 : ti_uniform(sd, 0.5, 30.0);
 }
 
 static int ti_build_nodes(struct plc_model *m, const struct ti *x)
@@ -186,7 +187,8 @@ struct plc_model *ti_build(const struct ti *x)
 			snprintf(b, sizeof(b), "r%d", j);
 			ok = plc_model_set_rtt(m, a, b, x->rtt[i][j]) == 0;
 		}
-	ok = ok && plc_model_set_load_weight(m, x->load_weight) == 0 && ti_build_nodes(m, x) == 0;
+	ok = ok && plc_model_set_load_weight(m, x->load_weight) == 0 &&
+	     plc_model_set_contention(m, x->contention_ms) == 0 && ti_build_nodes(m, x) == 0;
 	for (int f = 0; ok && f < x->F; f++) {
 		snprintf(a, sizeof(a), "f%d", f);
 		snprintf(b, sizeof(b), "r%d", x->netfs_region[f]);
@@ -356,10 +358,25 @@ bool ti_feasible(const struct ti *x, const int *assign, char *why, size_t cap)
 	return true;
 }
 
+/* Bytes/s task t processes: what flows in (channels, reads), else what
+ * flows out (docs/placement.md, "The objective"). */
+static double ti_work(const struct ti *x, int t)
+{
+	double in = 0.0, out = 0.0;
+
+	for (int c = 0; c < x->C; c++) {
+		in += x->ch_to[c] == t ? x->ch_bps[c] : 0.0;
+		out += x->ch_from[c] == t ? x->ch_bps[c] : 0.0;
+	}
+	for (int r = 0; r < x->Rd; r++)
+		in += x->rd_task[r] == t ? x->rd_bps[r] : 0.0;
+	return in > 0.0 ? in : out;
+}
+
 double ti_cost(const struct ti *x, const int *assign)
 {
-	double cost = 0.0;
-	int count[TI_MAX_N] = {0};
+	double cost = 0.0, work[TI_MAX_N] = {0}, swork[TI_MAX_S][TI_MAX_N] = {{0}};
+	int count[TI_MAX_N] = {0}, scount[TI_MAX_S][TI_MAX_N] = {{0}};
 
 	for (int c = 0; c < x->C; c++)
 		cost += x->ch_bps[c] * ti_rtt(x, assign[x->ch_from[c]], assign[x->ch_to[c]]) / 1e6;
@@ -370,6 +387,9 @@ double ti_cost(const struct ti *x, const int *assign)
 			1e6;
 	for (int t = 0; t < x->T; t++) {
 		count[assign[t]]++;
+		work[assign[t]] += ti_work(x, t);
+		scount[x->task_stage[t]][assign[t]]++;
+		swork[x->task_stage[t]][assign[t]] += ti_work(x, t);
 		for (int k = 0; k < x->K; k++) {
 			const struct plc_constraint *c = &x->cons[k];
 
@@ -384,6 +404,11 @@ double ti_cost(const struct ti *x, const int *assign)
 		double l = x->nodes[n].load, u = l + (double)count[n] / x->nodes[n].slots;
 
 		cost += x->load_weight * (u * u - l * l);
+		cost += x->contention_ms * work[n] * u * u / 1e6;
+		for (int s = 0; s < x->S; s++) /* same-stage part */
+			if (scount[s][n] > 1)
+				cost += x->contention_ms * swork[s][n] * (scount[s][n] - 1) /
+					x->nodes[n].slots / 1e6;
 	}
 	return cost;
 }

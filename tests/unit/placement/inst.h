@@ -43,6 +43,7 @@ struct ti {
 	double rd_bps[TI_MAX_T];
 	struct plc_constraint cons[TI_MAX_K];
 	double load_weight;
+	double contention_ms; /* the compute term: ms x work x u^2 per node */
 };
 
 /* xorshift64*: the test's seeded PRNG. */
