@@ -21,7 +21,8 @@
 #define SELFTEST_ECHO_BYTES 100000   /* several windows' worth */
 #define SELFTEST_ECHO_US    60000000 /* give up after 60 s */
 #define SELFTEST_HOST_MAX   32
-#define SELFTEST_SERVE_BUF  16384 /* bytes moved per recv/send */
+#define SELFTEST_LINGER_US  200000 /* after closing: time for the FIN exchange */
+#define SELFTEST_SERVE_BUF  16384  /* bytes moved per recv/send */
 
 struct echo {
 	struct plat_sock *sock;
@@ -105,6 +106,9 @@ void metal_selftest_echo(const char *target, uint64_t bytes)
 		metal_panic("echo: the echoed bytes differ");
 	us = plat_now_us() - start;
 	plat_tcp_close(e.sock);
+	/* Linger: the FIN must leave before we exit, or a serve= peer waits forever. */
+	for (uint64_t until = plat_now_us() + SELFTEST_LINGER_US; plat_now_us() < until;)
+		plat_wait(until);
 	metal_net_stats(&st);
 	if (st.irqs == 0)
 		metal_panic("echo: virtio-net never interrupted (%llu frames in)",
