@@ -134,22 +134,41 @@ for from in eu-west us-east ap-south; do
 done
 [ $checked -eq 18 ] || fail "checked $checked round trips, wanted 18"
 # The nodes' own control round trips (heartbeat echo, /v1/nodes rtt_us) to
-# the coordinator in eu-west, for the nodes in other regions.
+# the coordinator in eu-west, for the nodes in other regions: the median of
+# seven samples a second apart (one sample may include a busy moment of the
+# node under TCG).
 creg=$(jq -r '.coordinator.region' "$topo")
-for _ in $(seq 40); do
-	sx -- stardust -o json nodes >"$work/nodes.json"
-	jq -e '[.nodes[] | select(.rtt_us == null)] | length == 0' "$work/nodes.json" >/dev/null && break
-	sleep 0.5
+: >"$work/rtt_samples"
+for _ in $(seq 7); do
+	sx -- stardust -o json nodes |
+		jq -r '.nodes[] | select(.rtt_us != null) | "\(.name) \(.region) \(.rtt_us)"' \
+			>>"$work/rtt_samples"
+	sleep 1
 done
-while read -r name region rtt; do
+# A VM measures with its TSC, which the image calibrates against the PIT at
+# boot; under TCG on a loaded host that calibration is sometimes far off
+# (seen: 3658 MHz on a 2450 MHz host), and then so is every time it reports.
+# Such a node is named and left out of this check (the host-side probes
+# above cover its links); all others must match.
+tsc_of() { sed -n 's/.*booting (.*TSC \([0-9]*\) MHz.*/\1/p' "$run/console/$1.log" 2>/dev/null | head -1; }
+tsc_median=$(for n in $(awk '{print $1}' "$work/endpoints"); do tsc_of "$n"; done | sort -n |
+	awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}')
+for name in $(awk '{print $1}' "$work/endpoints"); do
+	region=$(awk -v n="$name" '$1 == n {print $2}' "$work/endpoints")
 	[ "$region" = "$creg" ] && continue
-	[ "$rtt" != null ] || fail "$name reports no rtt_us"
+	tsc=$(tsc_of "$name")
+	if [ -n "$tsc" ] && ! awk -v t="$tsc" -v m="$tsc_median" 'BEGIN { exit !(t >= 0.9 * m && t <= 1.1 * m) }'; then
+		echo "sim_e2e: WARNING: $name calibrated its TSC at $tsc MHz (others $tsc_median MHz): its own rtt is not checked"
+		continue
+	fi
+	got=$(awk -v n="$name" '$1 == n {print $3 / 1000}' "$work/rtt_samples" | sort -n |
+		awk '{v[NR] = $1} END {if (NR) printf "%.2f", v[int((NR + 1) / 2)]}')
+	[ -n "$got" ] || fail "$name reports no rtt_us"
 	want=$(($(one_way "$creg" "$region") * 2))
-	got=$(awk -v r="$rtt" 'BEGIN { printf "%.2f", r / 1000 }')
-	printf 'sim_e2e: %s reports a control rtt of %s ms (topology %d ms)\n' "$name" "$got" "$want"
+	printf 'sim_e2e: %s reports a control rtt of %s ms (median; topology %d ms)\n' "$name" "$got" "$want"
 	awk -v g="$got" -v w="$want" 'BEGIN { exit !(g >= 0.8 * w && g <= 1.2 * w) }' ||
 		fail "$name: control rtt $got ms, topology says $want ms (±20 %)"
-done < <(jq -r '.nodes[] | "\(.name) \(.region) \(.rtt_us)"' "$work/nodes.json")
+done
 
 # --- 4. partition and heal ---------------------------------------------------------
 ap=$(awk '$2 == "ap-south" {print $3; exit}' "$work/endpoints")
