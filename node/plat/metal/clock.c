@@ -8,18 +8,19 @@
 #include "node/plat/metal/io.h"
 #include "node/plat/metal/irq.h"
 
-#define PIT_HZ            1193182u
-#define PIT_CH0_DATA      0x40
-#define PIT_COMMAND       0x43
-#define PIT_CH0_MODE0     0x30     /* channel 0, lobyte/hibyte, mode 0, binary */
-#define PIT_CH0_LATCH     0x00     /* counter latch command for channel 0 */
-#define PIT_SPIN_MAX      1000000u /* unchanged reads before deciding there is no PIT */
-#define LAPIC_LVT_TIMER   0x320
-#define LAPIC_TIMER_INIT  0x380
-#define LAPIC_TIMER_COUNT 0x390
-#define LAPIC_TIMER_DIV   0x3e0
-#define LAPIC_DIV_16      0x3
-#define LAPIC_LVT_MASKED  (1u << 16)
+#define PIT_HZ             1193182u
+#define PIT_CH0_DATA       0x40
+#define PIT_COMMAND        0x43
+#define PIT_CH0_MODE0      0x30     /* channel 0, lobyte/hibyte, mode 0, binary */
+#define PIT_CH0_LATCH      0x00     /* counter latch command for channel 0 */
+#define CLOCK_SAMPLE_TRIES 5        /* readings per sample; the tightest wins */
+#define PIT_SPIN_MAX       1000000u /* unchanged reads before deciding there is no PIT */
+#define LAPIC_LVT_TIMER    0x320
+#define LAPIC_TIMER_INIT   0x380
+#define LAPIC_TIMER_COUNT  0x390
+#define LAPIC_TIMER_DIV    0x3e0
+#define LAPIC_DIV_16       0x3
+#define LAPIC_LVT_MASKED   (1u << 16)
 
 static struct {
 	uint64_t tsc0; /* TSC at calibration: time zero */
@@ -75,49 +76,81 @@ static uint16_t clock_pit_count(void)
 	return (uint16_t)(hi << 8 | lo);
 }
 
-/*
- * Counts PIT channel 0 down through CLOCK_CALIBRATE_US (mode 0, polled:
- * its interrupt stays masked) and counts TSC and LAPIC timer ticks
- * meanwhile. Channel 2 would need port 0x61, which microvm lacks. Returns
- * 0, or -1 when the counter does not move (no PIT).
- */
-static int clock_calibrate_pit(uint64_t *tsc_ticks, uint64_t *lapic_ticks)
+/* One (PIT count, TSC, LAPIC count) reading: the tightest of a few, so a
+ * vCPU descheduled mid-read (likely under TCG on a busy host) is not used. */
+struct clock_sample {
+	uint16_t pit;
+	uint64_t tsc;
+	uint32_t lapic;
+};
+
+static void clock_sample(struct clock_sample *out)
 {
-	uint32_t latch = (uint32_t)((uint64_t)PIT_HZ * CLOCK_CALIBRATE_US / 1000000u);
-	uint64_t t0, t1;
-	uint32_t spins = 0, lapic_left;
-	uint16_t prev = (uint16_t)latch, now;
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < CLOCK_SAMPLE_TRIES; i++) {
+		uint64_t a = rdtsc();
+		uint16_t pit = clock_pit_count();
+		uint32_t lapic = metal_lapic_read(LAPIC_TIMER_COUNT);
+		uint64_t b = rdtsc();
+
+		if (b - a < best) {
+			best = b - a;
+			*out = (struct clock_sample){
+				.pit = pit, .tsc = a + (b - a) / 2, .lapic = lapic};
+		}
+	}
+}
+
+/*
+ * Lets PIT channel 0 count down from 0xffff (mode 0, polled: its interrupt
+ * stays masked; channel 2 would need port 0x61, which microvm lacks) and
+ * takes a sample at the start and one CLOCK_CALIBRATE_US of PIT ticks later;
+ * the rates follow from the PIT ticks actually counted between them.
+ * Returns 0, or -1 when the counter does not move (no PIT).
+ */
+static int clock_calibrate_pit(uint64_t *tsc_hz, uint64_t *lapic_hz)
+{
+	uint32_t want = (uint32_t)((uint64_t)PIT_HZ * CLOCK_CALIBRATE_US / 1000000u);
+	struct clock_sample s0, s1;
+	uint32_t spins = 0;
+	uint16_t last;
 
 	io_out8(PIT_COMMAND, PIT_CH0_MODE0);
-	io_out8(PIT_CH0_DATA, (uint8_t)latch);
-	io_out8(PIT_CH0_DATA, (uint8_t)(latch >> 8));
+	io_out8(PIT_CH0_DATA, 0xff);
+	io_out8(PIT_CH0_DATA, 0xff);
 	metal_lapic_write(LAPIC_TIMER_INIT, UINT32_MAX);
-	t0 = rdtsc();
+	clock_sample(&s0);
+	last = s0.pit;
 	for (;;) {
-		now = clock_pit_count();
-		if (now == 0 || now > prev)
-			break; /* reached zero, or wrapped past it between two reads */
-		if (now == prev && ++spins == PIT_SPIN_MAX)
+		uint16_t now = clock_pit_count();
+
+		if (now > last)
+			break; /* wrapped: the window is past; s1 below still measures it */
+		if ((uint32_t)(s0.pit - now) >= want)
+			break;
+		if (now == last && ++spins == PIT_SPIN_MAX)
 			return -1;
-		prev = now;
+		last = now;
 	}
-	t1 = rdtsc();
-	lapic_left = metal_lapic_read(LAPIC_TIMER_COUNT);
+	clock_sample(&s1);
 	metal_lapic_write(LAPIC_TIMER_INIT, 0);
-	*tsc_ticks = t1 - t0;
-	*lapic_ticks = UINT32_MAX - lapic_left;
+	if (s1.pit >= s0.pit || s1.tsc <= s0.tsc)
+		return -1;
+	*tsc_hz = (s1.tsc - s0.tsc) * PIT_HZ / (uint64_t)(s0.pit - s1.pit);
+	*lapic_hz = (uint64_t)(s0.lapic - s1.lapic) * PIT_HZ / (uint64_t)(s0.pit - s1.pit);
 	return 0;
 }
 
 void metal_clock_init(void)
 {
-	uint64_t tsc_ticks = 0, lapic_ticks = 0;
+	uint64_t tsc_hz = 0, lapic_hz = 0;
 
 	metal_lapic_write(LAPIC_TIMER_DIV, LAPIC_DIV_16);
 	metal_lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | IRQ_VECTOR_TIMER);
-	if (clock_calibrate_pit(&tsc_ticks, &lapic_ticks) == 0 && tsc_ticks && lapic_ticks) {
-		clock.tsc_hz = tsc_ticks * 1000000u / CLOCK_CALIBRATE_US;
-		clock.lapic_hz = lapic_ticks * 1000000u / CLOCK_CALIBRATE_US;
+	if (clock_calibrate_pit(&tsc_hz, &lapic_hz) == 0 && tsc_hz && lapic_hz) {
+		clock.tsc_hz = tsc_hz;
+		clock.lapic_hz = lapic_hz;
 	} else {
 		clock.tsc_hz = clock_cpuid_hz();
 		if (!clock.tsc_hz) {

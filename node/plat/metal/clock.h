@@ -7,8 +7,9 @@
  *   metal_clock_arm(deadline_us);  one timer interrupt at (or just after) it
  *   metal_clock_sleep_until(t);    halts (sti; hlt) until t has passed
  *
- * Calibration counts TSC and LAPIC-timer ticks over CLOCK_CALIBRATE_US of
- * the 8254 PIT's channel 0, polled (its interrupt stays masked). Hosts
+ * Calibration samples the 8254 PIT's channel 0 (polled, its interrupt
+ * masked), the TSC and the LAPIC timer together, twice, CLOCK_CALIBRATE_US
+ * of PIT ticks apart. Hosts
  * without a PIT (Firecracker) fall back to CPUID leaf 0x15/0x16, then to an
  * assumed CLOCK_FALLBACK_HZ with a warning.
  */
