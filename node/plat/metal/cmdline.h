@@ -3,10 +3,10 @@
  * command line (QEMU -append). Later words override earlier ones; unknown
  * keys are ignored, so QEMU may append its own (microvm adds virtio_mmio.*).
  *
- * Keys read today (docs/node-image.md keeps the list):
- *   loglevel=debug|info|warn|error|off   base/log.h level (default info)
- *   selftest=ok|fail|trap|stack|assert   ok runs the boot self-check (default);
- *                                        the others fail on purpose, for tests
+ * Keys (docs/node-image.md keeps the full table): loglevel= selftest=
+ * (boot.c, selftest.c); ip= gw= (net.c); echo= echo_bytes= serve= idle=
+ * (boot.c, selftest_net.c); name= region= zone= label= coordinator= token=
+ * memory= slots= listen= advertise= localhost= (node_main.c).
  */
 #ifndef SD_METAL_CMDLINE_H
 #define SD_METAL_CMDLINE_H
