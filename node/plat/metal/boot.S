@@ -157,6 +157,7 @@ boot_pml4:
 	.skip 4096
 boot_pdpt:
 	.skip 4096
+	.globl boot_pd                  /* vm.c splits its 2 MiB entries for guard pages */
 boot_pd:
 	.skip 4 * 4096
 boot_pt:

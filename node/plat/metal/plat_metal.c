@@ -6,8 +6,8 @@
  * nothing happened halt (sti; hlt) until an interrupt or the earlier of the
  * caller's deadline and lwIP's next timer. Memory: malloc (libc/heap.h) with
  * a 16-byte size header for the accounting and the limit. Stacks: whole
- * pages from the page allocator (no guard page: the 2 MiB mappings above the
- * image cannot leave holes). Random: RDRAND when CPUID has it, else
+ * pages from the page allocator with an unmapped guard page below (vm.h), so
+ * an overflow faults instead of corrupting the neighbour. Random: RDRAND when CPUID has it, else
  * xorshift64 seeded from the TSC. Exit: isa-debug-exit (exit.h).
  */
 #include <assert.h>
@@ -24,6 +24,7 @@
 #include "node/plat/metal/libc/heap.h"
 #include "node/plat/metal/net.h"
 #include "node/plat/metal/plat_metal.h"
+#include "node/plat/metal/vm.h"
 #include "node/plat/plat.h"
 
 #define METAL_MEM_HEADER 16 /* bytes before each plat_alloc block: its size */
@@ -162,13 +163,26 @@ size_t plat_mem_limit(void)
 
 void *plat_stack_alloc(size_t size)
 {
-	return libc_page_alloc((size + HEAP_PAGE - 1) / HEAP_PAGE);
+	unsigned char *run = libc_page_alloc((size + HEAP_PAGE - 1) / HEAP_PAGE + 1);
+
+	if (!run)
+		return NULL;
+	if (metal_vm_guard((uintptr_t)run, true) < 0) { /* the page below the stack */
+		libc_page_free(run);
+		return NULL;
+	}
+	return run + HEAP_PAGE;
 }
 
 void plat_stack_free(void *stack, size_t size)
 {
+	unsigned char *run = (unsigned char *)stack - HEAP_PAGE;
+
 	(void)size;
-	libc_page_free(stack);
+	if (!stack)
+		return;
+	metal_vm_guard((uintptr_t)run, false); /* mapped again before the run is reused */
+	libc_page_free(run);
 }
 
 /* ---- contexts (plat_ctx_switch is node/plat/hosted/ctx_x86_64.S) -------- */

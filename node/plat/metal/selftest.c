@@ -282,6 +282,8 @@ void metal_selftest_run(const char *mode, uint64_t ram_bytes)
 		sd_log_info("selftest", "selftest=trap: executing an invalid opcode");
 		__asm__ volatile("ud2");
 	}
+	if (strcmp(mode, "costack") == 0)
+		metal_selftest_costack();
 	if (strcmp(mode, "stack") == 0) {
 		sd_log_info("selftest", "selftest=stack: overflowing the boot stack");
 		selftest_recurse(0);
@@ -290,7 +292,9 @@ void metal_selftest_run(const char *mode, uint64_t ram_bytes)
 		sd_log_info("selftest", "selftest=assert: failing an assertion");
 	assert(strcmp(mode, "assert") != 0 && "selftest=assert asks for this");
 	if (!corrupt && strcmp(mode, "ok") != 0)
-		metal_panic("selftest=%s: unknown mode (ok, all, fail, trap, stack, assert)", mode);
+		metal_panic(
+			"selftest=%s: unknown mode (ok, all, fail, trap, stack, costack, assert)",
+			mode);
 	selftest_libc();
 	selftest_lwip();
 	selftest_wire(ram_bytes, corrupt);

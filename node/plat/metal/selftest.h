@@ -40,4 +40,7 @@ void metal_selftest_serve(const char *port);
  */
 void metal_selftest_kernel(void);
 
+/* selftest=costack: a coroutine overflows its stack; the guard page must stop it (never returns). */
+_Noreturn void metal_selftest_costack(void);
+
 #endif /* SD_METAL_SELFTEST_H */

@@ -14,6 +14,7 @@
 #include "node/plat/metal/libc/heap.h"
 #include "node/plat/metal/selftest.h"
 #include "node/plat/metal/virtio.h"
+#include "node/plat/metal/vm.h"
 #include "node/plat/plat.h"
 
 #define KCHECK(cond, what)                                                                  \
@@ -99,6 +100,7 @@ static void kt_contexts(void)
 	unsigned mult = 3, expect = 0;
 
 	KCHECK(stack != NULL, "plat_stack_alloc");
+	KCHECK(metal_vm_is_guard((uintptr_t)stack - HEAP_PAGE), "a guard page below the stack");
 	plat_ctx_init(&kt_co, stack, KT_STACK, kt_coroutine, &mult);
 	kt_counter = 0;
 	for (int i = 0; i < KT_CTX_ROUNDS; i++) {
@@ -107,6 +109,7 @@ static void kt_contexts(void)
 	}
 	KCHECK(kt_counter == expect, "coroutine ran once per switch");
 	plat_stack_free(stack, KT_STACK);
+	KCHECK(!metal_vm_is_guard((uintptr_t)stack - HEAP_PAGE), "the guard is mapped again");
 }
 
 /* Timers: a sleep ends after its deadline, through the LAPIC timer interrupt. */
@@ -183,4 +186,36 @@ void metal_selftest_kernel(void)
 	kt_timers();
 	kt_virtq();
 	sd_log_info("selftest", "kernel tests passed (allocator, contexts, timers, virtqueues)");
+}
+
+/* ---- selftest=costack: a coroutine overflows into its guard page --------- */
+
+static volatile unsigned kt_recursion_limit = UINT32_MAX; /* never reached */
+
+static unsigned kt_recurse(unsigned depth)
+{
+	volatile char pad[512];
+
+	pad[0] = (char)depth;
+	if (depth == kt_recursion_limit)
+		return 0;
+	return kt_recurse(depth + 1) + (unsigned)pad[0];
+}
+
+static void kt_overflow(void *arg)
+{
+	(void)arg;
+	kt_recurse(0);
+	plat_ctx_switch(&kt_co, &kt_main); /* not reached */
+}
+
+_Noreturn void metal_selftest_costack(void)
+{
+	void *stack = plat_stack_alloc(KT_STACK);
+
+	KCHECK(stack != NULL, "plat_stack_alloc");
+	sd_log_info("selftest", "selftest=costack: overflowing a coroutine stack");
+	plat_ctx_init(&kt_co, stack, KT_STACK, kt_overflow, NULL);
+	plat_ctx_switch(&kt_main, &kt_co);
+	metal_panic("the coroutine came back from overflowing its stack");
 }
