@@ -8,6 +8,8 @@
 #   stardust-sim ctl [--run-dir DIR] partition A B | heal A B | heal all | link A B k=v... | stats
 #   stardust-sim exec [--run-dir DIR] [--in coordinator|REGION|NODE] -- COMMAND...
 #   stardust-sim env [--run-dir DIR]        shell lines: coordinator URL, netfs address, namespace
+#   stardust-sim kill [--run-dir DIR] NODE  crash a node (SIGKILL its VM or process)
+#   stardust-sim start [--run-dir DIR] NODE start a killed node again, same address and name
 #
 # What `up` builds (docs/simulation.md): one WAN switch process (stardust-wan)
 # whose ports are the nodes and the host-side services; each service runs in
@@ -39,7 +41,7 @@ die() {
 	exit 1
 }
 usage() {
-	sed -n '3,11p' "$SIM_SELF" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,13p' "$SIM_SELF" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 log() { echo "stardust-sim: $*" >&2; }
@@ -201,13 +203,15 @@ start_vm() { # index name region zone ip slots mem labels
 		for l in ${labels//,/ }; do append="$append label=$l"; done
 	fi
 	append="$append ${SIM_APPEND:-}"
-	spawn "$RUN/logs/qemu-$name.log" qemu-system-x86_64 qemu-system-x86_64 -M microvm \
+	local pid
+	pid=$(spawn "$RUN/logs/qemu-$name.log" qemu-system-x86_64 qemu-system-x86_64 -M microvm \
 		-accel "$ACCEL" -m "${mem}M" -smp 1 -display none -monitor none \
 		-no-reboot -nodefaults -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-global virtio-mmio.force-legacy=false \
 		-serial "file:$RUN/console/$name.log" -kernel "$IMAGE" -append "$append" \
 		-netdev "stream,id=n0,server=off,addr.type=unix,addr.path=$RUN/sock/$name.sock" \
-		-device "virtio-net-device,netdev=n0,mac=$mac" >/dev/null
+		-device "virtio-net-device,netdev=n0,mac=$mac")
+	state_add "node $name $pid qemu-system-x86_64"
 }
 
 # The image calibrates its TSC against the PIT at boot; under TCG, VMs that
@@ -232,9 +236,11 @@ start_hosted() { # index name region zone ip slots mem labels
 	if [ "$labels" != - ]; then
 		for l in ${labels//,/ }; do extra+=(--label "$l"); done
 	fi
-	spawn "$RUN/console/$name.log" stardust-node ip netns exec "$(sim_id)-n$i" "$NODE" \
+	local pid
+	pid=$(spawn "$RUN/console/$name.log" stardust-node ip netns exec "$(sim_id)-n$i" "$NODE" \
 		--name "$name" --region "$region" --zone "$zone" --coordinator "$coord:$SIM_CONTROL_PORT" \
-		--listen "$ip:0" --slots "$slots" --memory "${mem}M" "${extra[@]}" >/dev/null
+		--listen "$ip:0" --slots "$slots" --memory "${mem}M" "${extra[@]}")
+	state_add "node $name $pid stardust-node"
 }
 
 coord_curl() { # path
@@ -287,6 +293,9 @@ cmd_up() {
 		echo "topology $TOPOLOGY"
 		echo "mode $([ "$HOSTED" = 1 ] && echo hosted || echo "vm $ACCEL")"
 		echo "data $DATA"
+		echo "accel $ACCEL"
+		echo "image ${IMAGE:--}"
+		echo "nodebin ${NODE:--}"
 	} >"$RUN/info"
 	# Until the nodes are started, any exit (die, a signal) undoes everything.
 	UP_STARTED=0
@@ -423,6 +432,57 @@ cmd_exec() {
 	exec ip netns exec "$ns" env PATH="$path" $(cmd_env | grep -v '^#') "$@"
 }
 
+# The pid and program of NODE's latest start ("PID PROGRAM"), from the state.
+node_proc() { awk -v n="$1" '$1 == "node" && $2 == n {p = $3 " " $4} END {print p}' "$RUN/state"; }
+
+cmd_kill() { # node
+	require_up
+	[ -n "${1:-}" ] || usage
+	local pp
+	pp=$(node_proc "$1")
+	[ -n "$pp" ] || die "no node $1 in this simulation"
+	# shellcheck disable=SC2086
+	proc_matches $pp || die "$1 is not running"
+	kill -KILL "${pp%% *}"
+	log "killed $1 (pid ${pp%% *})"
+}
+
+cmd_start() { # node
+	require_up
+	[ -n "${1:-}" ] || usage
+	local pp line i
+	pp=$(node_proc "$1")
+	[ -n "$pp" ] || die "no node $1 in this simulation"
+	# shellcheck disable=SC2086
+	if proc_matches $pp; then die "$1 is running"; fi
+	line=$(topo_lines node | awk -v n="$1" '$2 == n {print NR - 1, $0}')
+	i=${line%% *}
+	# shellcheck disable=SC2086
+	set -- ${line#* }
+	# The coordinator refuses a name that is still alive: wait until it has
+	# noticed the crash (its --heartbeat-timeout, SIM_HEARTBEAT_TIMEOUT).
+	local n state
+	for n in $(seq 1200); do
+		state=$(coord_curl /v1/nodes | jq -r --arg n "$2" '.nodes[] | select(.name == $n) | .state')
+		[ "$state" = ready ] || break
+		[ "$n" = 1 ] && log "waiting until the coordinator sees $2 gone"
+		sleep 0.1
+	done
+	[ "$state" != ready ] || die "the coordinator still lists $2 as ready"
+	ACCEL=$(awk '$1 == "accel" {print $2}' "$RUN/info")
+	IMAGE=$(awk '$1 == "image" {print $2}' "$RUN/info")
+	NODE=$(awk '$1 == "nodebin" {print $2}' "$RUN/info")
+	if grep -q '^mode hosted' "$RUN/info"; then
+		start_hosted "$i" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
+	else
+		: >"$RUN/console/$2.log"
+		start_vm "$i" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
+	fi
+	TIMEOUT=${TIMEOUT:-300}
+	wait_registered || exit 1
+	log "$2 is back"
+}
+
 cmd_ctl() {
 	require_up
 	exec "$WAN" --ctl "$RUN/wan.ctl" "$@"
@@ -454,8 +514,12 @@ cmd_status() {
 	fi
 	echo "run dir: $RUN ($(grep ^mode "$RUN/info" | cut -d' ' -f2-)), topology $(grep ^topology "$RUN/info" | cut -d' ' -f2-)"
 	echo "processes:"
+	local superseded # pids of nodes started again since
+	superseded=" $(awk '$1 == "node" {if ($2 in last) old = old " " last[$2]; last[$2] = $3}
+		END {print old}' "$RUN/state") "
 	while read -r kind a b; do
 		[ "$kind" = pid ] || continue
+		case $superseded in *" $a "*) continue ;; esac
 		if proc_matches "$a" "$b"; then echo "  $b ($a) running"; else
 			echo "  $b ($a) NOT RUNNING"
 			down=1
@@ -523,6 +587,8 @@ main() {
 	status) cmd_status ;;
 	env) require_up && cmd_env ;;
 	ctl) cmd_ctl "$@" ;;
+	kill) cmd_kill "$@" ;;
+	start) cmd_start "$@" ;;
 	exec) cmd_exec "$@" ;;
 	*) usage ;;
 	esac

@@ -13,6 +13,8 @@
 #    data port: cross-region medians within ±20 % of twice the topology's
 #    one-way latency, same-region ones small;
 # 4. a partition between two regions blocks connections, heal restores them;
+#    a node killed (`stardust-sim kill`) makes status unhealthy, and
+#    `stardust-sim start` brings it back under its name;
 # 5. `stardust-sim down` leaves no process, namespace or run directory.
 # The EXIT trap runs `down` as well, so a failure midway cleans up too.
 # Needs root (namespaces, taps); exits 77 (skipped) without.
@@ -24,6 +26,7 @@ repo=$1 sim=$2 bin=$3 mode=$4 image=${5:-}
 	exit 77
 }
 export STARDUST_BIN_DIR=$bin
+export SIM_HEARTBEAT_TIMEOUT=5s # so a killed node is noticed soon (step 4b)
 topo=$repo/deploy/topologies/three-regions.json
 work=$(mktemp -d /tmp/sim-e2e-XXXXXX)
 run=$work/run
@@ -180,6 +183,14 @@ sx --in us-east -- stardust-wan --rtt "$ap" 1 >/dev/null || fail "us-east lost a
 "$sim" ctl --run-dir "$run" heal eu-west ap-south >/dev/null || fail "heal"
 sx --in eu-west -- stardust-wan --rtt "$ap" 3 >/dev/null || fail "no connection after heal"
 echo "sim_e2e: partition eu-west/ap-south blocked connections; heal restored them"
+
+# --- 4b. a node crashes and comes back under its name ----------------------------
+"$sim" kill --run-dir "$run" ap-south-2 >/dev/null 2>&1 || fail "kill ap-south-2"
+"$sim" status --run-dir "$run" >/dev/null && fail "status healthy with ap-south-2 killed"
+"$sim" start --run-dir "$run" ap-south-2 >"$work/start.out" 2>&1 ||
+	fail "start ap-south-2: $(cat "$work/start.out")"
+"$sim" status --run-dir "$run" >"$work/status.out" || fail "unhealthy after restart: $(cat "$work/status.out")"
+echo "sim_e2e: ap-south-2 killed, seen gone, started again and registered"
 
 # --- 5. down removes everything ---------------------------------------------------
 pids=$(awk '$1 == "pid" {print $2}' "$run/state")
