@@ -155,7 +155,7 @@ static bool cons_done(void *a)
 
 int main(int argc, char **argv)
 {
-	int port_pipe[2], res_pipe[2];
+	int port_pipe[2], back_pipe[2], res_pipe[2]; /* child->parent, parent->child */
 	struct chan_mux *mux;
 	uint16_t port;
 	pid_t pid;
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 			expect_rows++;
 			expect_sum += k ^ (k * 3);
 		}
-	if (pipe(port_pipe) || pipe(res_pipe))
+	if (pipe(port_pipe) || pipe(back_pipe) || pipe(res_pipe))
 		return 1;
 	pid = fork();
 	if (pid == 0) { /* consumer node */
@@ -185,7 +185,7 @@ int main(int argc, char **argv)
 		port = chan_mux_port(mux);
 		if (write(port_pipe[1], &port, sizeof(port)) != sizeof(port))
 			_exit(1);
-		if (read(port_pipe[0], &c.peer_port, sizeof(port)) != sizeof(port))
+		if (read(back_pipe[0], &c.peer_port, sizeof(port)) != sizeof(port))
 			_exit(1);
 		c.mux = mux;
 		sched_spawn("consumer", 0, consumer, &c, NULL);
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 		if (chan_mux_open("na", "127.0.0.1", 0, "", &mux))
 			return 1;
 		myport = chan_mux_port(mux);
-		if (write(port_pipe[1], &myport, sizeof(myport)) != sizeof(myport))
+		if (write(back_pipe[1], &myport, sizeof(myport)) != sizeof(myport))
 			return 1;
 		p.mux = mux;
 		sched_spawn("producer", 0, producer, &p, NULL);
