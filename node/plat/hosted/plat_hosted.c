@@ -266,27 +266,6 @@ void plat_stack_free(void *stack, size_t size)
 		munmap((uint8_t *)stack - HOSTED_PAGE, len);
 }
 
-/* ---- contexts ---------------------------------------------------------- */
-
-void plat__ctx_trampoline(void); /* ctx_x86_64.S */
-
-void plat_ctx_init(struct plat_ctx *ctx, void *stack, size_t stack_size, void (*entry)(void *),
-		   void *arg)
-{
-	uintptr_t top = ((uintptr_t)stack + stack_size) & ~(uintptr_t)15;
-	uint64_t *sp = (uint64_t *)(top - 80); /* trampoline runs with rsp = top - 16 */
-
-	sp[0] = 0x037F00001F80ull; /* MXCSR default, x87 control word default */
-	sp[1] = 0;                 /* r15 */
-	sp[2] = 0;                 /* r14 */
-	sp[3] = (uint64_t)(uintptr_t)arg;
-	sp[4] = (uint64_t)(uintptr_t)entry;
-	sp[5] = 0; /* rbx */
-	sp[6] = 0; /* rbp */
-	sp[7] = (uint64_t)(uintptr_t)plat__ctx_trampoline;
-	ctx->sp = sp;
-}
-
 /* ---- TCP ---------------------------------------------------------------- */
 
 static int hosted_parse_addr(const char *host, uint16_t port, struct sockaddr_in *sa)
