@@ -18,7 +18,7 @@
 #include "base/log.h"
 #include "node/core/chan_priv.h"
 
-#define CONN_OUTBUF_INITIAL (64u << 10)  /* bytes */
+#define CONN_OUTBUF_INITIAL (64u << 10) /* bytes */
 
 static void conn_flush(struct chan_conn *c);
 
