@@ -28,10 +28,10 @@
 
 #include "base/err.h"
 #include "node/plat/plat.h"
+#include "node/plat/plat_mem_priv.h"
 #include "node/plat/hosted/plat_hosted.h"
 
 #define HOSTED_EVENTS_MAX     64 /* epoll events per plat_wait round */
-#define HOSTED_MEM_HEADER     16 /* bytes before each allocation: its size */
 #define HOSTED_PAGE           4096u
 #define HOSTED_LISTEN_BACKLOG 128
 
@@ -49,8 +49,6 @@ struct plat_sock {
 
 static struct {
 	int epfd;
-	size_t mem_used, mem_peak, mem_limit;
-	uint64_t fail_alloc_nth, alloc_faults;
 	uint64_t drop_send_nth;
 	uint64_t wait_calls;
 	struct plat_sock *all;
@@ -149,103 +147,7 @@ int plat_wait(uint64_t deadline_us)
 	return n;
 }
 
-/* ---- memory ---------------------------------------------------------- */
-
-static bool hosted_alloc_allowed(size_t size)
-{
-	if (hosted.fail_alloc_nth && --hosted.fail_alloc_nth == 0) {
-		hosted.alloc_faults++;
-		return false;
-	}
-	return !hosted.mem_limit || hosted.mem_used + size <= hosted.mem_limit;
-}
-
-static void hosted_account(ssize_t delta)
-{
-	hosted.mem_used += (size_t)delta;
-	if (hosted.mem_used > hosted.mem_peak)
-		hosted.mem_peak = hosted.mem_used;
-}
-
-void *plat_alloc(size_t size)
-{
-	uint8_t *p;
-
-	if (size > SIZE_MAX - HOSTED_MEM_HEADER || !hosted_alloc_allowed(size))
-		return NULL;
-	p = malloc(size + HOSTED_MEM_HEADER);
-	if (!p)
-		return NULL;
-	memcpy(p, &size, sizeof(size));
-	hosted_account((ssize_t)size);
-	return p + HOSTED_MEM_HEADER;
-}
-
-void *plat_calloc(size_t count, size_t size)
-{
-	void *p;
-
-	if (size && count > SIZE_MAX / size)
-		return NULL;
-	p = plat_alloc(count * size);
-	if (p)
-		memset(p, 0, count * size);
-	return p;
-}
-
-void *plat_realloc(void *ptr, size_t size)
-{
-	uint8_t *base, *p;
-	size_t old;
-
-	if (!ptr)
-		return plat_alloc(size);
-	base = (uint8_t *)ptr - HOSTED_MEM_HEADER;
-	memcpy(&old, base, sizeof(old));
-	if (size > SIZE_MAX - HOSTED_MEM_HEADER ||
-	    (size > old && !hosted_alloc_allowed(size - old)))
-		return NULL;
-	p = realloc(base, size + HOSTED_MEM_HEADER);
-	if (!p)
-		return NULL;
-	memcpy(p, &size, sizeof(size));
-	hosted_account((ssize_t)size - (ssize_t)old);
-	return p + HOSTED_MEM_HEADER;
-}
-
-void plat_free(void *ptr)
-{
-	uint8_t *base;
-	size_t size;
-
-	if (!ptr)
-		return;
-	base = (uint8_t *)ptr - HOSTED_MEM_HEADER;
-	memcpy(&size, base, sizeof(size));
-	assert(size <= hosted.mem_used);
-	hosted.mem_used -= size;
-	free(base);
-}
-
-size_t plat_mem_used(void)
-{
-	return hosted.mem_used;
-}
-
-size_t plat_mem_peak(void)
-{
-	return hosted.mem_peak;
-}
-
-void plat_mem_set_limit(size_t bytes)
-{
-	hosted.mem_limit = bytes;
-}
-
-size_t plat_mem_limit(void)
-{
-	return hosted.mem_limit;
-}
+/* ---- memory: plat_alloc and friends live in node/plat/plat_mem.c ---- */
 
 void *plat_stack_alloc(size_t size)
 {
@@ -517,12 +419,12 @@ _Noreturn void plat_exit(int code)
 
 void plat_hosted_fail_alloc_nth(uint64_t nth)
 {
-	hosted.fail_alloc_nth = nth;
+	plat__mem_fail_nth(nth);
 }
 
 uint64_t plat_hosted_alloc_faults(void)
 {
-	return hosted.alloc_faults;
+	return plat__mem_faults();
 }
 
 void plat_hosted_drop_send_nth(uint64_t nth)
@@ -541,7 +443,7 @@ void plat_hosted_drop_all_connections(void)
 
 void plat_hosted_reset_mem_peak(void)
 {
-	hosted.mem_peak = hosted.mem_used;
+	plat__mem_reset_peak();
 }
 
 uint64_t plat_hosted_wait_calls(void)

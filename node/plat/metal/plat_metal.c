@@ -27,11 +27,9 @@
 #include "node/plat/metal/vm.h"
 #include "node/plat/plat.h"
 
-#define METAL_MEM_HEADER 16 /* bytes before each plat_alloc block: its size */
-#define CPUID_RDRAND     (1u << 30)
+#define CPUID_RDRAND (1u << 30)
 
 static struct {
-	size_t mem_used, mem_peak, mem_limit;
 	uint64_t rand_state;
 	int has_rdrand;
 } metal;
@@ -71,95 +69,7 @@ int plat_wait(uint64_t deadline_us)
 	}
 }
 
-/* ---- memory ---------------------------------------------------------- */
-
-static void metal_account(size_t add, size_t sub)
-{
-	metal.mem_used = metal.mem_used + add - sub;
-	if (metal.mem_used > metal.mem_peak)
-		metal.mem_peak = metal.mem_used;
-}
-
-void *plat_alloc(size_t size)
-{
-	unsigned char *p;
-
-	if (size > SIZE_MAX - METAL_MEM_HEADER ||
-	    (metal.mem_limit && metal.mem_used + size > metal.mem_limit))
-		return NULL;
-	p = malloc(size + METAL_MEM_HEADER);
-	if (!p)
-		return NULL;
-	memcpy(p, &size, sizeof(size));
-	metal_account(size, 0);
-	return p + METAL_MEM_HEADER;
-}
-
-void *plat_calloc(size_t count, size_t size)
-{
-	void *p;
-
-	if (size && count > SIZE_MAX / size)
-		return NULL;
-	p = plat_alloc(count * size);
-	if (p)
-		memset(p, 0, count * size);
-	return p;
-}
-
-void *plat_realloc(void *ptr, size_t size)
-{
-	unsigned char *base, *p;
-	size_t old;
-
-	if (!ptr)
-		return plat_alloc(size);
-	base = (unsigned char *)ptr - METAL_MEM_HEADER;
-	memcpy(&old, base, sizeof(old));
-	if (size > SIZE_MAX - METAL_MEM_HEADER ||
-	    (size > old && metal.mem_limit && metal.mem_used + (size - old) > metal.mem_limit))
-		return NULL;
-	p = realloc(base, size + METAL_MEM_HEADER);
-	if (!p)
-		return NULL;
-	memcpy(p, &size, sizeof(size));
-	metal_account(size, old);
-	return p + METAL_MEM_HEADER;
-}
-
-void plat_free(void *ptr)
-{
-	unsigned char *base;
-	size_t size;
-
-	if (!ptr)
-		return;
-	base = (unsigned char *)ptr - METAL_MEM_HEADER;
-	memcpy(&size, base, sizeof(size));
-	assert(size <= metal.mem_used);
-	metal.mem_used -= size;
-	free(base);
-}
-
-size_t plat_mem_used(void)
-{
-	return metal.mem_used;
-}
-
-size_t plat_mem_peak(void)
-{
-	return metal.mem_peak;
-}
-
-void plat_mem_set_limit(size_t bytes)
-{
-	metal.mem_limit = bytes;
-}
-
-size_t plat_mem_limit(void)
-{
-	return metal.mem_limit;
-}
+/* ---- memory: plat_alloc and friends live in node/plat/plat_mem.c ---- */
 
 void *plat_stack_alloc(size_t size)
 {
