@@ -7,7 +7,7 @@
  * milliseconds, sizes bytes. Every renderer returns owned text (free()) or
  * NULL when memory ran out. docs/api.md shows an example of each.
  */
-#include "coordinator/coord.h"
+#include "coordinator/coord_priv.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -272,6 +272,9 @@ char *coord_render_job(const struct coord_jobs *t, const struct coord_job *job, 
 	uint64_t run_start = job->state_at_us[COORD_JOB_RUNNING];
 	uint64_t end = job_end_us(job) ? job_end_us(job) : now_us;
 	uint64_t run_us = run_start && end > run_start ? end - run_start : 0;
+	cJSON *sinks = coord__sinks_json(job);
+	if (sinks)
+		cJSON_AddItemToObject(o, "sinks", sinks);
 	cJSON *v = cJSON_AddArrayToObject(o, "vertices");
 	for (size_t i = 0; i < job->n_stages; i++)
 		cJSON_AddItemToArray(v, vertex_json(t, job, &job->stages[i], run_us, now_us));

@@ -115,6 +115,18 @@ int cli_render_job(const char *json)
 	const cJSON *f = cJSON_GetObjectItemCaseSensitive(doc, "failure");
 	if (cJSON_IsObject(f))
 		printf("failure: %s (%s)\n", str(f, "message"), str(f, "code"));
+	const cJSON *sk;
+	cJSON_ArrayForEach(sk, cJSON_GetObjectItemCaseSensitive(doc, "sinks"))
+	{
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(sk, "parts");
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sk, "streaming")) &&
+		    cJSON_GetArraySize(p) > 0)
+			printf("sink %s (streaming, appended to %s ... %d parts)\n",
+			       str(sk, "output"), cJSON_GetArrayItem(p, 0)->valuestring,
+			       cJSON_GetArraySize(p));
+		else
+			printf("sink %s\n", str(sk, "output"));
+	}
 	printf("%-4s %-28s %4s %-9s %12s %12s %10s %8s\n", "ID", "STAGE", "PAR", "STATE",
 	       "RECORDS-IN", "RECORDS-OUT", "REC/S", "BACKPR");
 	const cJSON *v;

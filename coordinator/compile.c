@@ -187,6 +187,41 @@ static char *plan_json(const struct coord_job *job, const struct coord_compiled 
 	return text;
 }
 
+/*
+ * Where a job's file sinks are, for its status: per written sink its final
+ * output and whether it streams; streaming jobs also list the part files
+ * their tasks append to (the output while the job runs and after it ends).
+ */
+void *coord__sinks_json(const struct coord_job *job)
+{
+	cJSON *arr = cJSON_CreateArray();
+	const struct coord_compiled *c = job->compiled;
+	if (!arr || !c || !c->df)
+		return arr;
+	bool streaming = !df_job_bounded(c->df);
+	unsigned n, nst;
+	const struct df_sink_info *sk = df_job_sinks(c->df, &n);
+	const struct df_stage_info *st = df_job_stages(c->df, &nst);
+	for (unsigned i = 0; i < n; i++) {
+		bool first = true; /* the first sink of a stage is the written one */
+		for (unsigned k = 0; k < i; k++)
+			first &= sk[k].stage != sk[i].stage;
+		char out[COORD_PATH_MAX], part[COORD_PATH_MAX];
+		if (!first || sk[i].stage >= nst ||
+		    coord_sink_output(out, sizeof(out), job, sk[i].id, sk[i].path))
+			continue;
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddStringToObject(s, "output", out);
+		cJSON_AddBoolToObject(s, "streaming", streaming);
+		cJSON *parts = cJSON_AddArrayToObject(s, "parts");
+		for (unsigned p = 0; streaming && p < st[sk[i].stage].parallelism; p++)
+			if (coord_sink_part_name(part, sizeof(part), out, job->id, p) == 0)
+				cJSON_AddItemToArray(parts, cJSON_CreateString(part));
+		cJSON_AddItemToArray(arr, s);
+	}
+	return arr;
+}
+
 int coord__compile(struct coord_job *job, const struct coord_submit *sub, char *err, size_t err_cap)
 {
 	struct coord_compiled *c = calloc(1, sizeof(*c));
@@ -395,6 +430,8 @@ static int fill_sink(const struct coord_job *job, const struct coord_task *task,
 		/* The final name: the task writes (and commits at JobDone) its part
 		 * coord_sink_part_name(final, job, partition); see sinks.c. */
 		st->path = final;
+		/* Unbounded: the task appends its part as it goes (sinks.c). */
+		st->append = !df_job_bounded(c->df);
 		d->sink = st;
 		return 0; /* one sink per task (Deploy.sink is singular) */
 	}

@@ -92,6 +92,10 @@ void coord__deploy_scratch_free(struct coord_deploy_scratch *s);
 int coord__commit_sinks(struct coord_job *job, const struct coord_netfs *nfs, bool ok, char *err,
 			size_t err_cap);
 
+/* Returns an owned cJSON array (as void *) of the job's file sinks for its
+ * status: {output, streaming, parts[]} (compile.c). */
+void *coord__sinks_json(const struct coord_job *job);
+
 /* Whether the job's tasks write sinks (so finishing goes through a commit). */
 bool coord__has_sinks(const struct coord_job *job);
 

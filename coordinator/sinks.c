@@ -11,6 +11,11 @@
  * through one create/write/commit (so the final file appears whole or not at
  * all), then deleted. On failure only the parts are deleted.
  *
+ * Unbounded jobs (streaming): each sink task appends whole lines to its
+ * part file as results come (Deploy.sink.append), so the parts ARE the
+ * output: they are visible while the job runs and never assembled nor
+ * deleted here, whatever way the job ends.
+ *
  * These calls block the loop for the duration of a few local round trips at
  * submit and at completion; the file service is on the same network.
  */
@@ -297,8 +302,8 @@ int coord__commit_sinks(struct coord_job *job, const struct coord_netfs *nfs, bo
 	unsigned nsink, nst;
 	const struct df_sink_info *sk = df_job_sinks(c->df, &nsink);
 	const struct df_stage_info *st = df_job_stages(c->df, &nst);
-	if (nsink == 0)
-		return 0;
+	if (nsink == 0 || !df_job_bounded(c->df))
+		return 0; /* streaming parts are the output (see the top) */
 	if (!nfs->host) {
 		snprintf(err, err_cap, "no file service to commit the sinks on");
 		return SD_ENOTSUP;

@@ -122,6 +122,7 @@ void node__task_status_fill(const struct node_task *t, Sd__Control__TaskStatus *
 				 ? t->reason
 				 : "");
 	st->at_us = t->state_at_us;
+	st->sink_bytes = t->sink_append ? t->sink_bytes : 0; /* temporary parts: unreported */
 	cn->records_in = t->records_in;
 	cn->records_out = t->records_out;
 	cn->bytes_in = t->bytes_in;

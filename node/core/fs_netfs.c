@@ -4,7 +4,7 @@
  *
  * Each open file is one connection (reads stream chunks; sinks must hold
  * their connection until commit, since a closed connection discards its
- * temporary files). Every call runs in a task and blocks only that task:
+ * temporary files; appending sinks keep theirs for the task's life). Every call runs in a task and blocks only that task:
  * the socket callback wakes it when bytes move.
  */
 #include <stdio.h>
@@ -327,6 +327,47 @@ static void fs_discard(void *h)
 	file_free(h);
 }
 
+static int fs_append(void *h, const void *data, size_t len)
+{
+	struct fs_file *f = h;
+	struct nfs_event ev;
+	uint64_t req;
+	int rc = nfs_proto_append(f->link.p, f->path, data, len, &req);
+
+	if (rc == 0)
+		rc = link_wait_done(&f->link, req, &ev);
+	if (rc == 0)
+		f->written = ev.size;
+	return rc;
+}
+
+/* Connects and creates path if it is missing (an empty append). */
+static int fs_open_append(void *ctx, const char *server, const char *token, const char *path,
+			  void **h)
+{
+	struct fs_file *f = plat_calloc(1, sizeof(*f));
+	int rc;
+
+	(void)ctx;
+	if (!f)
+		return SD_ENOMEM;
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	rc = link_open(&f->link, server, token);
+	if (rc == 0)
+		rc = fs_append(f, NULL, 0);
+	if (rc < 0) {
+		file_free(f);
+		return rc;
+	}
+	*h = f;
+	return 0;
+}
+
+static void fs_close_append(void *h)
+{
+	file_free(h);
+}
+
 const struct node_fs_ops node__netfs_fs_ops = {
 	.ctx = NULL,
 	.open_read = fs_open_read,
@@ -336,4 +377,7 @@ const struct node_fs_ops node__netfs_fs_ops = {
 	.write = fs_write,
 	.commit = fs_commit,
 	.discard = fs_discard,
+	.open_append = fs_open_append,
+	.append = fs_append,
+	.close_append = fs_close_append,
 };

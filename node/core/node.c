@@ -114,8 +114,7 @@ static struct node_task *find_task(struct node *n, const char *job, uint32_t id)
 void node__task_free(struct node_task *t)
 {
 	assert(t->coroutine_done || !t->co);
-	if (t->sink_h)
-		t->node->fs->discard(t->sink_h);
+	node__sink_drop(t);
 	for (unsigned i = 0; i < t->n_outs; i++)
 		chan_out_close(t->outs[i].ch);
 	for (unsigned i = 0; i < t->n_ins; i++)
@@ -275,6 +274,7 @@ int node_deploy(struct node *n, const Sd__Control__Deploy *d, char *why, size_t 
 		snprintf(t->sink_server, sizeof(t->sink_server), "%s", d->sink->server);
 		snprintf(t->sink_path, sizeof(t->sink_path), "%s.%s.part-%05u", d->sink->path,
 			 t->job_id, t->partition);
+		t->sink_append = d->sink->append;
 	}
 	if (rc == 0)
 		rc = copy_splits(t, d);

@@ -16,6 +16,14 @@
  * succeeded and deletes them otherwise (coordinator/sinks.c). A failed or
  * canceled task discards its temporary file, so nothing partial appears.
  *
+ * Streaming sinks (Deploy.sink.append, set for unbounded jobs) instead
+ * append to that part name as they go: output is buffered and appended in
+ * whole lines (each append atomic, at most NODE_SINK_APPEND_MAX bytes)
+ * whenever the task runs out of input, when the buffer fills, and at the
+ * latest NODE_SINK_FLUSH_US after it was produced. What was appended stays
+ * whatever ends the task; what was still buffered is lost with a cancel or
+ * failure (docs/language.md, Sinks).
+ *
  * Routing (emit(out, part, batch)): the task's output channels whose port is
  * `out`; BROADCAST sends to all of them, otherwise the one whose consumer
  * partition is `part` (the only one for FORWARD and GATHER). A channel's
@@ -36,13 +44,15 @@
 #include "node/core/chan.h"
 #include "proto/control.pb-c.h"
 
-#define NODE_JOB_ID_MAX     64           /* bytes with the NUL */
-#define NODE_REASON_MAX     256          /* bytes: task error messages */
-#define NODE_LABELS_MAX     16           /* --label pairs */
-#define NODE_TAIL_POLL_US   (50u * 1000) /* us between reads of a followed file at its end */
-#define NODE_SPLIT_BUF      (256u << 10) /* bytes read per source chunk */
-#define NODE_LINE_MAX       (4u << 20)   /* bytes: longest record a split may hold */
-#define NODE_GENERATE_CHUNK 4096u        /* records per df_task_generate call */
+#define NODE_JOB_ID_MAX      64            /* bytes with the NUL */
+#define NODE_REASON_MAX      256           /* bytes: task error messages */
+#define NODE_LABELS_MAX      16            /* --label pairs */
+#define NODE_TAIL_POLL_US    (50u * 1000)  /* us between reads of a followed file at its end */
+#define NODE_SPLIT_BUF       (256u << 10)  /* bytes read per source chunk */
+#define NODE_LINE_MAX        (4u << 20)    /* bytes: longest record a split may hold */
+#define NODE_GENERATE_CHUNK  4096u         /* records per df_task_generate call */
+#define NODE_SINK_APPEND_MAX (256u << 10)  /* bytes: streaming sink output per append */
+#define NODE_SINK_FLUSH_US   (200u * 1000) /* us output waits while its task stays busy */
 
 /* The operator-chain seam; defaults to dataflow's df_task_* (node_df_task_ops). */
 struct node_task_io {
@@ -90,6 +100,14 @@ struct node_fs_ops {
 	int (*commit)(void *h);
 	/* Any context: drops the temp file (nothing becomes visible); frees h. */
 	void (*discard)(void *h);
+	/* Streaming sinks (may be NULL when no job streams): open_append
+	 * creates path if missing; each append adds len (<= NODE_SINK_APPEND_MAX)
+	 * bytes as one atomic append, visible at once; close_append (any
+	 * context) frees h and keeps the file. */
+	int (*open_append)(void *ctx, const char *server, const char *token, const char *path,
+			   void **h);
+	int (*append)(void *h, const void *data, size_t len);
+	void (*close_append)(void *h);
 };
 
 struct node_label {

@@ -55,7 +55,12 @@ struct node_task {
 	char sink_server[PLAT_ADDR_MAX];
 	char sink_path[NODE_PATH_MAX];
 	char netfs_token[128];
-	void *sink_h; /* open temp file, or NULL */
+	void *sink_h;     /* open temp file (append: the part file), or NULL */
+	bool sink_append; /* streaming: append whole lines as they come */
+	char *sink_buf;   /* append: output not yet appended */
+	size_t sink_len, sink_cap;
+	uint64_t sink_since_us; /* append: when the oldest buffered byte came */
+	uint64_t sink_bytes;    /* appended so far */
 	bool cancel;
 	bool coroutine_done;
 	struct sched_task *co;
@@ -90,6 +95,8 @@ void node__task_main(void *arg);
 void node__task_set_state(struct node_task *t, Sd__Control__TaskState s, int err,
 			  const char *reason);
 void node__task_free(struct node_task *t);
+/* Any context: closes the sink without committing (append: keeps what was appended). */
+void node__sink_drop(struct node_task *t);
 
 /* control.c */
 int node__ctl_start(struct node *n, const char *host, uint16_t port);

@@ -128,6 +128,8 @@ static int task_emit_watermark(void *arg, unsigned out, int64_t event_time_us)
 	return 0;
 }
 
+/* ---- sinks ------------------------------------------------------------------ */
+
 /* Task context: the part file exists from the start, even if nothing is written. */
 static int sink_open(struct node_task *t)
 {
@@ -136,11 +138,109 @@ static int sink_open(struct node_task *t)
 
 	if (!t->sink_path[0])
 		return 0;
-	rc = fs->create(fs->ctx, t->sink_server, t->netfs_token, t->sink_path, &t->sink_h);
+	if (t->sink_append && (!fs->open_append || !fs->append || !fs->close_append)) {
+		task_failf(t, SD_ENOTSUP, "sink %s: this node's file seam cannot append",
+			   t->sink_path);
+		return SD_ENOTSUP;
+	}
+	if (t->sink_append)
+		rc = fs->open_append(fs->ctx, t->sink_server, t->netfs_token, t->sink_path,
+				     &t->sink_h);
+	else
+		rc = fs->create(fs->ctx, t->sink_server, t->netfs_token, t->sink_path, &t->sink_h);
 	if (rc < 0)
-		task_failf(t, rc, "sink %s on %s: create: %s", t->sink_path, t->sink_server,
-			   sd_strerror(rc));
+		task_failf(t, rc, "sink %s on %s: %s: %s", t->sink_path, t->sink_server,
+			   t->sink_append ? "open for append" : "create", sd_strerror(rc));
 	return rc;
+}
+
+/*
+ * Streaming sinks: appends the buffered whole lines, each append at most
+ * NODE_SINK_APPEND_MAX bytes and ending with a newline, so a reader never
+ * sees half a line. end: the unterminated tail too. 1 appended, 0 nothing.
+ */
+static int sink_flush(struct node_task *t, bool end)
+{
+	size_t done = 0;
+	int rc = 0;
+
+	assert(t->sink_append && t->sink_h);
+	while (done < t->sink_len) {
+		const char *p = t->sink_buf + done;
+		size_t n = t->sink_len - done, k;
+
+		if (n > NODE_SINK_APPEND_MAX)
+			n = NODE_SINK_APPEND_MAX;
+		for (k = n; k > 0 && p[k - 1] != '\n'; k--)
+			;
+		if (k == 0 && end && done + n == t->sink_len)
+			k = n;
+		if (k == 0 && n == NODE_SINK_APPEND_MAX) {
+			task_failf(t, SD_ELIMIT, "sink %s: a line longer than %u bytes",
+				   t->sink_path, NODE_SINK_APPEND_MAX);
+			return SD_ELIMIT;
+		}
+		if (k == 0)
+			break; /* a partial line waits for its end */
+		rc = t->node->fs->append(t->sink_h, p, k);
+		if (rc < 0) {
+			task_failf(t, rc, "sink %s on %s: append: %s", t->sink_path, t->sink_server,
+				   sd_strerror(rc));
+			return rc;
+		}
+		done += k;
+		t->sink_bytes += k;
+	}
+	memmove(t->sink_buf, t->sink_buf + done, t->sink_len - done);
+	t->sink_len -= done;
+	t->sink_since_us = plat_now_us();
+	return done > 0;
+}
+
+/* The task ran out of input: make what it produced visible. 1, 0 or < 0. */
+static int sink_idle(struct node_task *t)
+{
+	return t->sink_append && t->sink_h && t->sink_len ? sink_flush(t, false) : 0;
+}
+
+/* A busy task: append what waited NODE_SINK_FLUSH_US or more. 0 or < 0. */
+static int sink_poll(struct node_task *t)
+{
+	int rc = 0;
+
+	if (t->sink_append && t->sink_h && t->sink_len &&
+	    plat_now_us() - t->sink_since_us >= NODE_SINK_FLUSH_US)
+		rc = sink_flush(t, false);
+	return rc < 0 ? rc : 0;
+}
+
+static int sink_buffer(struct node_task *t, const char *text, size_t len)
+{
+	int rc;
+
+	if (t->sink_len + len > t->sink_cap) {
+		size_t cap = t->sink_cap ? t->sink_cap * 2 : 4096;
+		char *p;
+
+		while (cap < t->sink_len + len)
+			cap *= 2;
+		p = plat_realloc(t->sink_buf, cap);
+		if (!p) {
+			task_failf(t, SD_ENOMEM, "sink %s: no memory to buffer output",
+				   t->sink_path);
+			return SD_ENOMEM;
+		}
+		t->sink_buf = p;
+		t->sink_cap = cap;
+	}
+	if (!t->sink_len)
+		t->sink_since_us = plat_now_us();
+	memcpy(t->sink_buf + t->sink_len, text, len);
+	t->sink_len += len;
+	if (t->sink_len < NODE_SINK_APPEND_MAX)
+		return sink_poll(t);
+	rc = sink_flush(t, false);
+	return rc < 0 ? rc : 0;
 }
 
 static int task_sink(void *arg, unsigned sink, const char *text, size_t len)
@@ -154,11 +254,44 @@ static int task_sink(void *arg, unsigned sink, const char *text, size_t len)
 		task_failf(t, SD_EPLAN, "sink output but the deploy named no sink");
 		return SD_EPLAN;
 	}
+	if (t->sink_append)
+		return sink_buffer(t, text, len);
 	rc = fs->write(t->sink_h, text, len);
 	if (rc < 0)
 		task_failf(t, rc, "sink %s on %s: write: %s", t->sink_path, t->sink_server,
 			   sd_strerror(rc));
 	return rc < 0 ? rc : 0;
+}
+
+/* The task succeeded: commit its part, or append the rest of a streaming one. */
+static int sink_finish(struct node_task *t)
+{
+	void *h = t->sink_h;
+	int rc;
+
+	if (t->sink_append) {
+		rc = t->sink_len ? sink_flush(t, true) : 0;
+		node__sink_drop(t);
+		return rc < 0 ? rc : 0;
+	}
+	t->sink_h = NULL;
+	rc = t->node->fs->commit(h);
+	if (rc < 0)
+		task_failf(t, rc, "sink %s on %s: commit: %s", t->sink_path, t->sink_server,
+			   sd_strerror(rc));
+	return rc;
+}
+
+void node__sink_drop(struct node_task *t)
+{
+	if (t->sink_h && t->sink_append)
+		t->node->fs->close_append(t->sink_h); /* what was appended stays */
+	else if (t->sink_h)
+		t->node->fs->discard(t->sink_h); /* nothing partial becomes visible */
+	t->sink_h = NULL;
+	plat_free(t->sink_buf);
+	t->sink_buf = NULL;
+	t->sink_len = t->sink_cap = 0;
 }
 
 /* ---- input: splits ----------------------------------------------------------- */
@@ -254,6 +387,10 @@ static int run_split(struct node_task *t, const struct node_split *s, struct lin
 		}
 		n = fs->read(h, p, lb->cap - lb->len);
 		if (n == SD_EAGAIN) {
+			rc = sink_idle(t);
+			if (rc < 0)
+				break;
+			rc = 0;
 			sched_sleep_until(plat_now_us() + NODE_TAIL_POLL_US);
 			continue;
 		}
@@ -290,6 +427,8 @@ static int run_split(struct node_task *t, const struct node_split *s, struct lin
 		memmove(p, p + start, use - start);
 		lb->len += use - start;
 		rc = push_complete_lines(t, lb);
+		if (rc == 0)
+			rc = sink_poll(t);
 		sched_maybe_yield();
 	}
 	fs->close_read(h);
@@ -429,11 +568,13 @@ static int run_inputs(struct node_task *t)
 		rc = pass_watermarks(t);
 		if (rc == 0)
 			rc = check_outputs(t);
+		if (rc == 0) /* idle: appending yields, so look for input again after */
+			rc = progress ? sink_poll(t) : sink_idle(t);
 		if (rc < 0)
 			return rc;
 		if (!open)
 			return 0;
-		if (!progress)
+		if (!progress && rc == 0)
 			sched_wait(&t->notify, UINT64_MAX);
 	}
 }
@@ -483,15 +624,8 @@ static int task_run(struct node_task *t)
 		task_failf(t, rc, "%s", ops->error(t->body));
 	if (rc == 0)
 		rc = finish_outputs(t);
-	if (rc == 0 && t->sink_h) {
-		void *h = t->sink_h;
-
-		t->sink_h = NULL;
-		rc = t->node->fs->commit(h);
-		if (rc < 0)
-			task_failf(t, rc, "sink %s on %s: commit: %s", t->sink_path, t->sink_server,
-				   sd_strerror(rc));
-	}
+	if (rc == 0 && t->sink_h)
+		rc = sink_finish(t);
 	return rc;
 }
 
@@ -506,10 +640,9 @@ void node__task_main(void *arg)
 		t->node->ops->close(t->body);
 		t->body = NULL;
 	}
-	if (t->sink_h) { /* failed or canceled: nothing partial becomes visible */
-		t->node->fs->discard(t->sink_h);
-		t->sink_h = NULL;
-	}
+	/* Failed or canceled: a temporary part is dropped (nothing partial becomes
+	 * visible); an appended one keeps what it had appended. */
+	node__sink_drop(t);
 	if (rc == SD_ECANCELED || (t->cancel && rc < 0))
 		node__task_set_state(t, SD__CONTROL__TASK_STATE__TASK_CANCELED, 0, NULL);
 	else if (rc < 0)
