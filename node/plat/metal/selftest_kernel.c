@@ -24,11 +24,14 @@
 				    __LINE__, #cond);                                       \
 	} while (0)
 
-#define KT_BLOCKS     512
-#define KT_CTX_ROUNDS 1000
-#define KT_STACK      (16 * 1024)
-#define KT_SLEEP_US   20000 /* one timed sleep */
-#define KT_RING       8     /* descriptors in the simulated queue */
+#define KT_BLOCKS      512
+#define KT_CTX_ROUNDS  1000
+#define KT_STACK       (16 * 1024)
+#define KT_SLEEP_US    20000  /* one timed sleep */
+#define KT_RING        8      /* descriptors in the simulated queue */
+#define KT_CLOCK_US    100000 /* the sleep measured by both TSC and PIT */
+#define KT_CLOCK_PCT   3      /* how far the two may disagree */
+#define KT_CLOCK_TRIES 3      /* attempts when the vCPU was away too long to count */
 
 /* Allocator: many sizes across classes and pages, patterns intact, all returned. */
 static void kt_allocator(void)
@@ -128,6 +131,27 @@ static void kt_timers(void)
 		    (unsigned long long)(t1 - t0));
 }
 
+/* Clock: a 100 ms sleep measured by the calibrated TSC agrees with the PIT's
+ * own count of it (an independent clock; calibration used it only briefly). */
+static void kt_clock(void)
+{
+	struct metal_clock_info ci;
+	uint64_t tsc_us = 0, pit_us = 0, diff;
+	int rc = -1;
+
+	metal_clock_info(&ci);
+	KCHECK(ci.tsc_hz >= CLOCK_MIN_HZ && ci.tsc_hz <= CLOCK_MAX_HZ, "TSC rate plausible");
+	KCHECK(ci.lapic_hz >= CLOCK_LAPIC_MIN_HZ, "LAPIC timer rate plausible");
+	for (int i = 0; i < KT_CLOCK_TRIES && rc < 0; i++)
+		rc = metal_clock_check_pit(KT_CLOCK_US, &tsc_us, &pit_us);
+	KCHECK(rc == 0, "PIT counted through a sleep");
+	KCHECK(tsc_us >= KT_CLOCK_US, "slept at least the asked time by the TSC");
+	diff = tsc_us > pit_us ? tsc_us - pit_us : pit_us - tsc_us;
+	sd_log_info("selftest", "clock: %d us sleep: TSC says %llu us, PIT says %llu us (%s)",
+		    KT_CLOCK_US, (unsigned long long)tsc_us, (unsigned long long)pit_us, ci.source);
+	KCHECK(diff * 100 <= pit_us * KT_CLOCK_PCT, "TSC and PIT agree on a 100 ms sleep");
+}
+
 /* Virtqueue rings: a simulated device consumes avail entries and fills used ones. */
 static void kt_virtq(void)
 {
@@ -184,8 +208,10 @@ void metal_selftest_kernel(void)
 	kt_allocator();
 	kt_contexts();
 	kt_timers();
+	kt_clock();
 	kt_virtq();
-	sd_log_info("selftest", "kernel tests passed (allocator, contexts, timers, virtqueues)");
+	sd_log_info("selftest",
+		    "kernel tests passed (allocator, contexts, timers, clock, virtqueues)");
 }
 
 /* ---- selftest=costack: a coroutine overflows into its guard page --------- */
