@@ -233,6 +233,7 @@ struct mfile {
 
 static struct mfile files[FS_FILES], committed[FS_FILES];
 static unsigned open_sinks;
+static struct append_stats append_stats;
 
 struct rh {
 	struct mfile *f;
@@ -277,6 +278,7 @@ void test_fs_reset(void)
 	memset(files, 0, sizeof(files));
 	memset(committed, 0, sizeof(committed));
 	open_sinks = 0;
+	memset(&append_stats, 0, sizeof(append_stats));
 }
 
 void test_fs_put(const char *path, const char *data, size_t len)
@@ -393,7 +395,57 @@ static int mf_commit(void *h)
 	return 0;
 }
 
+const struct append_stats *test_fs_append_stats(void)
+{
+	return &append_stats;
+}
+
+/* Appends go straight to the visible (committed) table, as on netfs. */
+static int mf_open_append(void *ctx, const char *server, const char *token, const char *path,
+			  void **h)
+{
+	struct wh *w = calloc(1, sizeof(*w));
+
+	(void)ctx;
+	(void)server;
+	(void)token;
+	strncpy(w->path, path, sizeof(w->path) - 1);
+	if (!find(committed, path))
+		put(committed, path, "", 0);
+	open_sinks++;
+	*h = w;
+	return 0;
+}
+
+static int mf_append(void *h, const void *data, size_t len)
+{
+	struct wh *w = h;
+	struct mfile *f = find(committed, w->path);
+	char *p = realloc(f->data, f->len + len + 1);
+
+	if (!p)
+		return -1;
+	memcpy(p + f->len, data, len);
+	f->data = p;
+	f->len += len;
+	append_stats.appends++;
+	if (len > append_stats.max_len)
+		append_stats.max_len = len;
+	if (!len || ((const char *)data)[len - 1] != '\n')
+		append_stats.not_whole_lines++;
+	return 0;
+}
+
+static void mf_close_append(void *h)
+{
+	open_sinks--;
+	free(h);
+}
+
 const struct node_fs_ops test_fs_ops = {
+	.open_append = mf_open_append,
+	.append = mf_append,
+	.close_append = mf_close_append,
 	.ctx = NULL,
 	.open_read = mf_open_read,
 	.read = mf_read,

@@ -30,4 +30,11 @@ unsigned test_fs_open_sinks(void);
 /* Every 256th sink write sleeps this long (a slow sink); 0 = none. */
 void test_fs_set_write_delay_us(uint64_t us);
 
+/* Streaming sinks append straight to the committed table; what they did: */
+struct append_stats {
+	unsigned appends, not_whole_lines; /* appends not ending with '\n' */
+	size_t max_len;
+};
+const struct append_stats *test_fs_append_stats(void);
+
 #endif

@@ -295,6 +295,42 @@ static void test_broadcast(void **state)
 	free(corpus);
 }
 
+/*
+ * A streaming sink (Deploy.sink.append): the part file is visible from the
+ * start, output arrives in appends of whole lines no larger than
+ * NODE_SINK_APPEND_MAX, and it stays (all of it) when the task ends.
+ */
+static void test_append_sink(void **state)
+{
+	struct dep k;
+	size_t len, l;
+	char *corpus = make_corpus(80000, &len);
+	char why[256] = "";
+
+	(void)state;
+	assert_true(len > 2 * NODE_SINK_APPEND_MAX);
+	test_fs_put("a.txt", corpus, len);
+	/* The source task sinks itself: whole source chunks of lines fill the
+	 * buffer past NODE_SINK_APPEND_MAX, so appends must cut at newlines. */
+	dep_init(&k, "ja", 0, 0, "S");
+	dep_split(&k, "a.txt", 0, 0);
+	dep_sink(&k, "live");
+	k.sink.append = true;
+	assert_int_equal(node_deploy(NA, &k.d, why, sizeof(why)), 0);
+	run_all();
+	const char *o = test_fs_get("live.ja.part-00000", &l);
+	assert_non_null(o); /* visible without any commit */
+	assert_same_lines(corpus, len, o, l);
+	assert_true(test_fs_append_stats()->appends >= 3);
+	assert_int_equal(test_fs_append_stats()->not_whole_lines, 0);
+	assert_true(test_fs_append_stats()->max_len <= NODE_SINK_APPEND_MAX);
+	node_job_done(NA, "ja", false); /* a failed/canceled end keeps it too */
+	run_all();
+	assert_non_null(test_fs_get("live.ja.part-00000", &l));
+	assert_int_equal(test_fs_open_sinks(), 0);
+	free(corpus);
+}
+
 /* Splits at every offset: records are never cut, lost or duplicated. */
 static void test_split_edges(void **state)
 {
@@ -484,6 +520,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hash_wordcount_shape, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broadcast, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_edges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_sink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_plan_and_discard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_fault_on_deploy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_peer_fails_task, setup, teardown),
