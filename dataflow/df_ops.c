@@ -49,6 +49,15 @@ struct topent {
 	uint8_t bytes[]; /* row bytes, then the key string when it is one */
 };
 
+#define DF_AGG_PEND 16 /* string-key lookups queued before one batched drain */
+
+struct pend { /* a queued string-key lookup */
+	const char *p;
+	uint32_t n;
+	uint64_t h;
+	union df_val x[2]; /* the value (raw) or accumulator (final) slots */
+};
+
 struct df_opstate {
 	/* entries of operators that drop them all at once (unwindowed
 	 * aggregates, distinct) come from a slab: dense, no per-entry malloc */
@@ -63,6 +72,8 @@ struct df_opstate {
 	uint32_t n_top;
 	union df_val tmp[2 * DF_WIDTH_MAX + 4];
 	union df_val tmp2[DF_WIDTH_MAX + 4];
+	struct pend *pend; /* DF_AGG_PEND queued lookups, or NULL: no queueing */
+	unsigned n_pend, pend_w;
 };
 
 static uint8_t *ekey(struct ent *e, unsigned acc_w)
@@ -270,10 +281,30 @@ static bool agg_layout_ok(const struct df_pop_spec *s, struct df_opstate *st)
 	return true;
 }
 
+/* Unwindowed aggregates of one string key with scalar values queue their
+ * lookups (agg_into_str): their folds need nothing but the queued copy. */
+static int agg_queue_open(const struct df_pop_spec *s, struct df_opstate *st)
+{
+	unsigned vw =
+		s->mode == M_PARTIAL ? (s->agg == AG_COUNT ? 0u : s->in_width - 1u) : st->acc_w;
+	if (s->win != W_NONE || s->key_width != 1 || s->in_kinds[0] != DF_STR ||
+	    s->agg == AG_REDUCE || vw > 2 || 1 + vw > s->in_width)
+		return 0;
+	for (unsigned j = 0; j < vw; j++)
+		if (s->in_kinds[1 + j] == DF_STR)
+			return 0;
+	for (unsigned j = 0; j < st->acc_w; j++)
+		if (st->acc_kinds[j] == DF_STR)
+			return 0;
+	st->pend_w = vw;
+	return (st->pend = malloc(DF_AGG_PEND * sizeof(*st->pend))) ? 0 : SD_ENOMEM;
+}
+
 int df__op_open(struct df_task *t, unsigned i)
 {
 	const struct df_pop_spec *s = t->plan.ops[i];
 	struct df_opstate *st = calloc(1, sizeof(*st));
+	int rc;
 	if (!st)
 		return SD_ENOMEM;
 	t->st[i] = st;
@@ -289,6 +320,8 @@ int df__op_open(struct df_task *t, unsigned i)
 	if (s->kind == P_DISTINCT &&
 	    (s->in_width != s->out_width || memcmp(s->in_kinds, s->out_kinds, s->in_width)))
 		return SD_EPROTO;
+	if (s->kind == P_AGG && (rc = agg_queue_open(s, st)))
+		return rc;
 	if (s->kind == P_TOP && !(st->top = calloc(s->top_n + 1, sizeof(*st->top))))
 		return SD_ENOMEM;
 	return 0;
@@ -308,6 +341,7 @@ void df__op_close(struct df_task *t, unsigned i)
 	for (uint32_t k = 0; k < st->n_top; k++)
 		free(st->top[k]);
 	free(st->top);
+	free(st->pend);
 	df__arena_free(&st->slab);
 	free(st->kb.p);
 	free(st->vb.p);
@@ -330,6 +364,17 @@ int df__op_push(struct df_task *t, unsigned i, const union df_val *row, int64_t 
 	default:
 		return df__task_fail(t, SD_EPROTO, "operator %u cannot take rows here", i);
 	}
+}
+
+int df__op_drain(struct df_task *t)
+{
+	while (t->pend_ops) {
+		unsigned i = (unsigned)__builtin_ctzll(t->pend_ops);
+		if (t->st[i] && t->st[i]->n_pend && agg_drain(t, i))
+			return t->err;
+		t->pend_ops &= ~(1ull << i);
+	}
+	return t->err;
 }
 
 int df__op_watermark(struct df_task *t, unsigned i, int64_t wm)

@@ -270,12 +270,15 @@ vm_fail:
 	return df__task_fail(t, rc, "stage %u operator %u: %s", t->plan.stage, i, why);
 }
 
-static void scratch_tick(struct df_task *t)
+static int scratch_tick(struct df_task *t)
 {
 	if (++t->scratch_rows >= DF_SCRATCH_ROWS) {
+		if (t->pend_ops && df__op_drain(t))
+			return t->err;
 		df__arena_reset(&t->scratch);
 		t->scratch_rows = 0;
 	}
+	return 0;
 }
 
 /* Watermark w reaches operator i: stateful operators fire, the rest pass;
@@ -302,6 +305,34 @@ static int event_time_tick(struct df_task *t)
 		return 0;
 	return watermark_from(t, (unsigned)t->ev_op + 1,
 			      t->ev_max - t->plan.ops[t->ev_op]->lateness);
+}
+
+/* One input row into the chain: collected for the batch-at-a-time maps and
+ * filters, or run through the chain now. */
+static int run_row(struct df_task *t, const union df_val *row, int64_t ts)
+{
+	if (t->vec_ops) {
+		unsigned w = t->plan.ops[0]->in_width;
+		if (w == 1)
+			t->vin[t->vn] = row[0];
+		else
+			memcpy(t->vin + (size_t)t->vn * w, row, w * sizeof(*row));
+		t->vts[t->vn] = ts;
+		return ++t->vn == DF_VEC_ROWS ? df__vec_flush(t) : 0;
+	}
+	if (df__run(t, 0, row, ts))
+		return t->err;
+	return scratch_tick(t);
+}
+
+/* The end of an input call: queued work may borrow the caller's memory. */
+static int input_done(struct df_task *t)
+{
+	if (t->vn && df__vec_flush(t))
+		return t->err;
+	if (t->pend_ops && df__op_drain(t))
+		return t->err;
+	return event_time_tick(t);
 }
 
 static int finish(struct df_task *t)
@@ -463,6 +494,9 @@ int df_task_open(const uint8_t *plan, size_t len, const struct df_task_io *io,
 			goto fail;
 		rc = SD_ENOMEM;
 	}
+	if ((rc = df__vec_open(t)))
+		goto fail;
+	rc = SD_ENOMEM;
 	for (unsigned o = 0; o < t->plan.n_outs; o++) {
 		const struct df_outlet *ol = &t->plan.outs[o];
 		if (ol->kind != OUT_CHANNEL)
@@ -498,6 +532,7 @@ void df_task_close(struct df_task *t)
 		free(t->buf[i]);
 		free(t->proj[i]);
 	}
+	df__vec_close(t);
 	for (unsigned o = 0; o < DF_OUTS_MAX; o++) {
 		for (unsigned k = 0; k < t->n_bbs[o]; k++)
 			df__bb_free(&t->bbs[o][k]);

@@ -10,6 +10,7 @@
 #define DF_SCRATCH_ROWS 32          /* rows between scratch arena resets */
 #define DF_SINK_FLUSH   (64u << 10) /* bytes of sink text buffered */
 #define DF_WM_NONE      INT64_MIN
+#define DF_VEC_ROWS     128 /* rows per batch of the leading maps and filters */
 
 struct df_opstate; /* per operator, df_ops.c */
 
@@ -38,6 +39,13 @@ struct df_task {
 	int ev_op;      /* index of the event_time operator, -1 */
 	int64_t ev_max;
 	uint64_t gen_next, gen_end;
+	/* df_vec.c: the first vec_ops operators (maps, filters) run a batch at a
+	 * time over vin (vn rows, event times vts); vbuf[i] is operator i's output */
+	unsigned vec_ops, vn;
+	bool vec_prog[DF_OPS_MAX]; /* the batch interpreter runs op i's program */
+	union df_val *vbuf[DF_OPS_MAX], *vin, *vstk;
+	int64_t *vts;
+	uint64_t pend_ops; /* bit i: operator i holds queued work (df__op_drain) */
 	bool finished;
 	int err;
 	char errmsg[256];
@@ -51,12 +59,21 @@ int df__run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts);
 /* Accounts n more (or fewer, negative) bytes of state; SD_ELIMIT past the budget. */
 bool df__state_over(struct df_task *t);
 
+/* df_vec.c: batch-at-a-time leading maps and filters */
+int df__vec_open(struct df_task *t); /* sets vec_ops (0: rows go to df__run one by one) */
+void df__vec_close(struct df_task *t);
+/* Runs the collected rows through the chain; resets the scratch arena. */
+int df__vec_flush(struct df_task *t);
+
 /* df_ops.c: stateful operators */
 int df__op_open(struct df_task *t, unsigned i);
 void df__op_close(struct df_task *t, unsigned i);
 int df__op_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts);
 int df__op_watermark(struct df_task *t, unsigned i, int64_t wm);
 int df__op_finish(struct df_task *t, unsigned i);
+/* Completes the work operators queued (batched lookups whose keys borrow
+ * input or scratch memory): run before either goes away. */
+int df__op_drain(struct df_task *t);
 int df__join_push(struct df_task *t, unsigned side, const union df_val *row, int64_t ts);
 
 #endif /* SD_DATAFLOW_TASK_PRIV_H */

@@ -117,6 +117,54 @@ static void test_generate_map_filter_union(void **state)
 	free(want.p);
 }
 
+/* Leading maps and filters run a batch at a time (df_vec.c): several batches,
+ * tuples, floats, straight-line and branching programs, strings, and an
+ * error in the middle of a batch. */
+static void test_batched_chains(void **state)
+{
+	struct sbuf want = {0}, text = {0};
+	struct h_result r;
+	long sums[3] = {0};
+	(void)state;
+	for (int x = 0; x < 5000; x++) {
+		long a = (long)x * 7 % 11, b = -(long)x / 3;
+		double f = x * 0.5 - a;
+		if (a > 3 && f >= 10.0)
+			sb_printf(&want, "%d,%ld,%.15g\n", x, b, f);
+	}
+	expect_run("generate(5000)"
+		   ".map(x -> (x, x * 7 % 11, -x / 3))"
+		   ".map(p -> (p.0, p.1, p.2, float(p.0) * 0.5 - float(p.1)))"
+		   ".filter(p -> p.1 > 3 and p.3 >= 10.0)"
+		   ".map(p -> (p.0, p.2, p.3)).collect()",
+		   NULL, 0, 2, want.p, 0);
+	want.len = 0;
+	want.p[0] = 0;
+	for (int i = 0; i < 700; i++) {
+		int k = i % 3;
+		sb_printf(&text, "%s%d\n", k == 0 ? "ab" : k == 1 ? "c" : "skip", i);
+		if (k != 2)
+			sums[k] += i;
+	}
+	sb_printf(&want, "ab,%ld\nc,%ld\n", sums[0], sums[1]);
+	const char *in[] = {text.p};
+	expect_run("read_text(\"netfs://t\")"
+		   ".filter(l -> not starts_with(l, \"skip\"))"
+		   ".map(l -> (if starts_with(l, \"ab\") then \"ab\" else \"c\", "
+		   "parse_int(substr(l, if starts_with(l, \"ab\") then 2 else 1, 9))))"
+		   ".filter(p -> p.0 != \"\" and p.1 >= 0)"
+		   ".key_by(p -> p.0).sum(p -> p.1).collect()",
+		   in, 1, 2, want.p, 0);
+	/* a division by zero in the middle of a batch fails the task */
+	assert_int_equal(
+		h_run("generate(1000).map(x -> 100 / (x - 600)).collect()", NULL, 0, 1, 0, &r),
+		SD_EINVAL);
+	assert_non_null(strstr(r.err, "division by zero"));
+	h_free(&r);
+	free(text.p);
+	free(want.p);
+}
+
 static void test_keyed_aggregates(void **state)
 {
 	static const char *const keys[] = {"a", "b", "c", "d"};
@@ -397,6 +445,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wordcount),
 		cmocka_unit_test(test_generate_map_filter_union),
+		cmocka_unit_test(test_batched_chains),
 		cmocka_unit_test(test_keyed_aggregates),
 		cmocka_unit_test(test_reduce_strings_distinct_top),
 		cmocka_unit_test(test_tumbling_late),

@@ -1,0 +1,381 @@
+/*
+ * dataflow/df_vec.c — batch-at-a-time execution of a chain's leading maps
+ * and filters (internal to the task).
+ *
+ * A task whose chain starts with maps and filters collects up to DF_VEC_ROWS
+ * input rows, runs each of those operators over the whole batch — one
+ * dispatch per instruction per batch instead of per row — compacts the rows
+ * a filter drops, and only then hands the surviving rows one by one to the
+ * rest of the chain (df__run from the first other operator). Row order, and
+ * so every output, is the same as row-at-a-time.
+ *
+ * The batch interpreter keeps its stack as columns (slot d of every row side
+ * by side) and runs programs made only of loads, constants, stack moves and
+ * scalar arithmetic/comparisons (no jumps, nothing that allocates); other
+ * programs run the row interpreter once per row of the batch. Strings made
+ * by expressions live in the task's scratch arena until the batch is done.
+ *
+ * Ownership: df__vec_open allocates the batch buffers (freed by
+ * df__vec_close); rows handed to df__vec_add are copied as slots, their
+ * strings borrowed until the next df__vec_flush, which callers run before
+ * the memory they came from goes away.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "dataflow/df_task_priv.h"
+
+/* Whether the batch interpreter runs p: straight-line scalar code only. */
+static bool vec_ok(const struct df_prog *p)
+{
+	for (uint32_t i = 0; i < p->n_code; i++) {
+		switch ((enum df_opc)(p->code[i] & 0xff)) {
+		case OP_PICK:
+			i++; /* operand word */
+			break;
+		case OP_CONST:
+		case OP_LOAD:
+		case OP_POP:
+		case OP_I2F:
+		case OP_ADDI:
+		case OP_SUBI:
+		case OP_MULI:
+		case OP_DIVI:
+		case OP_MODI:
+		case OP_NEGI:
+		case OP_ADDF:
+		case OP_SUBF:
+		case OP_MULF:
+		case OP_DIVF:
+		case OP_NEGF:
+		case OP_EQI:
+		case OP_NEI:
+		case OP_LTI:
+		case OP_LEI:
+		case OP_GTI:
+		case OP_GEI:
+		case OP_EQF:
+		case OP_NEF:
+		case OP_LTF:
+		case OP_LEF:
+		case OP_GTF:
+		case OP_GEF:
+		case OP_EQS:
+		case OP_NES:
+		case OP_NOT:
+		case OP_LEN:
+		case OP_LISTLEN:
+		case OP_F2I:
+		case OP_MULDI:
+		case OP_DIVDI:
+		case OP_ABSI:
+		case OP_ABSF:
+			break;
+		case OP_RET:
+			return true; /* straight-line: the first RET ends the program */
+		default:
+			return false;
+		}
+	}
+	return false;
+}
+
+#define WRAP(x) ((int64_t)(uint64_t)(x))
+#define COL(d)  (stk + (size_t)(d)*DF_VEC_ROWS)
+#define LOOP    for (unsigned r = 0; r < n; r++)
+#define BIN(field, expr)                                                            \
+	do {                                                                        \
+		union df_val *restrict x_ = COL(sp - 2);                            \
+		const union df_val *restrict y_ = COL(sp - 1);                      \
+		LOOP                                                                \
+		{                                                                   \
+			__typeof__(x_[r].field) a_ = x_[r].field, b_ = y_[r].field; \
+			(void)a_, (void)b_;                                         \
+			expr;                                                       \
+		}                                                                   \
+		sp--;                                                               \
+	} while (0)
+#define BIN_I(e) BIN(i, x_[r].i = (e))
+#define BIN_F(e) BIN(f, x_[r].f = (e))
+#define CMP_F(e) BIN(f, x_[r].i = (e))
+#define UN(stmt)                                         \
+	do {                                             \
+		union df_val *restrict x_ = COL(sp - 1); \
+		LOOP                                     \
+		{                                        \
+			stmt;                            \
+		}                                        \
+	} while (0)
+
+static bool seq(union df_val a, union df_val b)
+{
+	return a.s.n == b.s.n && (a.s.n == 0 || memcmp(a.s.p, b.s.p, a.s.n) == 0);
+}
+
+/* Runs p (vec_ok) over n rows: row r's input at in + r * is, its out_width
+ * results to out + r * os. stk holds max_stack columns of DF_VEC_ROWS. */
+static int vm_batch(const struct df_prog *p, const union df_val *in, unsigned is, unsigned n,
+		    union df_val *out, unsigned os, union df_val *stk, const char **why)
+{
+	const uint32_t *pc = p->code;
+	unsigned sp = 0;
+
+	for (;;) {
+		uint32_t w = *pc++, a = w >> 8;
+		switch ((enum df_opc)(w & 0xff)) {
+		case OP_CONST: {
+			union df_val c = p->consts[a], *d = COL(sp++);
+			LOOP d[r] = c;
+			break;
+		}
+		case OP_LOAD: {
+			union df_val *restrict d = COL(sp++);
+			const union df_val *restrict s = in + a;
+			LOOP d[r] = s[(size_t)r * is];
+			break;
+		}
+		case OP_POP:
+			sp -= a;
+			break;
+		case OP_PICK: {
+			uint32_t x = *pc++, off = x & 0xffff, k = x >> 16;
+			memmove(COL(sp - a), COL(sp - a + off),
+				(size_t)k * DF_VEC_ROWS * sizeof(*stk));
+			sp = sp - a + k;
+			break;
+		}
+		case OP_I2F: {
+			union df_val *d = COL(sp - 1 - a);
+			LOOP d[r].f = (double)d[r].i;
+			break;
+		}
+		case OP_ADDI:
+			BIN_I(WRAP((uint64_t)a_ + (uint64_t)b_));
+			break;
+		case OP_SUBI:
+			BIN_I(WRAP((uint64_t)a_ - (uint64_t)b_));
+			break;
+		case OP_MULI:
+			BIN_I(WRAP((uint64_t)a_ * (uint64_t)b_));
+			break;
+		case OP_DIVI:
+		case OP_MODI: {
+			const union df_val *y = COL(sp - 1);
+			LOOP if (y[r].i == 0)
+			{
+				*why = "division by zero";
+				return SD_EINVAL;
+			}
+			if ((w & 0xff) == OP_DIVI)
+				BIN_I(b_ == -1 ? WRAP(0 - (uint64_t)a_) : a_ / b_);
+			else
+				BIN_I(b_ == -1 ? 0 : a_ % b_);
+			break;
+		}
+		case OP_NEGI:
+			UN(x_[r].i = WRAP(0 - (uint64_t)x_[r].i));
+			break;
+		case OP_ADDF:
+			BIN_F(a_ + b_);
+			break;
+		case OP_SUBF:
+			BIN_F(a_ - b_);
+			break;
+		case OP_MULF:
+			BIN_F(a_ * b_);
+			break;
+		case OP_DIVF:
+			BIN_F(a_ / b_);
+			break;
+		case OP_NEGF:
+			UN(x_[r].f = -x_[r].f);
+			break;
+		case OP_EQI:
+			BIN_I(a_ == b_);
+			break;
+		case OP_NEI:
+			BIN_I(a_ != b_);
+			break;
+		case OP_LTI:
+			BIN_I(a_ < b_);
+			break;
+		case OP_LEI:
+			BIN_I(a_ <= b_);
+			break;
+		case OP_GTI:
+			BIN_I(a_ > b_);
+			break;
+		case OP_GEI:
+			BIN_I(a_ >= b_);
+			break;
+		case OP_EQF:
+			CMP_F(a_ == b_);
+			break;
+		case OP_NEF:
+			CMP_F(a_ != b_);
+			break;
+		case OP_LTF:
+			CMP_F(a_ < b_);
+			break;
+		case OP_LEF:
+			CMP_F(a_ <= b_);
+			break;
+		case OP_GTF:
+			CMP_F(a_ > b_);
+			break;
+		case OP_GEF:
+			CMP_F(a_ >= b_);
+			break;
+		case OP_EQS:
+			BIN(s.n, x_[r].i = seq(x_[r], y_[r]));
+			break;
+		case OP_NES:
+			BIN(s.n, x_[r].i = !seq(x_[r], y_[r]));
+			break;
+		case OP_NOT:
+			UN(x_[r].i = !x_[r].i);
+			break;
+		case OP_LEN:
+			UN(x_[r].i = x_[r].s.n);
+			break;
+		case OP_LISTLEN:
+			UN(x_[r].i = x_[r].l.n);
+			break;
+		case OP_F2I:
+			UN(x_[r].i = x_[r].f >= 9.2e18    ? INT64_MAX
+				     : x_[r].f <= -9.2e18 ? INT64_MIN
+				     : x_[r].f != x_[r].f ? 0
+							  : (int64_t)x_[r].f);
+			break;
+		case OP_MULDI:
+			UN(x_[r].i = WRAP((uint64_t)x_[r].i * a));
+			break;
+		case OP_DIVDI: {
+			int64_t dv = (int64_t)(a ? a : 1);
+			UN(x_[r].i = x_[r].i / dv);
+			break;
+		}
+		case OP_ABSI:
+			UN(if (x_[r].i < 0) x_[r].i = WRAP(0 - (uint64_t)x_[r].i));
+			break;
+		case OP_ABSF:
+			UN(if (x_[r].f < 0) x_[r].f = -x_[r].f);
+			break;
+		case OP_RET:
+			for (unsigned k = 0, ow = p->out_width; k < ow; k++) {
+				const union df_val *restrict c = COL(sp - ow + k);
+				union df_val *restrict o = out + k;
+				LOOP o[(size_t)r * os] = c[r];
+			}
+			return 0;
+		default:
+			*why = "bad opcode";
+			return SD_EINTERNAL;
+		}
+	}
+}
+
+int df__vec_open(struct df_task *t)
+{
+	const struct df_tplan *p = &t->plan;
+	unsigned k = 0, stack = 0;
+
+	if (p->n_ops && p->ops[0]->kind == P_JOIN)
+		return 0;
+	while (k < p->n_ops && (p->ops[k]->kind == P_MAP || p->ops[k]->kind == P_FILTER))
+		k++;
+	if (k == 0)
+		return 0;
+	for (unsigned i = 0; i < k; i++) {
+		const struct df_pop_spec *s = p->ops[i];
+		bool interp = !(s->kind == P_MAP && (t->ident[i] || t->proj[i]));
+		t->vec_prog[i] = interp && vec_ok(s->prog);
+		if (t->vec_prog[i] && s->prog->max_stack > stack)
+			stack = s->prog->max_stack;
+		if (!(t->vbuf[i] = malloc((size_t)DF_VEC_ROWS * (s->out_width + 1) *
+					  sizeof(union df_val))))
+			return SD_ENOMEM;
+	}
+	t->vin = malloc((size_t)DF_VEC_ROWS * (p->ops[0]->in_width + 1) * sizeof(union df_val));
+	t->vts = malloc(DF_VEC_ROWS * sizeof(int64_t));
+	t->vstk = malloc((size_t)DF_VEC_ROWS * (stack + 1) * sizeof(union df_val));
+	if (!t->vin || !t->vts || !t->vstk)
+		return SD_ENOMEM;
+	t->vec_ops = k;
+	return 0;
+}
+
+void df__vec_close(struct df_task *t)
+{
+	for (unsigned i = 0; i < DF_OPS_MAX; i++)
+		free(t->vbuf[i]);
+	free(t->vin);
+	free(t->vts);
+	free(t->vstk);
+}
+
+/* Runs operator i over the batch [cur, n rows of width w]; returns the rows
+ * it leaves (written to *cur, *w) or a negative error. */
+static int vec_op(struct df_task *t, unsigned i, union df_val **cur, unsigned *w, unsigned n)
+{
+	const struct df_pop_spec *s = t->plan.ops[i];
+	union df_val *in = *cur, *out = t->vbuf[i];
+	unsigned iw = *w, ow = s->kind == P_FILTER ? 1 : s->out_width, m = 0;
+	const char *why = "";
+	int rc = 0;
+
+	if (s->kind == P_MAP && t->ident[i])
+		return (int)n;
+	if (s->kind == P_MAP && t->proj[i]) {
+		for (unsigned r = 0; r < n; r++)
+			for (unsigned k = 0; k < ow; k++)
+				out[(size_t)r * ow + k] = in[(size_t)r * iw + t->proj[i][k]];
+	} else if (t->vec_prog[i]) {
+		rc = vm_batch(s->prog, in, iw, n, out, ow, t->vstk, &why);
+	} else {
+		for (unsigned r = 0; r < n && !rc; r++)
+			rc = df__vm_run(s->prog, in + (size_t)r * iw, out + (size_t)r * ow,
+					&t->scratch, &why);
+	}
+	if (rc)
+		return df__task_fail(t, rc, "stage %u operator %u: %s", t->plan.stage, i, why);
+	if (s->kind == P_MAP) {
+		*cur = out;
+		*w = ow;
+		return (int)n;
+	}
+	for (unsigned r = 0; r < n; r++) { /* filter: keep the rows it passes, in order */
+		if (!out[r].i)
+			continue;
+		if (m != r) {
+			if (iw == 1)
+				in[m] = in[r];
+			else
+				memcpy(in + (size_t)m * iw, in + (size_t)r * iw, iw * sizeof(*in));
+			t->vts[m] = t->vts[r];
+		}
+		m++;
+	}
+	return (int)m;
+}
+
+int df__vec_flush(struct df_task *t)
+{
+	union df_val *cur = t->vin;
+	unsigned w = t->plan.ops[0]->in_width, n = t->vn;
+	int m = (int)n;
+
+	t->vn = 0;
+	for (unsigned i = 0; i < t->vec_ops && m > 0; i++)
+		if ((m = vec_op(t, i, &cur, &w, (unsigned)m)) < 0)
+			return t->err;
+	for (int r = 0; r < m; r++)
+		if (df__run(t, t->vec_ops, cur + (size_t)r * w, t->vts[r]))
+			return t->err;
+	if (t->pend_ops && df__op_drain(t))
+		return t->err;
+	df__arena_reset(&t->scratch);
+	t->scratch_rows = 0;
+	return 0;
+}
