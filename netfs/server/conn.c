@@ -181,7 +181,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static bool conn_dispatch(struct conn *c)
 {
 	struct wire_frame f;
-	int rc;
+	int rc = SD_EAGAIN; /* no frame dispatched yet */
 
 	while (!c->closing && (rc = wire_reader_next(&c->rd, NULL, &f)) == 0) {
 		size_t total = WIRE_HEADER_SIZE + f.hdr.body_len + f.hdr.attach_len;

@@ -75,7 +75,7 @@ void chan__conn_fail(struct chan_conn *c, int err, const char *why)
 static int conn_dispatch_all(struct chan_conn *c)
 {
 	struct wire_frame f;
-	int rc;
+	int rc = SD_EAGAIN; /* no frame dispatched yet */
 
 	while (!c->dead && (rc = wire_reader_next(&c->rd, NULL, &f)) == 0) {
 		rc = chan__dispatch(c, &f);
