@@ -49,13 +49,31 @@ struct topent {
 	uint8_t bytes[]; /* row bytes, then the key string when it is one */
 };
 
-#define DF_AGG_PEND 16 /* string-key lookups queued before one batched drain */
+#define DF_AGG_PEND 32 /* string-key lookups in flight (a power of two) */
 
 struct pend { /* a queued string-key lookup */
 	const char *p;
 	uint32_t n;
 	uint64_t h;
 	union df_val x[2]; /* the value (raw) or accumulator (final) slots */
+};
+
+struct sk_slot {       /* df_ops_skt.inc */
+	uint64_t head; /* the key's first 8 bytes, zero-padded */
+	uint32_t len;
+	uint32_t id; /* entry index + 1; 0 = empty */
+};
+
+struct skt { /* dense string-key table (df_ops_skt.inc) */
+	struct sk_slot *s;
+	size_t nb; /* power of two; n * 2 <= nb */
+	uint32_t n, cap;
+	uint64_t *hash;    /* per entry */
+	size_t *koff;      /* per entry + 1: key id is keys[koff[id], koff[id + 1]) */
+	union df_val *acc; /* acc_w per entry */
+	char *keys;
+	size_t klen, kcap;
+	uint64_t bytes; /* accounted */
 };
 
 struct df_opstate {
@@ -72,8 +90,9 @@ struct df_opstate {
 	uint32_t n_top;
 	union df_val tmp[2 * DF_WIDTH_MAX + 4];
 	union df_val tmp2[DF_WIDTH_MAX + 4];
-	struct pend *pend; /* DF_AGG_PEND queued lookups, or NULL: no queueing */
-	unsigned n_pend, pend_w;
+	struct pend *pend;                  /* DF_AGG_PEND queued lookups, or NULL: no queueing */
+	struct skt sk;                      /* the table of operators that queue */
+	unsigned pend_head, n_pend, pend_w; /* a ring: n_pend from pend_head */
 };
 
 static uint8_t *ekey(struct ent *e, unsigned acc_w)
@@ -327,6 +346,8 @@ int df__op_open(struct df_task *t, unsigned i)
 	return 0;
 }
 
+static void sk_free(struct df_task *t, struct skt *sk);
+
 void df__op_close(struct df_task *t, unsigned i)
 {
 	struct df_opstate *st = t->st[i];
@@ -342,6 +363,7 @@ void df__op_close(struct df_task *t, unsigned i)
 		free(st->top[k]);
 	free(st->top);
 	free(st->pend);
+	sk_free(t, &st->sk);
 	df__arena_free(&st->slab);
 	free(st->kb.p);
 	free(st->vb.p);
