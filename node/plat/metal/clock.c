@@ -13,14 +13,14 @@
 #define PIT_HZ               1193182u
 #define PIT_CH0_DATA         0x40
 #define PIT_COMMAND          0x43
-#define PIT_CH0_MODE0        0x30     /* channel 0, lobyte/hibyte, mode 0, binary */
-#define PIT_CH0_LATCH        0x00     /* counter latch command for channel 0 */
-#define CLOCK_SAMPLE_TRIES   5        /* readings per sample; the tightest wins */
-#define CLOCK_SAMPLE_PPM     5000     /* a window's error bound from its samples, at most */
-#define CLOCK_WINDOW_AWAY_X  8        /* a window this many spans long may hide a PIT wrap */
-#define PIT_SPIN_MAX         1000000u /* unchanged reads before deciding there is no PIT */
-#define CLOCK_CHECK_SLICE_US 5000     /* metal_clock_check_pit: sleep between PIT reads */
-#define CLOCK_CHECK_GAP_US   25000    /* a longer gap may hide a PIT wrap (54.9 ms) */
+#define PIT_CH0_MODE0        0x30   /* channel 0, lobyte/hibyte, mode 0, binary */
+#define PIT_CH0_LATCH        0x00   /* counter latch command for channel 0 */
+#define CLOCK_SAMPLE_TRIES   5      /* readings per sample; the tightest wins */
+#define CLOCK_SAMPLE_PPM     5000   /* a window's error bound from its samples, at most */
+#define CLOCK_WINDOW_AWAY_X  8      /* a window this many spans long may hide a PIT wrap */
+#define PIT_SPIN_MAX         10000u /* unchanged reads in a row (>= 1 ms): no PIT */
+#define CLOCK_CHECK_SLICE_US 5000   /* metal_clock_check_pit: sleep between PIT reads */
+#define CLOCK_CHECK_GAP_US   25000  /* a longer gap may hide a PIT wrap (54.9 ms) */
 #define CPUID_HV_BASE        0x40000000u
 #define CPUID_HV_TIMING      0x40000010u /* eax: TSC kHz, ebx: APIC bus kHz */
 #define LAPIC_LVT_TIMER      0x320
@@ -73,16 +73,22 @@ static uint64_t clock_cpuid_hz(void)
 	return 0;
 }
 
-/* The hypervisor's timing leaf (KVM, VMware): TSC Hz, and *lapic_hz from the
+/* The hypervisor's timing leaf (KVM, VMware signatures only): TSC Hz, and *lapic_hz from the
  * APIC bus when stated (else untouched); 0 when absent (QEMU TCG: absent). */
 static uint64_t clock_hypervisor_hz(uint64_t *lapic_hz)
 {
 	uint32_t r[4];
+	char sig[12];
 
 	cpuid(1, r);
 	if (!(r[2] & (1u << 31)))
 		return 0; /* no hypervisor bit */
 	cpuid(CPUID_HV_BASE, r);
+	memcpy(sig, &r[1], 4);
+	memcpy(sig + 4, &r[2], 4);
+	memcpy(sig + 8, &r[3], 4);
+	if (memcmp(sig, "KVMKVMKVM\0\0\0", 12) != 0 && memcmp(sig, "VMwareVMware", 12) != 0)
+		return 0; /* others number their leaves differently */
 	if (r[0] < CPUID_HV_TIMING || r[0] > CPUID_HV_BASE + 0xffff)
 		return 0;
 	cpuid(CPUID_HV_TIMING, r);
@@ -173,7 +179,8 @@ static enum clock_verdict clock_window(struct clock_window *w)
 			break; /* wrapped: rejected below */
 		if ((uint32_t)(s0.pit - now) >= want)
 			break;
-		if (now == last && ++spins == PIT_SPIN_MAX)
+		spins = now == last ? spins + 1 : 0;
+		if (spins == PIT_SPIN_MAX)
 			return CLOCK_WINDOW_NO_PIT;
 		last = now;
 	}
@@ -374,7 +381,6 @@ int metal_clock_check_pit(uint64_t span_us, uint64_t *tsc_us, uint64_t *pit_us)
 {
 	struct clock_sample s0, last, s;
 	uint64_t pit_ticks = 0, end;
-	uint32_t spins = 0;
 
 	clock_pit_start();
 	clock_sample(&s0);
@@ -389,9 +395,7 @@ int metal_clock_check_pit(uint64_t span_us, uint64_t *tsc_us, uint64_t *pit_us)
 							: end);
 		clock_sample(&s);
 		if (clock_tsc_us(s.tsc - last.tsc) > CLOCK_CHECK_GAP_US)
-			return -1; /* the PIT may have wrapped unseen */
-		if (s.pit == last.pit && ++spins == PIT_SPIN_MAX / 1000)
-			return -1;
+			return -1;                         /* the PIT may have wrapped unseen */
 		pit_ticks += (uint16_t)(last.pit - s.pit); /* counts down, wrapping */
 		last = s;
 		if (now >= end)
@@ -399,5 +403,5 @@ int metal_clock_check_pit(uint64_t span_us, uint64_t *tsc_us, uint64_t *pit_us)
 	}
 	*tsc_us = clock_tsc_us(last.tsc - s0.tsc);
 	*pit_us = pit_ticks * 1000000u / PIT_HZ;
-	return 0;
+	return pit_ticks ? 0 : -1; /* no PIT */
 }

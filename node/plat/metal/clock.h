@@ -66,7 +66,8 @@ void metal_clock_sleep_until(uint64_t deadline_us);
  * enough that PIT channel 0 cannot wrap unseen) and measures the sleep twice:
  * by the TSC clock (*tsc_us) and by PIT ticks counted between slices
  * (*pit_us). Returns 0, or -1 when a gap between PIT reads was too long to
- * count (the vCPU was away; try again) or the PIT does not move.
+ * count (the vCPU was away; try again) or the PIT did not move (no PIT:
+ * metal_clock_info() then shows 0 windows).
  */
 int metal_clock_check_pit(uint64_t span_us, uint64_t *tsc_us, uint64_t *pit_us);
 

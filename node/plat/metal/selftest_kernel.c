@@ -142,6 +142,10 @@ static void kt_clock(void)
 	metal_clock_info(&ci);
 	KCHECK(ci.tsc_hz >= CLOCK_MIN_HZ && ci.tsc_hz <= CLOCK_MAX_HZ, "TSC rate plausible");
 	KCHECK(ci.lapic_hz >= CLOCK_LAPIC_MIN_HZ, "LAPIC timer rate plausible");
+	if (ci.windows == 0) { /* no PIT (Firecracker): nothing independent to compare with */
+		sd_log_info("selftest", "clock: no PIT; TSC from %s, not checked", ci.source);
+		return;
+	}
 	for (int i = 0; i < KT_CLOCK_TRIES && rc < 0; i++)
 		rc = metal_clock_check_pit(KT_CLOCK_US, &tsc_us, &pit_us);
 	KCHECK(rc == 0, "PIT counted through a sleep");
