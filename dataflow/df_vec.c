@@ -113,6 +113,85 @@ static bool seq(union df_val a, union df_val b)
 	return a.s.n == b.s.n && (a.s.n == 0 || memcmp(a.s.p, b.s.p, a.s.n) == 0);
 }
 
+/* x[r] = x[r] OP c for the binary operators with an immediate form; false
+ * for the others (and for division by zero, left to the general path). */
+static bool const_op(uint32_t op, union df_val c, union df_val *restrict x, unsigned n)
+{
+	int64_t b = c.i;
+	double f = c.f;
+	switch ((enum df_opc)op) {
+	case OP_ADDI:
+		LOOP x[r].i = WRAP((uint64_t)x[r].i + (uint64_t)b);
+		return true;
+	case OP_SUBI:
+		LOOP x[r].i = WRAP((uint64_t)x[r].i - (uint64_t)b);
+		return true;
+	case OP_MULI:
+		LOOP x[r].i = WRAP((uint64_t)x[r].i * (uint64_t)b);
+		return true;
+	case OP_DIVI:
+		if (b == 0 || b == -1)
+			return false;
+		LOOP x[r].i = x[r].i / b;
+		return true;
+	case OP_MODI:
+		if (b == 0 || b == -1)
+			return false;
+		LOOP x[r].i = x[r].i % b;
+		return true;
+	case OP_EQI:
+		LOOP x[r].i = x[r].i == b;
+		return true;
+	case OP_NEI:
+		LOOP x[r].i = x[r].i != b;
+		return true;
+	case OP_LTI:
+		LOOP x[r].i = x[r].i < b;
+		return true;
+	case OP_LEI:
+		LOOP x[r].i = x[r].i <= b;
+		return true;
+	case OP_GTI:
+		LOOP x[r].i = x[r].i > b;
+		return true;
+	case OP_GEI:
+		LOOP x[r].i = x[r].i >= b;
+		return true;
+	case OP_ADDF:
+		LOOP x[r].f = x[r].f + f;
+		return true;
+	case OP_SUBF:
+		LOOP x[r].f = x[r].f - f;
+		return true;
+	case OP_MULF:
+		LOOP x[r].f = x[r].f * f;
+		return true;
+	case OP_DIVF:
+		LOOP x[r].f = x[r].f / f;
+		return true;
+	case OP_EQF:
+		LOOP x[r].i = x[r].f == f;
+		return true;
+	case OP_NEF:
+		LOOP x[r].i = x[r].f != f;
+		return true;
+	case OP_LTF:
+		LOOP x[r].i = x[r].f < f;
+		return true;
+	case OP_LEF:
+		LOOP x[r].i = x[r].f <= f;
+		return true;
+	case OP_GTF:
+		LOOP x[r].i = x[r].f > f;
+		return true;
+	case OP_GEF:
+		LOOP x[r].i = x[r].f >= f;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Runs p (vec_ok) over n rows: row r's input at in + r * is, its out_width
  * results to out + r * os. stk holds max_stack columns of DF_VEC_ROWS. */
 static int vm_batch(const struct df_prog *p, const union df_val *in, unsigned is, unsigned n,
@@ -125,14 +204,22 @@ static int vm_batch(const struct df_prog *p, const union df_val *in, unsigned is
 		uint32_t w = *pc++, a = w >> 8;
 		switch ((enum df_opc)(w & 0xff)) {
 		case OP_CONST: {
-			union df_val c = p->consts[a], *d = COL(sp++);
+			union df_val c = p->consts[a], *d;
+			if (sp > 0 && const_op(*pc & 0xff, c, COL(sp - 1), n)) {
+				pc++; /* CONST then a binary op: one pass with c in a register */
+				break;
+			}
+			d = COL(sp++);
 			LOOP d[r] = c;
 			break;
 		}
 		case OP_LOAD: {
 			union df_val *restrict d = COL(sp++);
 			const union df_val *restrict s = in + a;
-			LOOP d[r] = s[(size_t)r * is];
+			if (is == 1)
+				memcpy(d, s, n * sizeof(*d));
+			else
+				LOOP d[r] = s[(size_t)r * is];
 			break;
 		}
 		case OP_POP:
@@ -266,7 +353,10 @@ static int vm_batch(const struct df_prog *p, const union df_val *in, unsigned is
 			for (unsigned k = 0, ow = p->out_width; k < ow; k++) {
 				const union df_val *restrict c = COL(sp - ow + k);
 				union df_val *restrict o = out + k;
-				LOOP o[(size_t)r * os] = c[r];
+				if (os == 1)
+					memcpy(o, c, n * sizeof(*o));
+				else
+					LOOP o[(size_t)r * os] = c[r];
 			}
 			return 0;
 		default:
