@@ -11,8 +11,10 @@
 #          a mismatch is a `wrong` row and no time is kept.
 #  W3      bench_node_exchange: map/filter between two hosted node processes
 #          over one TCP connection; its own row-count and checksum must pass.
-#  W4      latency under open-loop load: a cannot-run row saying why (the
-#          streaming sink does not make records visible yet; see w4_rows).
+#  W4      latency under open-loop load (bench/node/w4_openloop.py): a
+#          tail_text → write_text job on a 1-node local cluster, a writer
+#          appending lines on a fixed schedule, latency = sink-visible −
+#          scheduled append, at 10/50/80 % of the measured maximum rate.
 #  W5      the unikernel image (not in smoke): sizes, QEMU start → node
 #          registered in the coordinator (polls /v1/nodes), start → a tiny
 #          job's output visible, the node's reported mem_used.
@@ -391,16 +393,31 @@ w6_rows() {
 
 # ---- W4 --------------------------------------------------------------------
 
-# Not measurable yet (tried 2026-11-21 on a 1-node local cluster with
-# `tail_text("netfs://w4/in.txt").write_text("netfs://out/w4.txt")`): single
-# appended lines are read (the source counts them) but never reach the sink
-# (RECORDS-OUT stays 0 for seconds: no flush of a part-filled batch), and what
-# a burst does push through goes to a hidden `.nfs-tmp-*` file, not the
-# `<path>.<job>.part-NNNNN` that docs/language.md promises for streaming
-# jobs. A latency figure needs both: sink-visible output per record.
 w4_rows() {
-	cannot W4 "stardust local cluster, 1 node" 1 \
-		"latency under open-loop load needs a streaming sink: a tail_text job reads each appended line but a part-filled batch is never flushed to the sink, and streaming output goes to a hidden .nfs-tmp-* file instead of <path>.<job>.part-NNNNN (docs/language.md)" ms
+	local sys="stardust local cluster, 1 node" secs=4
+	if [ "$MODE" = smoke ]; then
+		skip W4 "$sys" 1 "not in smoke: seconds of load per level" ms
+		return 0
+	fi
+	if ! command -v python3 >/dev/null; then
+		cannot W4 "$sys" 1 "python3 not found (the open-loop writer)" ms
+		return 0
+	fi
+	mkdir -p "$D/w4root"
+	if ! cluster_up "$D/c4" "$D/w4root" 1; then
+		row W4 "$sys" 1 failed 0 - - - 0 ms "the cluster did not come up"
+		stop_all
+		return 0
+	fi
+	timeout 120 python3 "$here/w4_openloop.py" --cli "$CLI" --http "$HTTP" --root "$D/w4root" \
+		--secs "$secs" >"$D/w4.rows" 2>"$D/w4.err"
+	local rc=$?
+	stop_all
+	if ! grep -q . "$D/w4.rows"; then
+		row W4 "$sys" 1 failed 0 - - - 0 ms "w4_openloop.py exit $rc: $(tail -n 2 "$D/w4.err" | tr '\n\t' '  ' | cut -c1-160)"
+		return 0
+	fi
+	cat "$D/w4.rows"
 }
 
 has W1 || has W2 && w12_rows
