@@ -256,6 +256,22 @@ int df__run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 				goto vm_fail;
 			union df_val *el = out[0].l.p;
 			uint32_t n = out[0].l.n, w = s->out_width;
+			if (t->fm_to[i]) {
+				unsigned j = t->fm_to[i], pw = t->plan.ops[j]->in_width;
+				const uint16_t *pj = t->fm_proj[i];
+				union df_val *r = t->buf[t->fm_buf[i]];
+				for (uint32_t k = 0; k < n; k++) {
+					const union df_val *e = el + (size_t)k * w;
+					if (pj) {
+						for (unsigned m = 0; m < pw; m++)
+							r[m] = e[pj[m]];
+						e = r;
+					}
+					if ((rc = df__op_push(t, j, e, ts)))
+						return rc;
+				}
+				return 0;
+			}
 			for (uint32_t k = 0; k < n; k++)
 				if ((rc = df__run(t, i + 1, el + (size_t)k * w, ts)))
 					return rc;
@@ -452,6 +468,32 @@ static void fuse_projections(struct df_task *t, unsigned i)
 	t->ident[i - 1] = true;
 }
 
+/* Finds the flat_maps whose elements can go straight to a stateful operator
+ * (aggregate, distinct, top) through maps that at most move slots once. */
+static void plan_flat_maps(struct df_task *t)
+{
+	for (unsigned i = 0; i + 1 < t->plan.n_ops && i < UINT8_MAX; i++) {
+		unsigned j = i + 1, moves = 0;
+		if (t->plan.ops[i]->kind != P_FLATMAP)
+			continue;
+		for (; j < t->plan.n_ops && t->plan.ops[j]->kind == P_MAP; j++) {
+			if (t->proj[j]) {
+				t->fm_proj[i] = t->proj[j];
+				t->fm_buf[i] = (uint8_t)j;
+				moves++;
+			} else if (!t->ident[j]) {
+				break;
+			}
+		}
+		if (j < t->plan.n_ops && j <= UINT8_MAX && moves <= 1 &&
+		    (t->plan.ops[j]->kind == P_AGG || t->plan.ops[j]->kind == P_DISTINCT ||
+		     t->plan.ops[j]->kind == P_TOP))
+			t->fm_to[i] = (uint8_t)j;
+		else
+			t->fm_proj[i] = NULL;
+	}
+}
+
 int df_task_open(const uint8_t *plan, size_t len, const struct df_task_io *io,
 		 uint64_t memory_budget, struct df_task **out)
 {
@@ -494,6 +536,7 @@ int df_task_open(const uint8_t *plan, size_t len, const struct df_task_io *io,
 			goto fail;
 		rc = SD_ENOMEM;
 	}
+	plan_flat_maps(t);
 	if ((rc = df__vec_open(t)))
 		goto fail;
 	rc = SD_ENOMEM;

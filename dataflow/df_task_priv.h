@@ -28,6 +28,11 @@ struct df_task {
 	 * the input slot of output slot k; ident[i] when they change nothing */
 	uint16_t *proj[DF_OPS_MAX];
 	bool ident[DF_OPS_MAX];
+	/* a flat_map i whose elements reach stateful operator fm_to[i] (> 0)
+	 * through maps that only move slots hands them over directly, moved by
+	 * fm_proj[i] (borrowed from proj[], NULL: as they are) into buf[fm_buf[i]] */
+	uint8_t fm_to[DF_OPS_MAX], fm_buf[DF_OPS_MAX];
+	const uint16_t *fm_proj[DF_OPS_MAX];
 	struct df_bb *bbs[DF_OUTS_MAX];
 	unsigned n_bbs[DF_OUTS_MAX];
 	struct df_wbuf sinkbuf[DF_OUTS_MAX];
