@@ -399,6 +399,25 @@ int df__op_drain(struct df_task *t)
 	return t->err;
 }
 
+int df__op_push_many(struct df_task *t, unsigned i, const union df_val *el, uint32_t n, unsigned w,
+		     const uint16_t *pj, union df_val *tmp, int64_t ts)
+{
+	if (t->plan.ops[i]->kind == P_AGG && t->st[i]->pend)
+		return agg_push_many(t, i, el, n, w, pj, tmp);
+	for (uint32_t k = 0; k < n; k++) {
+		const union df_val *row = el + (size_t)k * w;
+		int rc;
+		if (pj) {
+			for (unsigned m = 0; m < t->plan.ops[i]->in_width; m++)
+				tmp[m] = row[pj[m]];
+			row = tmp;
+		}
+		if ((rc = df__op_push(t, i, row, ts)))
+			return rc;
+	}
+	return 0;
+}
+
 int df__op_watermark(struct df_task *t, unsigned i, int64_t wm)
 {
 	switch (t->plan.ops[i]->kind) {

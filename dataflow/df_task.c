@@ -256,22 +256,9 @@ int df__run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 				goto vm_fail;
 			union df_val *el = out[0].l.p;
 			uint32_t n = out[0].l.n, w = s->out_width;
-			if (t->fm_to[i]) {
-				unsigned j = t->fm_to[i], pw = t->plan.ops[j]->in_width;
-				const uint16_t *pj = t->fm_proj[i];
-				union df_val *r = t->buf[t->fm_buf[i]];
-				for (uint32_t k = 0; k < n; k++) {
-					const union df_val *e = el + (size_t)k * w;
-					if (pj) {
-						for (unsigned m = 0; m < pw; m++)
-							r[m] = e[pj[m]];
-						e = r;
-					}
-					if ((rc = df__op_push(t, j, e, ts)))
-						return rc;
-				}
-				return 0;
-			}
+			if (t->fm_to[i])
+				return df__op_push_many(t, t->fm_to[i], el, n, w, t->fm_proj[i],
+							t->buf[t->fm_buf[i]], ts);
 			for (uint32_t k = 0; k < n; k++)
 				if ((rc = df__run(t, i + 1, el + (size_t)k * w, ts)))
 					return rc;

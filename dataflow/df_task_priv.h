@@ -74,6 +74,9 @@ int df__vec_flush(struct df_task *t);
 int df__op_open(struct df_task *t, unsigned i);
 void df__op_close(struct df_task *t, unsigned i);
 int df__op_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts);
+/* n rows of width w at el (each moved by pj into tmp first, unless NULL). */
+int df__op_push_many(struct df_task *t, unsigned i, const union df_val *el, uint32_t n, unsigned w,
+		     const uint16_t *pj, union df_val *tmp, int64_t ts);
 int df__op_watermark(struct df_task *t, unsigned i, int64_t wm);
 int df__op_finish(struct df_task *t, unsigned i);
 /* Completes the work operators queued (batched lookups whose keys borrow

@@ -55,6 +55,34 @@ static double parse_float(union df_val s)
 	return strtod(buf, NULL);
 }
 
+static int split_byte(union df_val *sp, struct df_arena *A, char c)
+{
+	const char *p = sp[-2].s.p, *end = p + sp[-2].s.n, *q;
+	uint32_t cap = sp[-2].s.n / 4 + 4, k = 0;
+	union df_val *v = df__arena_alloc(A, sizeof(*v) * cap);
+
+	if (!v)
+		return SD_ENOMEM;
+	for (;; p = q + 1) {
+		q = p < end ? memchr(p, c, (size_t)(end - p)) : NULL;
+		if (k == cap) { /* at most n + 1 pieces: grows a bounded number of times */
+			union df_val *nv = df__arena_alloc(A, sizeof(*v) * cap * 2);
+			if (!nv)
+				return SD_ENOMEM;
+			memcpy(nv, v, sizeof(*v) * cap);
+			v = nv;
+			cap *= 2;
+		}
+		v[k].s.p = p;
+		v[k++].s.n = (uint32_t)((q ? q : end) - p);
+		if (!q)
+			break;
+	}
+	sp[-2].l.p = v;
+	sp[-2].l.n = k;
+	return 0;
+}
+
 static int op_split(union df_val *sp, struct df_arena *A)
 {
 	union df_val s = sp[-2], sep = sp[-1], *v;
@@ -70,12 +98,9 @@ static int op_split(union df_val *sp, struct df_arena *A)
 		sp[-2].l.n = 1;
 		return 0;
 	}
-	if (sep.s.n == 1) {
-		for (const char *q = p; (q = memchr(q, sep.s.p[0], (size_t)(end - q))); q++)
-			cnt++;
-	} else {
-		cnt = s.s.n / sep.s.n + 1;
-	}
+	if (sep.s.n == 1) /* one pass with a guess, grown when a line has more pieces */
+		return split_byte(sp, A, sep.s.p[0]);
+	cnt = s.s.n / sep.s.n + 1;
 	v = df__arena_alloc(A, sizeof(*v) * cnt);
 	if (!v)
 		return SD_ENOMEM;
