@@ -274,6 +274,9 @@ struct df_prog *df__prog_project(struct df_arena *a, unsigned in_width, const ui
 int df__vm_run(const struct df_prog *p, const union df_val *in, union df_val *out,
 	       struct df_arena *scratch, const char **why);
 bool df__vm_check(const struct df_prog *p); /* validates a decoded program */
+/* df__vm_check's walk: at[0..n_code] = the stack depth at each instruction
+ * (-1: unreachable); false for an invalid program. */
+bool df__vm_depths(const struct df_prog *p, int32_t *at);
 
 /* ---- byte writer/reader (plans) ---- */
 struct df_wbuf {

@@ -47,7 +47,11 @@ struct df_task {
 	/* df_vec.c: the first vec_ops operators (maps, filters) run a batch at a
 	 * time over vin (vn rows, event times vts); vbuf[i] is operator i's output */
 	unsigned vec_ops, vn;
-	bool vec_prog[DF_OPS_MAX]; /* the batch interpreter runs op i's program */
+	uint8_t vec_prog[DF_OPS_MAX]; /* the batch interpreter runs op i's program:
+				       * 1 straight line, 2 with jumps (vdepth[i]) */
+	int32_t *vdepth[DF_OPS_MAX];  /* stack depth at each instruction */
+	uint16_t *vact;
+	uint32_t *vwait;
 	union df_val *vbuf[DF_OPS_MAX], *vin, *vstk;
 	int64_t *vts;
 	uint64_t pend_ops; /* bit i: operator i holds queued work (df__op_drain) */

@@ -26,9 +26,17 @@
 #include "base/err.h"
 #include "dataflow/df_task_priv.h"
 
-/* Whether the batch interpreter runs p: straight-line scalar code only. */
-static bool vec_ok(const struct df_prog *p)
+struct df_vm_rows {     /* the rows of one batch interpreter run */
+	unsigned n;     /* rows in the batch */
+	uint16_t *act;  /* programs with jumps: the active rows */
+	uint32_t *wait; /* per row: the instruction it waits at, UINT32_MAX none */
+};
+
+/* Whether the batch interpreter runs p (scalar code only): 0 no, 1 straight
+ * line, 2 with (forward) jumps. */
+static int vec_ok(const struct df_prog *p)
 {
+	int kind = 1;
 	for (uint32_t i = 0; i < p->n_code; i++) {
 		switch ((enum df_opc)(p->code[i] & 0xff)) {
 		case OP_PICK:
@@ -72,18 +80,27 @@ static bool vec_ok(const struct df_prog *p)
 		case OP_ABSI:
 		case OP_ABSF:
 			break;
+		case OP_JMP:
+		case OP_JMPF:
+			kind = 2;
+			break;
 		case OP_RET:
-			return true; /* straight-line: the first RET ends the program */
+			if (kind == 1)
+				return 1; /* straight-line: the first RET ends the program */
+			break;
 		default:
-			return false;
+			return 0;
 		}
 	}
-	return false;
+	return kind == 2 ? 2 : 0;
 }
 
 #define WRAP(x) ((int64_t)(uint64_t)(x))
 #define COL(d)  (stk + (size_t)(d)*DF_VEC_ROWS)
-#define LOOP    for (unsigned r = 0; r < n; r++)
+/* every active row r: all n rows, or act[0..n) when some rows branched off */
+#define LOOP                                   \
+	for (unsigned k_ = 0, r; k_ < n; k_++) \
+		if ((r = act ? act[k_] : k_), 1)
 #define BIN(field, expr)                                                            \
 	do {                                                                        \
 		union df_val *restrict x_ = COL(sp - 2);                            \
@@ -115,7 +132,8 @@ static bool seq(union df_val a, union df_val b)
 
 /* x[r] = x[r] OP c for the binary operators with an immediate form; false
  * for the others (and for division by zero, left to the general path). */
-static bool const_op(uint32_t op, union df_val c, union df_val *restrict x, unsigned n)
+static inline __attribute__((always_inline)) bool
+const_op(uint32_t op, union df_val c, union df_val *restrict x, unsigned n, const uint16_t *act)
 {
 	int64_t b = c.i;
 	double f = c.f;
@@ -192,21 +210,70 @@ static bool const_op(uint32_t op, union df_val c, union df_val *restrict x, unsi
 	}
 }
 
-/* Runs p (vec_ok) over n rows: row r's input at in + r * is, its out_width
- * results to out + r * os. stk holds max_stack columns of DF_VEC_ROWS. */
-static int vm_batch(const struct df_prog *p, const union df_val *in, unsigned is, unsigned n,
-		    union df_val *out, unsigned os, union df_val *stk, const char **why)
+/* Rows waiting at instruction pc join the active ones; returns the next
+ * instruction any row waits at (UINT32_MAX: none). */
+static uint32_t vm_wake(struct df_vm_rows *R, uint32_t pc, unsigned *n)
+{
+	uint32_t next = UINT32_MAX;
+	for (unsigned r = 0; r < R->n; r++) {
+		if (R->wait[r] == pc) {
+			R->wait[r] = UINT32_MAX;
+			R->act[(*n)++] = (uint16_t)r;
+		} else if (R->wait[r] < next) {
+			next = R->wait[r];
+		}
+	}
+	return next;
+}
+
+/* Runs p (vec_ok) over R->n rows: row r's input at in + r * is, its
+ * out_width results to out + r * os. stk holds max_stack columns of
+ * DF_VEC_ROWS. Programs with jumps (depth: the stack depth at each
+ * instruction) run with a list of active rows: a row whose branch goes
+ * elsewhere waits at its target, where it rejoins the rows that arrive by
+ * falling through (their stack depths agree there: df__vm_depths). */
+static inline __attribute__((always_inline)) int
+vm_batch(const struct df_prog *p, const union df_val *in, unsigned is, struct df_vm_rows *R,
+	 union df_val *out, unsigned os, union df_val *stk, const int32_t *depth, const char **why)
 {
 	const uint32_t *pc = p->code;
-	unsigned sp = 0;
+	unsigned sp = 0, n = R->n;
+	uint16_t *act = NULL;
+	uint32_t wake = UINT32_MAX;
 
+	if (depth) {
+		act = R->act;
+		for (unsigned r = 0; r < n; r++) {
+			act[r] = (uint16_t)r;
+			R->wait[r] = UINT32_MAX;
+		}
+	}
 	for (;;) {
+		if (depth) {
+			uint32_t i = (uint32_t)(pc - p->code);
+			if (i == wake)
+				wake = vm_wake(R, i, &n);
+			if (n == 0) {
+				if (wake == UINT32_MAX)
+					return 0;
+				pc = p->code + wake;
+				continue;
+			}
+			if (depth[i] < 0) {
+				*why = "bad program";
+				return SD_EINTERNAL;
+			}
+			sp = (unsigned)depth[i];
+		}
 		uint32_t w = *pc++, a = w >> 8;
 		switch ((enum df_opc)(w & 0xff)) {
 		case OP_CONST: {
 			union df_val c = p->consts[a], *d;
-			if (sp > 0 && const_op(*pc & 0xff, c, COL(sp - 1), n)) {
-				pc++; /* CONST then a binary op: one pass with c in a register */
+			/* CONST then a binary op: one pass with c in a register
+			 * (not when rows join at that op) */
+			if (sp > 0 && (!depth || (uint32_t)(pc - p->code) != wake) &&
+			    const_op(*pc & 0xff, c, COL(sp - 1), n, act)) {
+				pc++;
 				break;
 			}
 			d = COL(sp++);
@@ -216,7 +283,7 @@ static int vm_batch(const struct df_prog *p, const union df_val *in, unsigned is
 		case OP_LOAD: {
 			union df_val *restrict d = COL(sp++);
 			const union df_val *restrict s = in + a;
-			if (is == 1)
+			if (is == 1 && !act)
 				memcpy(d, s, n * sizeof(*d));
 			else
 				LOOP d[r] = s[(size_t)r * is];
@@ -227,9 +294,42 @@ static int vm_batch(const struct df_prog *p, const union df_val *in, unsigned is
 			break;
 		case OP_PICK: {
 			uint32_t x = *pc++, off = x & 0xffff, k = x >> 16;
-			memmove(COL(sp - a), COL(sp - a + off),
-				(size_t)k * DF_VEC_ROWS * sizeof(*stk));
+			if (!act)
+				memmove(COL(sp - a), COL(sp - a + off),
+					(size_t)k * DF_VEC_ROWS * sizeof(*stk));
+			else if (off) /* each active row's own slots, lowest first */
+				for (uint32_t j = 0; j < k; j++) {
+					union df_val *d = COL(sp - a + j);
+					const union df_val *f = COL(sp - a + off + j);
+					LOOP d[r] = f[r];
+				}
 			sp = sp - a + k;
+			break;
+		}
+		case OP_JMPF: { /* rows whose condition is false wait at the target */
+			const union df_val *c = COL(sp - 1);
+			uint32_t tgt = (uint32_t)(pc - p->code) + a;
+			unsigned m = 0;
+			for (unsigned k = 0; k < n; k++) {
+				unsigned r = act[k];
+				if (c[r].i)
+					act[m++] = (uint16_t)r;
+				else
+					R->wait[r] = tgt;
+			}
+			if (m < n && tgt < wake)
+				wake = tgt;
+			n = m;
+			sp--;
+			break;
+		}
+		case OP_JMP: {
+			uint32_t tgt = (uint32_t)(pc - p->code) + a;
+			for (unsigned k = 0; k < n; k++)
+				R->wait[act[k]] = tgt;
+			if (n && tgt < wake)
+				wake = tgt;
+			n = 0;
 			break;
 		}
 		case OP_I2F: {
@@ -353,17 +453,36 @@ static int vm_batch(const struct df_prog *p, const union df_val *in, unsigned is
 			for (unsigned k = 0, ow = p->out_width; k < ow; k++) {
 				const union df_val *restrict c = COL(sp - ow + k);
 				union df_val *restrict o = out + k;
-				if (os == 1)
+				if (os == 1 && !act)
 					memcpy(o, c, n * sizeof(*o));
 				else
 					LOOP o[(size_t)r * os] = c[r];
 			}
-			return 0;
+			if (!depth)
+				return 0;
+			n = 0; /* the rows waiting elsewhere still run */
+			break;
 		default:
 			*why = "bad opcode";
 			return SD_EINTERNAL;
 		}
 	}
+}
+
+/* The two instances: straight-line programs over every row (no active-row
+ * list to consult), and programs with jumps. */
+static int vm_dense(const struct df_prog *p, const union df_val *in, unsigned is,
+		    struct df_vm_rows *R, union df_val *out, unsigned os, union df_val *stk,
+		    const char **why)
+{
+	return vm_batch(p, in, is, R, out, os, stk, NULL, why);
+}
+
+static int vm_sparse(const struct df_prog *p, const union df_val *in, unsigned is,
+		     struct df_vm_rows *R, union df_val *out, unsigned os, union df_val *stk,
+		     const int32_t *depth, const char **why)
+{
+	return vm_batch(p, in, is, R, out, os, stk, depth, why);
 }
 
 int df__vec_open(struct df_task *t)
@@ -380,9 +499,15 @@ int df__vec_open(struct df_task *t)
 	for (unsigned i = 0; i < k; i++) {
 		const struct df_pop_spec *s = p->ops[i];
 		bool interp = !(s->kind == P_MAP && (t->ident[i] || t->proj[i]));
-		t->vec_prog[i] = interp && vec_ok(s->prog);
+		t->vec_prog[i] = interp ? (uint8_t)vec_ok(s->prog) : 0;
 		if (t->vec_prog[i] && s->prog->max_stack > stack)
 			stack = s->prog->max_stack;
+		if (t->vec_prog[i] == 2) {
+			if (!(t->vdepth[i] = malloc(sizeof(int32_t) * (s->prog->n_code + 1))))
+				return SD_ENOMEM;
+			if (!df__vm_depths(s->prog, t->vdepth[i]))
+				t->vec_prog[i] = 0;
+		}
 		if (!(t->vbuf[i] = malloc((size_t)DF_VEC_ROWS * (s->out_width + 1) *
 					  sizeof(union df_val))))
 			return SD_ENOMEM;
@@ -390,7 +515,9 @@ int df__vec_open(struct df_task *t)
 	t->vin = malloc((size_t)DF_VEC_ROWS * (p->ops[0]->in_width + 1) * sizeof(union df_val));
 	t->vts = malloc(DF_VEC_ROWS * sizeof(int64_t));
 	t->vstk = malloc((size_t)DF_VEC_ROWS * (stack + 1) * sizeof(union df_val));
-	if (!t->vin || !t->vts || !t->vstk)
+	t->vact = malloc(DF_VEC_ROWS * sizeof(*t->vact));
+	t->vwait = malloc(DF_VEC_ROWS * sizeof(*t->vwait));
+	if (!t->vin || !t->vts || !t->vstk || !t->vact || !t->vwait)
 		return SD_ENOMEM;
 	t->vec_ops = k;
 	return 0;
@@ -398,8 +525,12 @@ int df__vec_open(struct df_task *t)
 
 void df__vec_close(struct df_task *t)
 {
-	for (unsigned i = 0; i < DF_OPS_MAX; i++)
+	for (unsigned i = 0; i < DF_OPS_MAX; i++) {
 		free(t->vbuf[i]);
+		free(t->vdepth[i]);
+	}
+	free(t->vact);
+	free(t->vwait);
 	free(t->vin);
 	free(t->vts);
 	free(t->vstk);
@@ -422,7 +553,10 @@ static int vec_op(struct df_task *t, unsigned i, union df_val **cur, unsigned *w
 			for (unsigned k = 0; k < ow; k++)
 				out[(size_t)r * ow + k] = in[(size_t)r * iw + t->proj[i][k]];
 	} else if (t->vec_prog[i]) {
-		rc = vm_batch(s->prog, in, iw, n, out, ow, t->vstk, &why);
+		struct df_vm_rows R = {n, t->vact, t->vwait};
+		rc = t->vec_prog[i] == 2
+			     ? vm_sparse(s->prog, in, iw, &R, out, ow, t->vstk, t->vdepth[i], &why)
+			     : vm_dense(s->prog, in, iw, &R, out, ow, t->vstk, &why);
 	} else {
 		for (unsigned r = 0; r < n && !rc; r++)
 			rc = df__vm_run(s->prog, in + (size_t)r * iw, out + (size_t)r * ow,

@@ -542,16 +542,27 @@ static void effect(uint32_t w, uint32_t next, int *pop, int *push)
 
 bool df__vm_check(const struct df_prog *p)
 {
+	int32_t *at;
+	bool ok;
+	if (p->n_code == 0 || p->n_code > DF_CODE_MAX || p->max_stack > DF_STACK_MAX ||
+	    p->out_width > DF_WIDTH_MAX || p->in_width > DF_WIDTH_MAX)
+		return false;
+	if (!(at = malloc(sizeof(*at) * (p->n_code + 1))))
+		return false;
+	ok = df__vm_depths(p, at);
+	free(at);
+	return ok;
+}
+
+bool df__vm_depths(const struct df_prog *p, int32_t *at)
+{
 	/* Jumps go forward only, so one pass in order computes the exact stack
 	 * depth at every reachable instruction; join points must agree. */
-	int32_t *at;
 	bool ok = false;
 	uint32_t i;
 
 	if (p->n_code == 0 || p->n_code > DF_CODE_MAX || p->max_stack > DF_STACK_MAX ||
 	    p->out_width > DF_WIDTH_MAX || p->in_width > DF_WIDTH_MAX)
-		return false;
-	if (!(at = malloc(sizeof(*at) * (p->n_code + 1))))
 		return false;
 	for (i = 0; i <= p->n_code; i++)
 		at[i] = -1;
@@ -602,6 +613,5 @@ out:
 	/* valid only if we finished the walk with at least one RET reached */
 	if (i < p->n_code)
 		ok = false;
-	free(at);
 	return ok;
 }

@@ -155,6 +155,17 @@ static void test_batched_chains(void **state)
 		   ".filter(p -> p.0 != \"\" and p.1 >= 0)"
 		   ".key_by(p -> p.0).sum(p -> p.1).collect()",
 		   in, 1, 2, want.p, 0);
+	/* branches per row: the guard keeps 1000 / 0 from running */
+	want.len = 0;
+	want.p[0] = 0;
+	for (int x = 0; x < 3000; x++)
+		if (x % 5 != 0 && 1000 / (x % 5) > 300)
+			sb_printf(&want, "%d,%d\n", x % 2 == 0 ? x / 2 : -x, x % 7 < 3 || x > 2990);
+	expect_run("generate(3000)"
+		   ".filter(x -> x % 5 != 0 and 1000 / (x % 5) > 300)"
+		   ".map(x -> (if x % 2 == 0 then x / 2 else 0 - x, x % 7 < 3 or x > 2990))"
+		   ".map(p -> (p.0, if p.1 then 1 else 0)).collect()",
+		   NULL, 0, 2, want.p, 0);
 	/* a division by zero in the middle of a batch fails the task */
 	assert_int_equal(
 		h_run("generate(1000).map(x -> 100 / (x - 600)).collect()", NULL, 0, 1, 0, &r),
