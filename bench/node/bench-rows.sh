@@ -43,8 +43,6 @@ row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@"; }
 skip() { row "$1" "$2" "$3" skipped 0 - - - 0 "${5:-records}" "$4"; }
 cannot() { row "$1" "$2" "$3" cannot-run 0 - - - 0 "${5:-records}" "$4"; }
 has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
-log() { printf 'bench/node: %s\n' "$*" >&2; }
-now() { echo "$EPOCHREALTIME"; }
 ms_since() { mawk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'; }
 # stats FILE -> "median min max"
 stats() {
@@ -197,7 +195,7 @@ cluster_rows() { # N RUNS WORKLOADS...
 		local note="hosted nodes on loopback (+ coordinator, netfsd), 2 shared cores; submit → FINISHED (200 ms status polls); start-up not timed; stages ${PAR[$w]:-?}"
 		case ${bad[$w]:-} in
 		"") # shellcheck disable=SC2046
-			row "$w" "$sys" "$n" ok "$runs" $(stats "$D/$w.$n.times") "$rec" "$unit" "$note" ;;
+			row "$w" "$sys" "$n" ok "$(grep -c . "$D/$w.$n.times")" $(stats "$D/$w.$n.times") "$rec" "$unit" "$note" ;;
 		wrong:*) row "$w" "$sys" "$n" wrong 0 - - - "$rec" "$unit" "${bad[$w]}" ;;
 		*)
 			local okn
