@@ -5,6 +5,11 @@
  *   consumer: queued + outstanding + to_return == grant  (no batch beyond credit)
  *   consumer: batches arrive with seq 0, 1, 2, ... per channel
  *   consumer: EndOfStream's count equals the batches received
+ *   producer: EndOfStream goes out only after the consumer's first Credit.
+ *     A consumer grants credits when it opens, and frames for a channel not
+ *     (yet) open are dropped; a producer with nothing to send (an empty
+ *     split) could otherwise finish before the consumer's task is deployed,
+ *     its EndOfStream lost and the consumer waiting for it forever.
  */
 #include <assert.h>
 #include <stdarg.h>
@@ -185,6 +190,7 @@ int chan_out_open(struct chan_mux *mux, uint64_t id, const char *peer_node, cons
 	c->cancel = cancel;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer_node);
 	c->credits = take_pending_credit(mux, id);
+	c->granted = c->credits > 0;
 	c->next = mux->outs;
 	mux->outs = c;
 	c->conn = chan__conn_get(mux, peer_node, peer_host, peer_port);
@@ -274,6 +280,17 @@ int chan_out_finish(struct chan_out *c)
 		return c->error;
 	if (!conn)
 		return SD_ELOST;
+	/* The consumer's end must exist before its EndOfStream can be delivered. */
+	while (!c->granted) {
+		if (out_canceled(c))
+			return SD_ECANCELED;
+		sched_wait(&c->wait, UINT64_MAX); /* not back-pressure: no consumer yet */
+		if (c->error)
+			return c->error;
+		if (!c->conn)
+			return SD_ELOST;
+	}
+	conn = c->conn; /* the connection may have been adopted while we waited */
 	m.channel_id = c->id;
 	m.batches_sent = c->seq;
 	rc = chan__conn_send(conn, WIRE_DATA_END_OF_STREAM, &m.base, NULL, 0, false);
@@ -492,6 +509,7 @@ static int on_credit(struct chan_mux *mux, const Sd__Data__Credit *m)
 		if (c->credits + m->batches > CHAN_CREDITS_MAX * 2u)
 			return SD_EPROTO;
 		c->credits += m->batches;
+		c->granted = true;
 		sched_wake_all(&c->wait);
 		return 0;
 	}

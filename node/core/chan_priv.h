@@ -61,6 +61,7 @@ struct chan_out {
 	char peer[CHAN_NAME_MAX];
 	struct chan_conn *conn; /* NULL once failed */
 	uint32_t credits;       /* batches we may still send */
+	bool granted;           /* the consumer's first Credit came: its end is open */
 	uint64_t seq;
 	const bool *cancel;
 	struct sched_waitq *notify; /* woken too when the channel fails */

@@ -244,6 +244,64 @@ static void test_local_channel(void **state)
 	assert_true(c.sum == expected_sum(50, 300));
 }
 
+/* Until both are done, or a bound so that a hang fails instead of blocking. */
+struct bounded {
+	struct prod *p;
+	struct cons *c;
+	uint64_t until_us;
+};
+
+static bool done_or_past(void *arg)
+{
+	struct bounded *b = arg;
+
+	return (b->p->done && (!b->c || b->c->done)) || plat_now_us() >= b->until_us;
+}
+
+/* Regression (issue 4): a producer with nothing to send (an empty split)
+ * finished before its consumer's task was deployed; its EndOfStream reached
+ * a mux with no such channel, was dropped, and the consumer waited forever.
+ * Now the producer's finish waits for the consumer's first credit. */
+static void eos_before_consumer_opens(struct chan_mux *pm, const char *cons_node,
+				      struct chan_mux *cm, const char *prod_node, uint64_t id)
+{
+	struct prod p = {.mux = pm, .peer = cons_node, .id = id, .nbatch = 0};
+	struct cons c = {.mux = cm, .peer = prod_node, .id = id, .credits = 4};
+	struct bounded b = {.p = &p, .c = NULL, .until_us = plat_now_us() + 400 * 1000};
+	struct sched_timer bound = {0}; /* wakes the loop at the bound */
+
+	p.port = chan_mux_port(cm);
+	c.port = chan_mux_port(pm);
+	assert_int_equal(sched_spawn("prod", 0, prod_task, &p, NULL), 0);
+	sched_timer_start(&bound, b.until_us, noop, NULL);
+	assert_int_equal(sched_run(done_or_past, &b), 0); /* the producer goes first */
+	assert_false(p.done); /* it waits for the consumer's end to exist */
+	assert_int_equal(sched_spawn("cons", 0, cons_task, &c, NULL), 0);
+	b.c = &c;
+	b.until_us = plat_now_us() + 10 * 1000 * 1000;
+	sched_timer_start(&bound, b.until_us, noop, NULL);
+	assert_int_equal(sched_run(done_or_past, &b), 0);
+	sched_timer_stop(&bound);
+	assert_true(c.done);
+	assert_true(p.done);
+	assert_int_equal(p.rc_finish, 0);
+	assert_int_equal(c.rc, SD_EEOF);
+	assert_int_equal(c.nbatch, 0);
+}
+
+static void test_eos_before_consumer_local(void **state)
+{
+	(void)state;
+	eos_before_consumer_opens(A, "node-a", A, "node-a", 21);
+}
+
+static void test_eos_before_consumer_remote(void **state)
+{
+	(void)state;
+	eos_before_consumer_opens(A, "node-b", B, "node-a", 22); /* lower name connects */
+	eos_before_consumer_opens(B, "node-a", A, "node-b", 23); /* the higher name waits */
+}
+
 struct killer {
 	struct cons *c;
 	bool done;
@@ -421,6 +479,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_credit_bound_with_stalled_consumer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_watermarks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eos_before_consumer_local, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eos_before_consumer_remote, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
