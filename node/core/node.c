@@ -327,6 +327,23 @@ void node_job_done(struct node *n, const char *job_id, bool succeeded)
 		*pp = t->next;
 		node__task_free(t);
 	}
+	/* Still unwinding after the cancel: each frees itself (and its channels,
+	 * whose ids a later job reuses) when its coroutine ends. */
+	for (struct node_task *t = n->tasks; t; t = t->next)
+		if (!strcmp(t->job_id, job_id))
+			t->job_over = true;
+}
+
+/* Task context, the coroutine's last act: t leaves the node's list. */
+void node__task_release(struct node_task *t)
+{
+	struct node_task **pp;
+
+	for (pp = &t->node->tasks; *pp && *pp != t; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = t->next;
+	node__task_free(t);
 }
 
 int node_task_view(struct node *n, const char *job_id, uint32_t task_id, struct node_task_view *out)

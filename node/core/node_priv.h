@@ -63,6 +63,7 @@ struct node_task {
 	uint64_t sink_bytes;    /* appended so far */
 	bool cancel;
 	bool coroutine_done;
+	bool job_over; /* node_job_done came while it ran: it frees itself at its end */
 	struct sched_task *co;
 	struct sched_waitq notify;
 	uint64_t records_in, records_out, bytes_in, bytes_out;
@@ -95,6 +96,8 @@ void node__task_main(void *arg);
 void node__task_set_state(struct node_task *t, Sd__Control__TaskState s, int err,
 			  const char *reason);
 void node__task_free(struct node_task *t);
+/* Task context, at the coroutine's end: unlinks t from its node and frees it. */
+void node__task_release(struct node_task *t);
 /* Any context: closes the sink without committing (append: keeps what was appended). */
 void node__sink_drop(struct node_task *t);
 

@@ -655,4 +655,6 @@ void node__task_main(void *arg)
 			    rc == SD_ECANCELED ? "canceled" : "failed", t->reason);
 	t->co = NULL;
 	t->coroutine_done = true;
+	if (t->job_over)
+		node__task_release(t); /* the job ended while we unwound: nobody else will */
 }

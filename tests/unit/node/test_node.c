@@ -409,6 +409,39 @@ static void test_bad_plan_and_discard(void **state)
 	node_job_done(NA, "j4", true);
 }
 
+/* Regression (issue 4): the coordinator sends Cancel and JobDone together;
+ * a task still unwinding at JobDone kept its channels, and the next job using
+ * the same channel ids was refused ("input channel ...: already exists"). */
+static void test_job_done_while_unwinding_releases_channels(void **state)
+{
+	struct dep k, k2;
+	struct node_task_view v;
+	char why[256] = "";
+
+	(void)state;
+	dep_init(&k, "j8", 1, 0, "S"); /* its producer never comes: it waits */
+	dep_chan(&k, 0, 0, 0, 0, NA, SD__CONTROL__PARTITIONING__PART_FORWARD, 2);
+	dep_sink(&k, "y.out");
+	assert_int_equal(node_deploy(NB, &k.d, why, sizeof(why)), 0);
+	for (int i = 0; i < 5; i++)
+		sched_run_once(false);
+	assert_int_equal(state_of(NB, "j8", 1, &v), SD__CONTROL__TASK_STATE__TASK_RUNNING);
+	node_cancel_job(NB, "j8", "canceled by request");
+	node_job_done(NB, "j8", false); /* before the task has run its cancel */
+	run_all();
+	assert_int_equal(node_task_view(NB, "j8", 1, &v), SD_ENOENT);
+	assert_int_equal(test_fs_open_sinks(), 0);
+	/* The same channel ids in the next job are free again. */
+	dep_init(&k2, "j9", 1, 0, "S");
+	dep_chan(&k2, 0, 0, 0, 0, NA, SD__CONTROL__PARTITIONING__PART_FORWARD, 2);
+	why[0] = '\0';
+	assert_int_equal(node_deploy(NB, &k2.d, why, sizeof(why)), 0);
+	node_cancel_job(NB, "j9", "test");
+	node_job_done(NB, "j9", false);
+	run_all();
+	assert_int_equal(node_task_view(NB, "j9", 1, &v), SD_ENOENT);
+}
+
 /* An allocation failure during deploy is reported, not a crash, and leaks nothing. */
 static void test_alloc_fault_on_deploy(void **state)
 {
@@ -522,6 +555,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_split_edges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_sink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_plan_and_discard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_done_while_unwinding_releases_channels,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_fault_on_deploy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_peer_fails_task, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_sink_backpressure, setup, teardown),
