@@ -213,6 +213,7 @@ void sched_sleep_until(uint64_t deadline_us)
 
 void sched_wake_all(struct sched_waitq *q)
 {
+	q->wakes++;
 	while (q->head)
 		unblock(q->head, false);
 }

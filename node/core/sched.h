@@ -36,9 +36,13 @@
 
 struct sched_task;
 
-/* Tasks waiting for something; zero-initialised is an empty queue. */
+/* Tasks waiting for something; zero-initialised is an empty queue.
+ * wakes counts sched_wake_all calls, waiters or not: a task that may block
+ * elsewhere between checking its condition and waiting here snapshots it
+ * first and waits only if it did not move (no lost wakeup). */
 struct sched_waitq {
 	struct sched_task *head, *tail;
+	uint32_t wakes;
 };
 
 /* A loop-context callback at a deadline; zero-initialised is disarmed. */

@@ -552,6 +552,9 @@ static int run_inputs(struct node_task *t)
 {
 	for (;;) {
 		bool progress = false, open = false;
+		/* Operators, watermarks and sinks may block on other queues below
+		 * (credits, netfs); input that comes meanwhile must not be slept on. */
+		uint32_t seen = t->notify.wakes;
 		int rc;
 
 		if (t->cancel)
@@ -574,7 +577,7 @@ static int run_inputs(struct node_task *t)
 			return rc;
 		if (!open)
 			return 0;
-		if (!progress && rc == 0)
+		if (!progress && rc == 0 && t->notify.wakes == seen)
 			sched_wait(&t->notify, UINT64_MAX);
 	}
 }

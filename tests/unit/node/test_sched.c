@@ -181,6 +181,22 @@ static void deep_task(void *arg)
 }
 
 /* Stacks are usable (16 KiB of locals) and spawn failures report ENOMEM. */
+/* A wake with nobody waiting is not lost: the queue's count moves, so a task
+ * that checked its input, blocked elsewhere, and comes back sees it. */
+static void test_wake_counted_without_waiters(void **state)
+{
+	struct sched_waitq q = {0};
+	uint32_t seen = q.wakes;
+
+	(void)state;
+	sched_wake_all(&q);
+	assert_true(q.wakes != seen);
+	assert_null(q.head);
+	seen = q.wakes;
+	sched_wake_all(&q);
+	assert_int_equal(q.wakes, seen + 1);
+}
+
 static void test_stack_and_spawn_fault(void **state)
 {
 	int out = 0;
@@ -202,6 +218,7 @@ int main(void)
 		cmocka_unit_test_setup(test_sleep_no_spin, setup),
 		cmocka_unit_test_setup(test_wait_wake_and_timeout, setup),
 		cmocka_unit_test_setup(test_stack_and_spawn_fault, setup),
+		cmocka_unit_test_setup(test_wake_counted_without_waiters, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
