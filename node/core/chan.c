@@ -390,6 +390,8 @@ int chan_in_pop(struct chan_in *c, struct chan_batch **out)
 			c->tail = NULL;
 		c->queued--;
 		b->next = NULL;
+		if (b->wm_after > c->watermark)
+			c->watermark = b->wm_after;
 		*out = b;
 		return 1;
 	}
@@ -480,6 +482,7 @@ static int on_batch(struct chan_conn *conn, const Sd__Data__Batch *m, const stru
 		memcpy(b->data, f->attach, b->len);
 	b->records = m->record_count;
 	b->target_partition = m->target_partition;
+	b->wm_after = INT64_MIN;
 	if (c->tail)
 		c->tail->next = b;
 	else
@@ -588,10 +591,15 @@ int chan__dispatch(struct chan_conn *conn, const struct wire_frame *f)
 		const Sd__Data__Watermark *m = (const Sd__Data__Watermark *)f->msg;
 		struct chan_in *c = find_in(conn->mux, m->channel_id);
 
-		if (c && m->event_time_us > c->watermark) {
+		if (!c)
+			return 0;
+		if (c->tail) /* behind queued records: takes effect when they are taken */
+			c->tail->wm_after = m->event_time_us > c->tail->wm_after
+						    ? m->event_time_us
+						    : c->tail->wm_after;
+		else if (m->event_time_us > c->watermark)
 			c->watermark = m->event_time_us;
-			in_notify(c);
-		}
+		in_notify(c);
 		return 0;
 	}
 	case WIRE_DATA_END_OF_STREAM:

@@ -120,6 +120,10 @@ struct chan_batch {
 	size_t len;
 	uint32_t records;
 	uint32_t target_partition;
+	/* A watermark that arrived while this batch was queued: it becomes the
+	 * channel's watermark only when the batch is taken, so a watermark never
+	 * overtakes records sent before it. INT64_MIN = none. */
+	int64_t wm_after;
 	struct chan_batch *next;
 };
 

@@ -468,6 +468,72 @@ static void test_watermarks(void **state)
 	assert_true(c.wm_seen == 5000);
 }
 
+/* Producer of test_watermark_waits_for_queued_records: three batches, each
+ * followed by a watermark, then a fourth batch that marks "all arrived". */
+static void wm_order_prod_task(void *arg)
+{
+	struct wm_prod *p = arg;
+	struct chan_out *out;
+	uint8_t b[8] = {0};
+
+	assert_int_equal(chan_out_open(p->mux, 13, "node-b", "127.0.0.1", p->port, NULL, &out), 0);
+	for (int i = 1; i <= 3 && p->rc == 0; i++) {
+		p->rc = chan_out_send(out, b, sizeof(b), 1, 0);
+		if (p->rc == 0)
+			p->rc = chan_out_watermark(out, 1000 * i);
+	}
+	if (p->rc == 0)
+		p->rc = chan_out_send(out, b, sizeof(b), 1, 0);
+	if (p->rc == 0)
+		p->rc = chan_out_finish(out);
+	chan_out_close(out);
+	p->done = true;
+}
+
+/* Lets every frame arrive before taking any, then checks the watermark
+ * moves only as the records sent before it are taken. */
+static void wm_order_cons_task(void *arg)
+{
+	struct wm_cons *c = arg;
+	struct chan_in *in;
+	struct chan_batch *b;
+	struct chan_counters k;
+	static const int64_t expect[4] = {1000, 2000, 3000, 3000};
+
+	assert_int_equal(
+		chan_in_open(c->mux, 13, "node-a", "127.0.0.1", c->port, 8, &c->notify, &in), 0);
+	do {
+		sched_sleep_until(plat_now_us() + 1000);
+		chan_in_counters(in, &k);
+	} while (k.batches < 4);
+	assert_true(chan_in_watermark(in) == INT64_MIN); /* all three wait behind records */
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(chan_in_pop(in, &b), 1);
+		assert_true(chan_in_watermark(in) == expect[i]);
+		chan_in_release(in, b);
+	}
+	c->wm_seen = chan_in_watermark(in);
+	chan_in_close(in);
+	c->done = true;
+}
+
+/* A watermark never overtakes records sent before it, however many are queued. */
+static void test_watermark_waits_for_queued_records(void **state)
+{
+	struct wm_prod p = {.mux = A};
+	struct wm_cons c = {.mux = B, .wm_seen = INT64_MIN};
+	void *pc[2] = {&p, &c};
+
+	(void)state;
+	p.port = chan_mux_port(B);
+	c.port = chan_mux_port(A);
+	assert_int_equal(sched_spawn("c", 0, wm_order_cons_task, &c, NULL), 0);
+	assert_int_equal(sched_spawn("p", 0, wm_order_prod_task, &p, NULL), 0);
+	assert_int_equal(sched_run(wm_done, pc), 0);
+	assert_int_equal(p.rc, 0);
+	assert_true(c.wm_seen == 3000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -479,6 +545,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_credit_bound_with_stalled_consumer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_watermarks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watermark_waits_for_queued_records, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_eos_before_consumer_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eos_before_consumer_remote, setup, teardown),
 	};
