@@ -100,6 +100,6 @@ cut -d' ' -f1-3 /proc/loadavg >"$WORK/load.end"
 [ "$publish" = 1 ] && "$here/lib/publish.sh" "$out" "$top/docs"
 say "done in $(mawk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s: $out/results.md"
 if [ "$WRONG_ROWS" -gt 0 ]; then
-	say "$WRONG_ROWS row(s) disagree with the C baseline"
+	say "$WRONG_ROWS row(s) disagree with the C baseline (or, in smoke runs, a Stardust job failed)"
 	exit 1
 fi
