@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/parse.h"
 #include "base/log.h"
 #include "node/core/node.h"
 #include "node/core/sched.h"
@@ -48,54 +49,6 @@ static void usage(FILE *out)
 	      "  --log-level L          debug|info|warn|error (env STARDUST_LOG)\n"
 	      "  --help                 this text\n",
 	      out);
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-
-	switch (*end) {
-	case 'G':
-	case 'g':
-		v <<= 30;
-		end++;
-		break;
-	case 'M':
-	case 'm':
-		v <<= 20;
-		end++;
-		break;
-	case 'K':
-	case 'k':
-		v <<= 10;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (end == s || *end || !v)
-		return SD_EINVAL;
-	*out = v;
-	return 0;
-}
-
-/* "host:port" -> host (static copy) and port. */
-static int parse_hostport(const char *s, char *host, size_t cap, uint16_t *port)
-{
-	const char *colon = strrchr(s, ':');
-	unsigned long p;
-	char *end;
-
-	if (!colon || (size_t)(colon - s) >= cap)
-		return SD_EINVAL;
-	p = strtoul(colon + 1, &end, 10);
-	if (*end || p > 65535)
-		return SD_EINVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	*port = (uint16_t)p;
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -145,7 +98,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--coordinator"))
 			coord = v;
 		else if (!strcmp(a, "--listen") || !strcmp(a, "--listen-data")) {
-			if (parse_hostport(v, listen_host, sizeof(listen_host), &cfg.listen_port)) {
+			if (sd_parse_hostport(v, listen_host, sizeof(listen_host),
+					      &cfg.listen_port)) {
 				fprintf(stderr, "stardust-node: bad --listen %s\n", v);
 				return 2;
 			}
@@ -155,7 +109,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--slots"))
 			cfg.slots = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--memory")) {
-			if (parse_size(v, &cfg.memory_bytes)) {
+			if (sd_parse_size(v, &cfg.memory_bytes)) {
 				fprintf(stderr, "stardust-node: bad --memory %s\n", v);
 				return 2;
 			}
@@ -184,7 +138,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (coord) {
-		if (parse_hostport(coord, coord_host, sizeof(coord_host), &cfg.coordinator_port)) {
+		if (sd_parse_hostport(coord, coord_host, sizeof(coord_host),
+				      &cfg.coordinator_port)) {
 			fprintf(stderr, "stardust-node: bad coordinator address %s\n", coord);
 			return 2;
 		}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/parse.h"
 #include "base/log.h"
 #include "node/core/node.h"
 #include "node/core/sched.h"
@@ -35,40 +36,6 @@ bool metal_node_wanted(void)
 	char v[2];
 
 	return metal_cmdline_get("name", v, sizeof(v));
-}
-
-static int node_parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-
-	if (*end == 'G' || *end == 'g')
-		v <<= 30, end++;
-	else if (*end == 'M' || *end == 'm')
-		v <<= 20, end++;
-	else if (*end == 'K' || *end == 'k')
-		v <<= 10, end++;
-	if (end == s || *end || !v)
-		return SD_EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int node_parse_hostport(const char *s, char *host, size_t cap, uint16_t *port)
-{
-	const char *colon = strrchr(s, ':');
-	unsigned long p;
-	char *end;
-
-	if (!colon || (size_t)(colon - s) >= cap)
-		return SD_EINVAL;
-	p = strtoul(colon + 1, &end, 10);
-	if (*end || p == 0 || p > 65535)
-		return SD_EINVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	*port = (uint16_t)p;
-	return 0;
 }
 
 /* Every label=K=V word, in order (metal_cmdline_get only sees the last). */
@@ -120,7 +87,7 @@ static void node_config_read(struct node_config *cfg)
 		cfg->zone = node_text.zone;
 	if (metal_cmdline_get("token", node_text.token, sizeof(node_text.token)))
 		cfg->token = node_text.token;
-	if (metal_cmdline_get("memory", v, sizeof(v)) && node_parse_size(v, &cfg->memory_bytes))
+	if (metal_cmdline_get("memory", v, sizeof(v)) && sd_parse_size(v, &cfg->memory_bytes))
 		metal_panic("memory=%s: expected a size like 16M", v);
 	if (metal_cmdline_get("slots", v, sizeof(v)) &&
 	    (cfg->slots = (uint32_t)strtoul(v, NULL, 10)) == 0)
@@ -137,8 +104,9 @@ static void node_config_read(struct node_config *cfg)
 	if (node_text.advertise[0])
 		cfg->advertise_host = node_text.advertise;
 	if (metal_cmdline_get("coordinator", v, sizeof(v))) {
-		if (node_parse_hostport(v, node_text.coord_host, sizeof(node_text.coord_host),
-					&cfg->coordinator_port))
+		if (sd_parse_hostport(v, node_text.coord_host, sizeof(node_text.coord_host),
+				      &cfg->coordinator_port) ||
+		    !cfg->coordinator_port)
 			metal_panic("coordinator=%s: expected HOST:PORT", v);
 		cfg->coordinator_host = node_text.coord_host;
 	}
