@@ -15,6 +15,7 @@
  * in the build tree's sibling folders (../coordinator, ../netfs, ../node),
  * then on $PATH.
  */
+#include "base/parse.h"
 #include "coordinator/cli.h"
 
 #include <cjson/cJSON.h>
@@ -493,14 +494,12 @@ void cli_print_results(const struct cli_ctx *ctx, const char *netfs, const char 
 	cli_response_free(&resp);
 	struct nfs_conn *c = NULL;
 	char host[256];
-	const char *colon = strrchr(netfs, ':');
-	if (!colon || (size_t)(colon - netfs) >= sizeof(host)) {
+	uint16_t port;
+	if (sd_parse_hostport(netfs, host, sizeof(host), &port) < 0) {
 		cJSON_Delete(doc);
 		return;
 	}
-	memcpy(host, netfs, (size_t)(colon - netfs));
-	host[colon - netfs] = '\0';
-	if (nfs_connect(host, (uint16_t)atoi(colon + 1), token, &c)) {
+	if (nfs_connect(host, port, token, &c)) {
 		fprintf(stderr, "stardust: file service %s unreachable: results not shown\n",
 			netfs);
 		cJSON_Delete(doc);

@@ -10,6 +10,7 @@
  * one uv_write. One read buffer serves every connection: libuv calls the
  * read callback right after the alloc callback on one thread.
  */
+#include "base/parse.h"
 #include "coordinator/server_priv.h"
 
 #include <errno.h>
@@ -215,19 +216,12 @@ static void http_accept(uv_stream_t *listener, int status)
 
 int coord_parse_hostport(const char *text, char *host, size_t host_cap, int *port)
 {
-	const char *colon = text ? strrchr(text, ':') : NULL;
-	if (!colon || colon == text || (size_t)(colon - text) >= host_cap)
+	uint16_t p;
+	if (sd_parse_hostport(text, host, host_cap, &p) < 0 || !host[0])
 		return SD_EINVAL;
-	char *end;
-	errno = 0;
-	long p = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || errno || p < 0 || p > 65535)
-		return SD_EINVAL;
-	memcpy(host, text, (size_t)(colon - text));
-	host[colon - text] = '\0';
 	if (strcmp(host, "localhost") == 0)
 		snprintf(host, host_cap, "127.0.0.1");
-	*port = (int)p;
+	*port = p;
 	return 0;
 }
 

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/parse.h"
 #include "deploy/sim/wan.h"
 
 #define WAN_EVENTS         64
@@ -239,16 +240,14 @@ static int wan_cmp_double(const void *a, const void *b)
 static int wan_rtt(const char *target, int count)
 {
 	char host[64];
-	const char *colon = strrchr(target, ':');
+	uint16_t port;
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	double ms[WAN_RTT_PROBES_MAX];
 	int ok = 0;
-	if (!colon || (size_t)(colon - target) >= sizeof host || count < 1 ||
+	if (sd_parse_hostport(target, host, sizeof host, &port) < 0 || !port || count < 1 ||
 	    count > WAN_RTT_PROBES_MAX)
 		return usage();
-	memcpy(host, target, (size_t)(colon - target));
-	host[colon - target] = '\0';
-	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	sa.sin_port = htons(port);
 	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
 		return usage();
 	for (int i = 0; i < count; i++) {

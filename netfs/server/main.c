@@ -17,6 +17,7 @@
 
 #include <uv.h>
 
+#include "base/parse.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "netfs/server/srv.h"
@@ -39,18 +40,11 @@ static void usage(FILE *to)
 
 static int parse_listen(const char *arg, struct opts *o)
 {
-	const char *colon = strrchr(arg, ':');
-	char *end;
-	long port;
+	uint16_t port;
 
-	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(o->host))
+	if (sd_parse_hostport(arg, o->host, sizeof(o->host), &port) < 0 || !o->host[0])
 		return SD_EINVAL;
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 0 || port > 65535)
-		return SD_EINVAL;
-	memcpy(o->host, arg, (size_t)(colon - arg));
-	o->host[colon - arg] = '\0';
-	o->port = (int)port;
+	o->port = port;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/parse.h"
 #include "netfs/netfs.h"
 #include "node/core/node_priv.h"
 
@@ -117,22 +118,16 @@ static int link_wait_done(struct fs_link *l, uint64_t req, struct nfs_event *ev)
 static int link_open(struct fs_link *l, const char *server, const char *token)
 {
 	char host[PLAT_ADDR_MAX];
-	const char *colon = strrchr(server, ':');
 	struct nfs_event ev;
-	unsigned long port;
+	uint16_t port;
 	int rc;
 
-	if (!colon || (size_t)(colon - server) >= sizeof(host))
-		return SD_EINVAL;
-	memcpy(host, server, (size_t)(colon - server));
-	host[colon - server] = '\0';
-	port = strtoul(colon + 1, NULL, 10);
-	if (!port || port > 65535)
+	if (sd_parse_hostport(server, host, sizeof(host), &port) < 0 || !port)
 		return SD_EINVAL;
 	rc = nfs_proto_new(&l->p);
 	if (rc < 0)
 		return rc;
-	rc = plat_tcp_connect(host, (uint16_t)port, link_event, l, &l->sock);
+	rc = plat_tcp_connect(host, port, link_event, l, &l->sock);
 	if (rc == 0)
 		rc = nfs_proto_hello(l->p, "stardust-node", token ? token : "");
 	if (rc == 0)
