@@ -61,12 +61,15 @@
 	X(CTL_TASK_STATUS, 8, sd__control__task_status__descriptor)     \
 	X(CTL_JOB_DONE, 9, sd__control__job_done__descriptor)           \
 	X(CTL_GOODBYE, 10, sd__control__goodbye__descriptor)            \
+	X(CTL_CHECKPOINT, 11, sd__control__checkpoint__descriptor)      \
+	X(CTL_CHECKPOINT_ACK, 12, sd__control__checkpoint_ack__descriptor) \
 	X(DATA_HELLO, 32, sd__data__hello__descriptor)                  \
 	X(DATA_BATCH, 33, sd__data__batch__descriptor)                  \
 	X(DATA_CREDIT, 34, sd__data__credit__descriptor)                \
 	X(DATA_WATERMARK, 35, sd__data__watermark__descriptor)          \
 	X(DATA_END_OF_STREAM, 36, sd__data__end_of_stream__descriptor)  \
 	X(DATA_CHANNEL_ERROR, 37, sd__data__channel_error__descriptor)  \
+	X(DATA_BARRIER, 38, sd__data__barrier__descriptor)              \
 	X(NFS_HELLO, 64, sd__netfs__hello__descriptor)                  \
 	X(NFS_HELLO_ACK, 65, sd__netfs__hello_ack__descriptor)          \
 	X(NFS_ERROR, 66, sd__netfs__error__descriptor)                  \
@@ -85,7 +88,9 @@
 	X(NFS_COMMIT_REQ, 79, sd__netfs__commit_req__descriptor)        \
 	X(NFS_DELETE_REQ, 80, sd__netfs__delete_req__descriptor)        \
 	X(NFS_OK, 81, sd__netfs__ok__descriptor)                        \
-	X(NFS_CANCEL_REQ, 82, sd__netfs__cancel_req__descriptor)
+	X(NFS_CANCEL_REQ, 82, sd__netfs__cancel_req__descriptor)        \
+	X(NFS_CONCAT_REQ, 83, sd__netfs__concat_req__descriptor)        \
+	X(NFS_TRUNCATE_REQ, 84, sd__netfs__truncate_req__descriptor)
 
 enum wire_type {
 	WIRE_NONE = 0,
