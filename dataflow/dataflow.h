@@ -21,6 +21,8 @@
  *   other tasks:  df_task_push(t, in, batch, len) / df_task_watermark(t, in, ts)
  *                 ... df_task_end_input(t, in) for every input
  *   df_task_close(t);
+ *   checkpoints, between input calls: df_task_snapshot(t, &state, &len), and
+ *   into a fresh task of the same plan: df_task_restore(t2, state, len)
  *
  * Output leaves through the io callbacks: batches per output channel and
  * consumer partition, watermarks per output channel, and formatted sink text.
@@ -233,5 +235,63 @@ const char *df_task_error(const struct df_task *t);
 unsigned df_task_n_inputs(const struct df_task *t);
 unsigned df_task_n_outputs(const struct df_task *t);
 bool df_task_is_source(const struct df_task *t);
+/* Which source the task has: DF_SRC_* or -1 when it reads channels. */
+int df_task_source_kind(const struct df_task *t);
+
+/* ---- checkpoints (Flink-style asynchronous barrier snapshots) --------- */
+
+/*
+ * Checkpoints. Task context of the caller: may call io->emit / io->sink.
+ * df_task_snapshot first drains all queued work (batched vector rows, queued
+ * aggregate lookups) and flushes every partly filled output batch and sink
+ * buffer through io, so everything derived from input pushed before the call
+ * has left the task before the caller sends its barrier. Then it serialises
+ * all operator state into an owned buffer (*out, free()): keyed aggregates
+ * (both tables), window contents with their bounds (windows fire from
+ * watermarks, so the entries are the timers), join buffers of both sides,
+ * distinct sets, top rows, the task's watermarks, ended inputs, counters and
+ * the generate position. The task goes on unchanged; the caller may write
+ * the buffer out while it runs.
+ * Cost: O(state) time in two passes (the first sizes the buffer, so it is
+ * allocated once, exactly); the buffer is about the size of the state's keys
+ * and values, less than the live state (no pointers, hash slots, padding).
+ * Returns 0, SD_ENOMEM (the task is not failed: a later snapshot may
+ * succeed), or the task's sticky error.
+ */
+int df_task_snapshot(struct df_task *t, uint8_t **out, size_t *len);
+/*
+ * Right after df_task_open with the same plan (same stage and partition),
+ * before any input: restores what df_task_snapshot wrote; borrows state (every
+ * string is copied into the task). Output after a restore is identical to
+ * that of the task that made the snapshot had it gone on (one rare exception:
+ * dataflow/README.md, Known limits). Cost: O(len); the
+ * state takes the memory it took before (state_bytes is recounted and held to
+ * the budget: SD_ELIMIT when it does not fit).
+ * Returns SD_EINVAL when the task already took input; otherwise the task is
+ * failed on error (close it), df_task_error says why: SD_EPROTO for
+ * malformed or truncated bytes (never reads out of bounds, never allocates
+ * more than the bytes justify), SD_EVERSION for an unknown format version,
+ * SD_ESTATE when the state's shape does not fit this plan (or it is another
+ * partition's), SD_ENOMEM, SD_ELIMIT.
+ *
+ * Format (little endian; the caller adds its own checksum around it):
+ *   u32 magic "SDS1" | u32 version (1) | u64 state shape | u32 partition |
+ *   u32 parallelism | u32 97, the task section: u8 flags (bit0, bit1: input
+ *   0, 1 ended; bit2 finished), i64 input watermarks[2], watermark,
+ *   watermark out, max event time, stats watermark, u64 generate next, end,
+ *   records in, out, late, bad |
+ *   u32 sections | per stateful operator in chain order: u32 operator index,
+ *   u32 kind, u64 body bytes, body (df_ops_snap.inc: the tables' entries
+ *   with keys and rows in the batch field encoding)
+ */
+int df_task_restore(struct df_task *t, const uint8_t *state, size_t len);
+/*
+ * A fingerprint of the shapes of the task's state (operator kinds, key and
+ * accumulator widths and kinds, window specs, join sides, top n, input
+ * schemas): equal for plans whose snapshots are interchangeable; stateless
+ * operators count only by kind. Used to refuse a savepoint from an
+ * incompatible job. Stable across builds of this format version. O(plan).
+ */
+uint64_t df_task_state_shape(const struct df_task *t);
 
 #endif /* SD_DATAFLOW_H */

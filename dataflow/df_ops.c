@@ -8,7 +8,10 @@
  *
  * Entries are emitted in a deterministic order (by window, then key bytes)
  * so outputs do not depend on hash table layout.
+ *
+ * Checkpoints of all this state are written and read by df_ops_snap.inc.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +376,7 @@ void df__op_close(struct df_task *t, unsigned i)
 
 #include "dataflow/df_ops_agg.inc"
 #include "dataflow/df_ops_misc.inc"
+#include "dataflow/df_ops_snap.inc"
 
 int df__op_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 {

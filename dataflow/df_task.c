@@ -8,6 +8,7 @@
  * DF_SCRATCH_ROWS rows: by then every row derived from them has been copied
  * into an output batch or into operator state.
  */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -576,3 +577,4 @@ void df_task_close(struct df_task *t)
 }
 
 #include "dataflow/df_task_input.inc"
+#include "dataflow/df_snap.inc"

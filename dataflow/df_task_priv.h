@@ -88,4 +88,33 @@ int df__op_finish(struct df_task *t, unsigned i);
 int df__op_drain(struct df_task *t);
 int df__join_push(struct df_task *t, unsigned side, const union df_val *row, int64_t ts);
 
+/* ---- checkpoints: df_snap.inc (task, format), df_ops_snap.inc (operators) ---- */
+
+#define DF_SNAP_MAGIC   0x31534453u /* "SDS1" as a little-endian u32 */
+#define DF_SNAP_VERSION 1u          /* the format df_snap.inc writes and reads */
+/* a restored hash table keeps its slot count (and so its exact layout) while
+ * it has at most this many slots per entry; a sparser one is rebuilt smaller
+ * rather than allocating more than the snapshot's bytes justify */
+#define DF_SNAP_SPARSE 16
+
+/* The snapshot writer. A first pass with p == NULL only counts, so the second
+ * writes into one exactly sized buffer: no growth, no copies. */
+struct df_sw {
+	uint8_t *p;
+	size_t len, cap;
+};
+void df__sw_bytes(struct df_sw *w, const void *src, size_t n);
+void df__sw_u8(struct df_sw *w, uint8_t v);
+void df__sw_u32(struct df_sw *w, uint32_t v); /* little endian, as every integer */
+void df__sw_u64(struct df_sw *w, uint64_t v);
+/* Overwrites the u64 at off (a length written before its section). */
+void df__sw_patch64(struct df_sw *w, size_t off, uint64_t v);
+
+/* Writes operator i's state (a section body). Run df__op_drain first. */
+void df__op_snapshot(struct df_task *t, unsigned i, struct df_sw *w);
+/* Reads operator i's section body (exactly r's bytes) into its empty state.
+ * Returns 0, SD_EPROTO for malformed bytes, or the task's error (SD_ENOMEM,
+ * SD_ELIMIT) when it failed. Strings are copied: r is borrowed. */
+int df__op_restore(struct df_task *t, unsigned i, struct df_rbuf *r);
+
 #endif /* SD_DATAFLOW_TASK_PRIV_H */
