@@ -5,11 +5,16 @@
  *   consumer: queued + outstanding + to_return == grant  (no batch beyond credit)
  *   consumer: batches arrive with seq 0, 1, 2, ... per channel
  *   consumer: EndOfStream's count equals the batches received
- *   producer: EndOfStream goes out only after the consumer's first Credit.
- *     A consumer grants credits when it opens, and frames for a channel not
- *     (yet) open are dropped; a producer with nothing to send (an empty
- *     split) could otherwise finish before the consumer's task is deployed,
- *     its EndOfStream lost and the consumer waiting for it forever.
+ *   consumer: barriers share the batches' FIFO but not their credit: `queued`
+ *     counts batches only, barriers_queued <= CHAN_BARRIERS_QUEUED_MAX, and
+ *     releasing a barrier grants nothing back
+ *   consumer: a barrier has checkpoint id != 0 and comes before EndOfStream
+ *   producer: EndOfStream and barriers go out only after the consumer's
+ *     first Credit. A consumer grants credits when it opens, and frames for
+ *     a channel not (yet) open are dropped; a producer with nothing to send
+ *     (an empty split) could otherwise finish before the consumer's task is
+ *     deployed, its EndOfStream lost and the consumer waiting for it forever
+ *     (or a checkpoint that never completes, for a lost barrier).
  */
 #include <assert.h>
 #include <stdarg.h>
@@ -256,6 +261,24 @@ int chan_out_send(struct chan_out *c, const uint8_t *batch, size_t len, uint32_t
 	return 0;
 }
 
+/* Task context: waits for the consumer's first Credit (its end is open).
+ * Not back-pressure: there is no consumer yet. 0 or why not. */
+static int out_wait_granted(struct chan_out *c)
+{
+	while (!c->granted) {
+		if (c->error)
+			return c->error;
+		if (!c->conn)
+			return SD_ELOST;
+		if (out_canceled(c))
+			return SD_ECANCELED;
+		sched_wait(&c->wait, UINT64_MAX);
+	}
+	if (c->error)
+		return c->error;
+	return c->conn ? 0 : SD_ELOST;
+}
+
 int chan_out_watermark(struct chan_out *c, int64_t event_time_us)
 {
 	Sd__Data__Watermark m = SD__DATA__WATERMARK__INIT;
@@ -269,31 +292,40 @@ int chan_out_watermark(struct chan_out *c, int64_t event_time_us)
 	return chan__conn_send(c->conn, WIRE_DATA_WATERMARK, &m.base, NULL, 0, false);
 }
 
+int chan_out_barrier(struct chan_out *c, uint64_t checkpoint_id)
+{
+	Sd__Data__Barrier m = SD__DATA__BARRIER__INIT;
+	int rc;
+
+	assert(sched_in_task() && "chan_out_barrier may block: task context only");
+	if (!checkpoint_id || c->finished)
+		return SD_EINVAL; /* the consumer would close the connection for it */
+	/* The consumer's end must exist, or the barrier is dropped on arrival. */
+	rc = out_wait_granted(c);
+	if (rc < 0)
+		return rc;
+	m.channel_id = c->id;
+	m.checkpoint_id = checkpoint_id;
+	rc = chan__conn_send(c->conn, WIRE_DATA_BARRIER, &m.base, NULL, 0, false);
+	if (rc < 0)
+		return c->error ? c->error : rc;
+	c->counters.barriers++;
+	return 0;
+}
+
 int chan_out_finish(struct chan_out *c)
 {
 	Sd__Data__EndOfStream m = SD__DATA__END_OF_STREAM__INIT;
-	struct chan_conn *conn = c->conn;
 	int rc;
 
 	assert(sched_in_task() && "chan_out_finish blocks: task context only");
-	if (c->error)
-		return c->error;
-	if (!conn)
-		return SD_ELOST;
 	/* The consumer's end must exist before its EndOfStream can be delivered. */
-	while (!c->granted) {
-		if (out_canceled(c))
-			return SD_ECANCELED;
-		sched_wait(&c->wait, UINT64_MAX); /* not back-pressure: no consumer yet */
-		if (c->error)
-			return c->error;
-		if (!c->conn)
-			return SD_ELOST;
-	}
-	conn = c->conn; /* the connection may have been adopted while we waited */
+	rc = out_wait_granted(c);
+	if (rc < 0)
+		return rc;
 	m.channel_id = c->id;
 	m.batches_sent = c->seq;
-	rc = chan__conn_send(conn, WIRE_DATA_END_OF_STREAM, &m.base, NULL, 0, false);
+	rc = chan__conn_send(c->conn, WIRE_DATA_END_OF_STREAM, &m.base, NULL, 0, false);
 	if (rc < 0)
 		return c->error ? c->error : rc;
 	c->finished = true;
@@ -388,7 +420,13 @@ int chan_in_pop(struct chan_in *c, struct chan_batch **out)
 		c->head = b->next;
 		if (!c->head)
 			c->tail = NULL;
-		c->queued--;
+		if (b->barrier) {
+			assert(c->barriers_queued > 0);
+			c->barriers_queued--;
+		} else {
+			assert(c->queued > 0);
+			c->queued--;
+		}
 		b->next = NULL;
 		if (b->wm_after > c->watermark)
 			c->watermark = b->wm_after;
@@ -402,10 +440,12 @@ int chan_in_pop(struct chan_in *c, struct chan_batch **out)
 
 void chan_in_release(struct chan_in *c, struct chan_batch *b)
 {
+	bool barrier = b->barrier != 0;
+
 	plat_free(b->data);
 	plat_free(b);
-	if (c->eos || c->error)
-		return;
+	if (barrier || c->eos || c->error)
+		return; /* a barrier took no credit: none to return */
 	c->to_return++;
 	/* Grant back in halves: fewer Credit frames, producer never starves. */
 	if (c->to_return * 2 >= c->grant) {
@@ -460,6 +500,19 @@ static void in_notify(struct chan_in *c)
 		sched_wake_all(c->notify);
 }
 
+/* Appends b (a batch or a barrier) to c's queue; takes ownership of b. */
+static void in_enqueue(struct chan_in *c, struct chan_batch *b)
+{
+	b->wm_after = INT64_MIN;
+	b->next = NULL;
+	if (c->tail)
+		c->tail->next = b;
+	else
+		c->head = b;
+	c->tail = b;
+	in_notify(c);
+}
+
 static int on_batch(struct chan_conn *conn, const Sd__Data__Batch *m, const struct wire_frame *f)
 {
 	struct chan_in *c = find_in(conn->mux, m->channel_id);
@@ -482,12 +535,6 @@ static int on_batch(struct chan_conn *conn, const Sd__Data__Batch *m, const stru
 		memcpy(b->data, f->attach, b->len);
 	b->records = m->record_count;
 	b->target_partition = m->target_partition;
-	b->wm_after = INT64_MIN;
-	if (c->tail)
-		c->tail->next = b;
-	else
-		c->head = b;
-	c->tail = b;
 	c->queued++;
 	c->outstanding--;
 	c->expect_seq++;
@@ -497,7 +544,37 @@ static int on_batch(struct chan_conn *conn, const Sd__Data__Batch *m, const stru
 	c->counters.batches++;
 	c->counters.records += b->records;
 	c->counters.bytes += b->len;
-	in_notify(c);
+	in_enqueue(c, b);
+	return 0;
+}
+
+/*
+ * A barrier joins the queue behind what came before it and takes no credit.
+ * Checkpoint id 0 (never sent: chan_out_barrier refuses it) and a barrier
+ * after EndOfStream are protocol errors, and so is one beyond
+ * CHAN_BARRIERS_QUEUED_MAX (SD_ELIMIT); all close the connection. For a
+ * channel not open here, or failed, it is dropped like a batch.
+ */
+static int on_barrier(struct chan_mux *mux, const Sd__Data__Barrier *m)
+{
+	struct chan_in *c = find_in(mux, m->channel_id);
+	struct chan_batch *b;
+
+	if (!m->checkpoint_id)
+		return SD_EPROTO;
+	if (!c || c->error)
+		return 0;
+	if (c->eos)
+		return SD_EPROTO;
+	if (c->barriers_queued >= CHAN_BARRIERS_QUEUED_MAX)
+		return SD_ELIMIT;
+	b = plat_calloc(1, sizeof(*b));
+	if (!b)
+		return SD_ENOMEM;
+	b->barrier = m->checkpoint_id;
+	c->barriers_queued++;
+	c->counters.barriers++;
+	in_enqueue(c, b);
 	return 0;
 }
 
@@ -593,7 +670,7 @@ int chan__dispatch(struct chan_conn *conn, const struct wire_frame *f)
 
 		if (!c)
 			return 0;
-		if (c->tail) /* behind queued records: takes effect when they are taken */
+		if (c->tail) /* behind queued entries: takes effect when they are taken */
 			c->tail->wm_after = m->event_time_us > c->tail->wm_after
 						    ? m->event_time_us
 						    : c->tail->wm_after;
@@ -604,23 +681,12 @@ int chan__dispatch(struct chan_conn *conn, const struct wire_frame *f)
 	}
 	case WIRE_DATA_END_OF_STREAM:
 		return on_end(conn->mux, (const Sd__Data__EndOfStream *)f->msg);
+	case WIRE_DATA_BARRIER:
+		return on_barrier(conn->mux, (const Sd__Data__Barrier *)f->msg);
 	case WIRE_DATA_CHANNEL_ERROR:
 		on_channel_error(conn, (const Sd__Data__ChannelError *)f->msg);
 		return 0;
 	default:
 		return SD_EPROTO; /* control or netfs frames do not belong here */
 	}
-}
-
-int chan_mux_feed_test(struct chan_mux *mux, const uint8_t *data, size_t len)
-{
-	struct chan_conn *c = chan__conn_new_test(mux);
-	int rc;
-
-	if (!c)
-		return SD_ENOMEM;
-	rc = chan__conn_input(c, data, len);
-	if (!c->dead)
-		chan__conn_fail(c, SD_ECANCELED, "test input done");
-	return rc;
 }

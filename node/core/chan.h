@@ -10,6 +10,8 @@
  *   chan_out_send(out, batch, n, recs, p)  -> granted `credits` batches up front
  *     blocks while it has no credit        chan_in_pop(in, &b) -> batch / SD_EEOF / error
  *     (counted as back-pressured time)     chan_in_release(in, b) -> returns a credit
+ *   chan_out_barrier(out, N)               chan_in_pop(in, &b) -> b->barrier == N, in order
+ *     needs no credit                      chan_in_release(in, b) -> returns no credit
  *   chan_out_finish(out)  -> EndOfStream
  *
  * So a consumer never holds more than `credits` undelivered batches of a
@@ -17,6 +19,12 @@
  * consumer stalls its producers instead of growing buffers. The connection's
  * output buffer is bounded too (CHAN_CONN_OUTBUF_MAX): a sender waits for it
  * to drain.
+ *
+ * Checkpoint barriers travel in the channel's order: everything sent before
+ * barrier N is popped before it, everything after it (watermarks included)
+ * after it. They take no credit, so a stalled consumer still gets them
+ * behind its queued batches; at most CHAN_BARRIERS_QUEUED_MAX wait per
+ * channel (more close the connection: keep fewer checkpoints in flight).
  *
  * Connections: the first channel that needs a peer node connects to it and
  * sends DATA_HELLO; an inbound connection is named by its HELLO. Later
@@ -26,8 +34,8 @@
  * still open on it with SD_ELOST and a reason naming the peer node; a
  * malformed frame closes the connection the same way (SD_EPROTO).
  *
- * Context rules: chan_out_send/_watermark/_finish run in a task (they may
- * block); everything else anywhere. Socket callbacks run on the loop.
+ * Context rules: chan_out_send/_watermark/_barrier/_finish run in a task
+ * (they may block); everything else anywhere. Socket callbacks run on the loop.
  */
 #ifndef SD_NODE_CORE_CHAN_H
 #define SD_NODE_CORE_CHAN_H
@@ -44,6 +52,10 @@
 #define CHAN_NAME_MAX        64         /* bytes: node names, with the NUL */
 #define CHAN_REASON_MAX      192        /* bytes: error reasons, with the NUL */
 #define CHAN_PENDING_CREDITS 1024       /* grants kept for producers not yet open */
+/* barriers: undelivered per channel. They take no credit, so this bounds what
+ * a consumer that stopped popping holds beyond its batches; one more closes
+ * the connection (SD_ELIMIT). */
+#define CHAN_BARRIERS_QUEUED_MAX 64u
 
 struct chan_mux;
 struct chan_out;
@@ -53,6 +65,7 @@ struct chan_counters {
 	uint64_t batches;
 	uint64_t records;
 	uint64_t bytes;           /* batch payload bytes */
+	uint64_t barriers;        /* producer: sent; consumer: received */
 	uint64_t backpressure_us; /* producer: time waiting for credit or buffer space */
 	uint32_t max_queued;      /* consumer: most undelivered batches held at once */
 };
@@ -95,6 +108,16 @@ int chan_out_send(struct chan_out *c, const uint8_t *batch, size_t len, uint32_t
 /* Task context. Queues a watermark (needs no credit). */
 int chan_out_watermark(struct chan_out *c, int64_t event_time_us);
 
+/*
+ * Task context. Queues checkpoint barrier N (checkpoint_id != 0) behind
+ * everything sent before it; needs no credit, like a watermark. Before the
+ * consumer's first Credit it waits for its end to open (as chan_out_finish
+ * does: a barrier for a channel not open yet would be dropped). 0,
+ * SD_EINVAL (id 0, or after chan_out_finish), SD_ECANCELED, or the channel's
+ * error.
+ */
+int chan_out_barrier(struct chan_out *c, uint64_t checkpoint_id);
+
 /* Task context. Sends EndOfStream and waits until it left the buffer. */
 int chan_out_finish(struct chan_out *c);
 
@@ -108,33 +131,36 @@ void chan_out_close(struct chan_out *c);
 
 /*
  * Consumer end: grants credits (0 = CHAN_CREDITS_DEFAULT) batches up front.
- * notify (may be NULL) is woken whenever a batch, the end, a watermark or an
- * error arrives. Returns owned.
+ * notify (may be NULL) is woken whenever a batch, a barrier, the end, a
+ * watermark or an error arrives. Returns owned.
  */
 int chan_in_open(struct chan_mux *mux, uint64_t id, const char *peer_node, const char *peer_host,
 		 uint16_t peer_port, uint32_t credits, struct sched_waitq *notify,
 		 struct chan_in **out);
 
 struct chan_batch {
-	uint8_t *data; /* owned by the channel until chan_in_release */
+	uint8_t *data; /* owned by the channel until chan_in_release; NULL for a barrier */
 	size_t len;
 	uint32_t records;
 	uint32_t target_partition;
-	/* A watermark that arrived while this batch was queued: it becomes the
-	 * channel's watermark only when the batch is taken, so a watermark never
-	 * overtakes records sent before it. INT64_MIN = none. */
+	uint64_t barrier; /* != 0: this entry is checkpoint barrier N, no data (len 0, records 0) */
+	/* A watermark that arrived while this entry was queued: it becomes the
+	 * channel's watermark only when the entry is taken, so a watermark never
+	 * overtakes records or a barrier sent before it. INT64_MIN = none. */
 	int64_t wm_after;
 	struct chan_batch *next;
 };
 
 /*
- * Takes the next batch: 1 and *out (owned until chan_in_release), 0 when
+ * Takes the next entry, a batch or a barrier (->barrier != 0) in the order
+ * the producer sent them: 1 and *out (owned until chan_in_release), 0 when
  * none is queued yet, SD_EEOF when the producer ended and all was taken,
  * or the channel's error.
  */
 int chan_in_pop(struct chan_in *c, struct chan_batch **out);
 
-/* Frees a popped batch and returns its credit to the producer. */
+/* Frees a popped entry; a batch returns its credit to the producer, a
+ * barrier none (it took none). */
 void chan_in_release(struct chan_in *c, struct chan_batch *b);
 
 /* Latest watermark from the producer (INT64_MIN before any). */

@@ -78,11 +78,12 @@ struct chan_in {
 	uint64_t id;
 	char peer[CHAN_NAME_MAX];
 	struct chan_conn *conn;
-	uint32_t grant;       /* credits granted up front */
-	uint32_t outstanding; /* granted, not yet received */
-	uint32_t to_return;   /* released, not yet granted back */
-	struct chan_batch *head, *tail;
-	uint32_t queued;
+	uint32_t grant;                 /* credits granted up front */
+	uint32_t outstanding;           /* granted, not yet received */
+	uint32_t to_return;             /* released, not yet granted back */
+	struct chan_batch *head, *tail; /* batches and barriers, in arrival order */
+	uint32_t queued;                /* batches in the queue (they hold credit) */
+	uint32_t barriers_queued;       /* barriers in the queue (they hold none) */
 	uint64_t expect_seq;
 	bool eos;
 	int64_t watermark;
@@ -106,7 +107,6 @@ int chan__listen(struct chan_mux *mux, const char *host, uint16_t port);
 void chan__conn_free_all(struct chan_mux *mux);
 /* Feeds bytes to c's reader and dispatches complete frames. */
 int chan__conn_input(struct chan_conn *c, const uint8_t *data, size_t len);
-struct chan_conn *chan__conn_new_test(struct chan_mux *mux);
 /* An inbound connection from peer replaces our waiting placeholder for it. */
 void chan__conn_adopt(struct chan_conn *inbound);
 

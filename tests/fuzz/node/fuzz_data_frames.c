@@ -3,9 +3,10 @@
  *
  * Every input is fed as the byte stream of one inbound peer connection to a
  * mux that has a consumer end (channel 1) and a producer end (channel 2)
- * open, so HELLO, Batch, Credit, Watermark, EndOfStream and ChannelError all
- * reach their handlers. The handler must reject what is malformed without
- * crashing, leaking or breaking the credit invariant (asserted inside).
+ * open, so HELLO, Batch, Credit, Watermark, Barrier, EndOfStream and
+ * ChannelError all reach their handlers. The handler must reject what is
+ * malformed without crashing, leaking or breaking the credit invariant
+ * (asserted inside). Popped entries, barriers included, are released.
  */
 #include <stddef.h>
 #include <stdint.h>
