@@ -46,6 +46,7 @@
 #define NFS_TOKEN_MAX              256u         /* bytes in a shared token */
 #define NFS_CLIENT_FRAME_MAX       (16u << 20)  /* bytes: largest frame a client accepts */
 #define NFS_CLIENT_OUTSTANDING_MAX 1024u        /* requests a core tracks at once */
+#define NFS_CONCAT_SOURCES_MAX     4096u        /* source files per concat request */
 
 /* One file or directory, as list and stat report it. */
 struct nfs_entry {
@@ -68,6 +69,8 @@ enum nfs_op {
 	NFS_OP_COMMIT,
 	NFS_OP_ABORT,
 	NFS_OP_DELETE,
+	NFS_OP_CONCAT,
+	NFS_OP_TRUNCATE,
 };
 
 /* "read", "list", ... for messages to people. */
@@ -95,7 +98,7 @@ struct nfs_event {
 	size_t len;
 	bool eof;           /* the chunk reaches the current end of file */
 	uint64_t file_size; /* bytes, when the chunk was read */
-	/* APPEND: new size; COMMIT/WRITE/DELETE: the server's Ok size */
+	/* APPEND, CONCAT, TRUNCATE: the file's new size; COMMIT/WRITE/DELETE: the Ok size */
 	uint64_t size;
 	uint64_t handle; /* NFS_OP_CREATE */
 };
@@ -128,6 +131,25 @@ int nfs_proto_write(struct nfs_proto *p, uint64_t handle, uint64_t offset, const
 /* abort = true discards the temporary file. */
 int nfs_proto_commit(struct nfs_proto *p, uint64_t handle, bool abort, uint64_t *req_id);
 int nfs_proto_delete(struct nfs_proto *p, const char *path, uint64_t *req_id);
+/*
+ * Appends sources[0..n) in order onto target, on the server (the bytes never
+ * travel); the target is created when missing. All or nothing: on any error
+ * the target keeps its size from before the request. check_size: refused
+ * with SD_ESTATE, nothing changed, unless the target's size is expect_size
+ * (a missing target has size 0) — what makes a retried publish idempotent.
+ * xxh3s: NULL, or n XXH3-64 sums (nfs_checksum of each whole source) checked
+ * before anything is appended (SD_ECHECKSUM names the source).
+ * delete_sources: the sources are unlinked once the target is synced.
+ * The event (NFS_OP_CONCAT) carries the target's new size in ev.size.
+ * n up to NFS_CONCAT_SOURCES_MAX (0 only checks and syncs the target); every
+ * path borrowed for the call. SD_ETOOBIG when the request would not fit in
+ * one frame of the size the server announced in its HelloAck.
+ */
+int nfs_proto_concat(struct nfs_proto *p, const char *target, const char *const *sources, size_t n,
+		     bool check_size, uint64_t expect_size, const uint64_t *xxh3s,
+		     bool delete_sources, uint64_t *req_id);
+/* Cuts path to size bytes (not past its end: SD_EINVAL); ev.size = size. */
+int nfs_proto_truncate(struct nfs_proto *p, const char *path, uint64_t size, uint64_t *req_id);
 /*
  * Asks the server to stop the read or tail target. Its events keep coming
  * until one with done (an err SD_ECANCELED, or its own final chunk when it
@@ -212,6 +234,27 @@ int nfs_write(struct nfs_conn *c, uint64_t handle, uint64_t offset, const void *
 int nfs_commit(struct nfs_conn *c, uint64_t handle);
 int nfs_abort(struct nfs_conn *c, uint64_t handle);
 int nfs_delete(struct nfs_conn *c, const char *path);
+
+/* Options of nfs_concat; a NULL opts means all false / NULL. */
+struct nfs_concat_opts {
+	bool check_size;             /* refuse (SD_ESTATE) unless target has expect_size bytes */
+	uint64_t expect_size;        /* bytes; a missing target has 0 */
+	const uint64_t *source_xxh3; /* NULL or one XXH3-64 per source; borrowed */
+	bool delete_sources;         /* unlink the sources after the target is synced */
+};
+
+/*
+ * Server-side concatenation (nfs_proto_concat): sources[0..n) appended in
+ * order onto target, all or nothing; *new_size (may be NULL) the target's
+ * size after. Retrying a publish exactly once:
+ *   nfs_stat(target) -> size s (0 when SD_ENOENT);
+ *   nfs_concat(c, target, parts, n, &{.check_size = true, .expect_size = s}, NULL);
+ *   a retry of the same call after a lost answer gets SD_ESTATE: already done.
+ */
+int nfs_concat(struct nfs_conn *c, const char *target, const char *const *sources, size_t n,
+	       const struct nfs_concat_opts *opts, uint64_t *new_size);
+/* Cuts path to size bytes (size beyond the end: SD_EINVAL). */
+int nfs_truncate(struct nfs_conn *c, const char *path, uint64_t size);
 
 /* ---- CLI (sd_netfs_cli) --------------------------------------------- */
 

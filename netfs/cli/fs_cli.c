@@ -1,11 +1,12 @@
 /*
- * netfs/cli/fs_cli.c — `stardust fs ls|cat|put|get|rm`, a netfs client for
+ * netfs/cli/fs_cli.c — `stardust fs ls|cat|put|get|rm|...`, a netfs client for
  * people. nfs_cli_main() is called by the stardust CLI (argv[0] == "fs") and
  * by the standalone stardust-fs.
  *
  *   fs [--server HOST:PORT] [--token T] ls [PATTERN]
  *   fs ... cat PATH...            fs ... get REMOTE [LOCAL|-]
  *   fs ... put LOCAL|- REMOTE     fs ... rm PATH...
+ *   fs ... concat TARGET SOURCE...  fs ... truncate PATH SIZE
  *
  * The server defaults to $STARDUST_NETFS, then 127.0.0.1:7070.
  * Exit codes: 0 ok, 1 usage, 2 not found, 3 any other error.
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/parse.h"
 #include "netfs/netfs.h"
 
 #define CLI_EXIT_OK       0
@@ -24,6 +26,7 @@
 #define CLI_EXIT_ERROR    3
 #define CLI_ARGS_MAX      64         /* positional arguments */
 #define CLI_IO_CHUNK      (1u << 20) /* bytes per local read for put */
+#define CLI_BAD_USAGE     1          /* a command's return for bad arguments: not an SD_E* */
 
 struct cli {
 	char host[256];
@@ -45,6 +48,9 @@ static void cli_usage(void)
 		"  put LOCAL|- REMOTE     copy a file to the server (atomic: temp name, then "
 		"rename)\n"
 		"  rm PATH...             delete files or empty directories\n"
+		"  concat TARGET SRC...   append the sources to TARGET on the server, all or "
+		"nothing\n"
+		"  truncate PATH SIZE     cut a file to SIZE bytes (K, M, G suffixes)\n"
 		"server: --server, else $STARDUST_NETFS, else 127.0.0.1:%d\n",
 		NFS_DEFAULT_PORT);
 }
@@ -161,7 +167,7 @@ static int cmd_cat(struct cli *c)
 	int first = 0;
 
 	if (c->n_args < 2)
-		return SD_EINVAL;
+		return CLI_BAD_USAGE;
 	for (int i = 1; i < c->n_args; i++) {
 		int rc = nfs_read(c->conn, c->args[i], 0, 0, to_file, stdout);
 		if (rc < 0 && first == 0)
@@ -180,7 +186,7 @@ static int cmd_get(struct cli *c)
 	int rc;
 
 	if (c->n_args < 2 || c->n_args > 3)
-		return SD_EINVAL;
+		return CLI_BAD_USAGE;
 	remote = c->args[1];
 	slash = strrchr(remote, '/');
 	local = c->n_args == 3 ? c->args[2] : slash ? slash + 1 : remote;
@@ -224,7 +230,7 @@ static int cmd_put(struct cli *c)
 	int rc;
 
 	if (c->n_args != 3)
-		return SD_EINVAL;
+		return CLI_BAD_USAGE;
 	local = c->args[1];
 	remote = c->args[2];
 	in = strcmp(local, "-") == 0 ? stdin : fopen(local, "rb");
@@ -252,7 +258,7 @@ static int cmd_rm(struct cli *c)
 	int first = 0;
 
 	if (c->n_args < 2)
-		return SD_EINVAL;
+		return CLI_BAD_USAGE;
 	for (int i = 1; i < c->n_args; i++) {
 		int rc = nfs_delete(c->conn, c->args[i]);
 		if (rc < 0) {
@@ -264,16 +270,33 @@ static int cmd_rm(struct cli *c)
 	return first;
 }
 
+static int cmd_concat(struct cli *c)
+{
+	if (c->n_args < 3)
+		return CLI_BAD_USAGE;
+	return report(
+		c, "concat", c->args[1],
+		nfs_concat(c->conn, c->args[1], c->args + 2, (size_t)c->n_args - 2, NULL, NULL));
+}
+
+static int cmd_truncate(struct cli *c)
+{
+	uint64_t size = 0;
+
+	if (c->n_args != 3 ||
+	    (strcmp(c->args[2], "0") != 0 && sd_parse_size(c->args[2], &size) < 0))
+		return CLI_BAD_USAGE;
+	return report(c, "truncate", c->args[1], nfs_truncate(c->conn, c->args[1], size));
+}
+
 int nfs_cli_main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*run)(struct cli *);
-	} cmds[] = {{"ls", cmd_ls},
-		    {"cat", cmd_cat},
-		    {"get", cmd_get},
-		    {"put", cmd_put},
-		    {"rm", cmd_rm}};
+	} cmds[] = {
+		{"ls", cmd_ls}, {"cat", cmd_cat},       {"get", cmd_get},          {"put", cmd_put},
+		{"rm", cmd_rm}, {"concat", cmd_concat}, {"truncate", cmd_truncate}};
 	struct cli c = {0};
 	int rc;
 
@@ -288,7 +311,7 @@ int nfs_cli_main(int argc, char **argv)
 			return CLI_EXIT_ERROR;
 		rc = cmds[i].run(&c);
 		nfs_close(c.conn);
-		if (rc == SD_EINVAL) {
+		if (rc == CLI_BAD_USAGE) {
 			cli_usage();
 			return CLI_EXIT_USAGE;
 		}

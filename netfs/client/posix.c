@@ -432,3 +432,42 @@ int nfs_delete(struct nfs_conn *c, const char *path)
 		return set_error(c, rc, "delete %s: bad arguments", path);
 	return wait_done(c, id, &ev);
 }
+
+int nfs_concat(struct nfs_conn *c, const char *target, const char *const *sources, size_t n,
+	       const struct nfs_concat_opts *opts, uint64_t *new_size)
+{
+	static const struct nfs_concat_opts none;
+	const struct nfs_concat_opts *o = opts ? opts : &none;
+	struct nfs_event ev;
+	uint64_t id;
+	int rc;
+
+	if (!c || !target || (n && !sources))
+		return SD_EINVAL;
+	rc = nfs_proto_concat(c->p, target, sources, n, o->check_size, o->expect_size,
+			      o->source_xxh3, o->delete_sources, &id);
+	if (rc == SD_ETOOBIG)
+		return set_error(c, rc,
+				 "concat %s: %zu source paths do not fit in one %u-byte frame",
+				 target, n, c->max_frame);
+	if (rc < 0)
+		return set_error(c, rc, "concat %s: bad arguments", target);
+	if ((rc = wait_done(c, id, &ev)) < 0)
+		return rc;
+	if (new_size)
+		*new_size = ev.size;
+	return 0;
+}
+
+int nfs_truncate(struct nfs_conn *c, const char *path, uint64_t size)
+{
+	struct nfs_event ev;
+	uint64_t id;
+	int rc;
+
+	if (!c || !path)
+		return SD_EINVAL;
+	if ((rc = nfs_proto_truncate(c->p, path, size, &id)) < 0)
+		return set_error(c, rc, "truncate %s: bad arguments", path);
+	return wait_done(c, id, &ev);
+}

@@ -38,15 +38,16 @@ struct nfs_proto {
 	struct pending *pend;
 	size_t n_pend, cap_pend;
 	bool hello_pending;
+	uint32_t max_frame; /* bytes per request frame the server accepts; 0 before HelloAck */
 	struct nfs_entry *entries; /* event view of a list/stat */
 	size_t cap_entries;
 };
 
 const char *nfs_op_name(enum nfs_op op)
 {
-	static const char *const names[] = {"none",  "hello",  "list",   "stat",
-					    "read",  "tail",   "append", "create",
-					    "write", "commit", "abort",  "delete"};
+	static const char *const names[] = {"none",  "hello",  "list",   "stat",    "read",
+					    "tail",  "append", "create", "write",   "commit",
+					    "abort", "delete", "concat", "truncate"};
 	return (unsigned)op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
 }
 
@@ -371,6 +372,62 @@ int nfs_proto_delete(struct nfs_proto *p, const char *path, uint64_t *req_id)
 	return pend_commit(p, out_frame(p, WIRE_NFS_DELETE_REQ, &m.base, NULL, 0), id, req_id);
 }
 
+/* Are the target and the n source paths usable? */
+static bool concat_args_ok(const char *target, const char *const *sources, size_t n)
+{
+	if (!path_ok(target) || n > NFS_CONCAT_SOURCES_MAX || (n && !sources))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!path_ok(sources[i]))
+			return false;
+	return true;
+}
+
+int nfs_proto_concat(struct nfs_proto *p, const char *target, const char *const *sources, size_t n,
+		     bool check_size, uint64_t expect_size, const uint64_t *xxh3s,
+		     bool delete_sources, uint64_t *req_id)
+{
+	Sd__Netfs__ConcatReq m = SD__NETFS__CONCAT_REQ__INIT;
+	uint64_t id;
+	int rc;
+
+	if (!p || !concat_args_ok(target, sources, n))
+		return SD_EINVAL;
+	/* protobuf-c only reads the arrays: the casts drop const for its types. */
+	m.target = (char *)target;
+	m.n_sources = n;
+	m.sources = (char **)sources;
+	m.check_size = check_size;
+	m.expect_size = expect_size;
+	m.n_source_xxh3 = xxh3s ? n : 0;
+	m.source_xxh3 = (uint64_t *)xxh3s;
+	m.delete_sources = delete_sources;
+	m.req_id = UINT64_MAX; /* the largest id: sizes the frame before one is taken */
+	/* A frame the server refuses would close the connection: refuse it here. */
+	if (p->max_frame && wire_frame_size(&m.base, 0) > p->max_frame)
+		return SD_ETOOBIG;
+	if ((rc = pend_add(p, NFS_OP_CONCAT, 0, &id)) < 0)
+		return rc;
+	m.req_id = id;
+	return pend_commit(p, out_frame(p, WIRE_NFS_CONCAT_REQ, &m.base, NULL, 0), id, req_id);
+}
+
+int nfs_proto_truncate(struct nfs_proto *p, const char *path, uint64_t size, uint64_t *req_id)
+{
+	Sd__Netfs__TruncateReq m = SD__NETFS__TRUNCATE_REQ__INIT;
+	uint64_t id;
+	int rc;
+
+	if (!p || !path_ok(path))
+		return SD_EINVAL;
+	if ((rc = pend_add(p, NFS_OP_TRUNCATE, 0, &id)) < 0)
+		return rc;
+	m.req_id = id;
+	m.path = (char *)path;
+	m.size = size;
+	return pend_commit(p, out_frame(p, WIRE_NFS_TRUNCATE_REQ, &m.base, NULL, 0), id, req_id);
+}
+
 int nfs_proto_cancel(struct nfs_proto *p, uint64_t target)
 {
 	Sd__Netfs__CancelReq m = SD__NETFS__CANCEL_REQ__INIT;
@@ -452,6 +509,7 @@ static int on_hello(struct nfs_proto *p, struct nfs_event *ev)
 	ev->region = a->region;
 	ev->max_frame = a->max_frame_bytes;
 	ev->max_inflight = a->max_inflight;
+	p->max_frame = a->max_frame_bytes;
 	return 0;
 }
 
@@ -517,8 +575,9 @@ static int on_response(struct nfs_proto *p, struct pending *pe, struct nfs_event
 		ev->handle = ((Sd__Netfs__CreateResp *)p->frame.msg)->handle;
 		return 0;
 	}
-	if (t == WIRE_NFS_OK && (op == NFS_OP_WRITE || op == NFS_OP_COMMIT || op == NFS_OP_ABORT ||
-				 op == NFS_OP_DELETE)) {
+	if (t == WIRE_NFS_OK &&
+	    (op == NFS_OP_WRITE || op == NFS_OP_COMMIT || op == NFS_OP_ABORT ||
+	     op == NFS_OP_DELETE || op == NFS_OP_CONCAT || op == NFS_OP_TRUNCATE)) {
 		ev->size = ((Sd__Netfs__Ok *)p->frame.msg)->size;
 		return 0;
 	}

@@ -7,13 +7,24 @@
  *
  * Back-pressure: a connection whose write queue holds SRV_WQ_HIGH bytes stops
  * being read until it drains, so a client that does not read its answers
- * costs bounded memory and never blocks the others. Connections that do not
- * say hello within the hello timeout are closed.
+ * costs bounded memory and never blocks the others.
+ *
+ * Hostile or dead clients: a connection that does not say hello within the
+ * hello timeout is closed, and so is one that, after its hello, has no
+ * request in progress and no unfinished sink and sends nothing for the idle
+ * timeout (one sweep timer checks both). At most SRV_PREHELLO_MAX connections may owe their
+ * hello at once: a new one beyond that closes the oldest of them, so silent
+ * connections cannot fill SRV_CONNS_MAX and lock real clients out — a client
+ * that says hello at once is never the oldest.
+ *
+ * Jobs (concat, truncate) run on libuv's work queue; their done callback
+ * runs on the loop even after the connection closed.
  *
  * Lifetime: a connection is freed when its handle is closed and its last
- * stream has ended (chunks on the work queue finish first). Closing removes
- * the session's temporary files at once.
+ * stream and job have ended (work on the work queue finishes first).
+ * Closing removes the session's temporary files at once.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +129,52 @@ static void io_appended(void *arg)
 	srv__tails_wake(((struct conn *)arg)->sv);
 }
 
+/* A job on libuv's work queue; owned here until its done callback ran. */
+struct conn_job {
+	uv_work_t work;
+	struct conn *c;
+	struct srv_job *job;
+};
+
+static void on_job_work(uv_work_t *w)
+{
+	struct conn_job *cj = w->data;
+
+	cj->job->work(cj->job);
+}
+
+static void on_job_done(uv_work_t *w, int status)
+{
+	struct conn_job *cj = w->data;
+	struct conn *c = cj->c;
+
+	(void)status; /* never canceled: a job not run answers SD_ECANCELED itself */
+	cj->job->done(cj->job);
+	free(cj);
+	assert(c->n_jobs > 0);
+	c->n_jobs--;
+	c->last_rx = uv_now(c->sv->loop); /* the idle clock starts when it ends */
+	srv__conn_maybe_free(c);
+}
+
+static int io_run(void *arg, struct srv_job *job)
+{
+	struct conn *c = arg;
+	struct conn_job *cj = malloc(sizeof(*cj));
+
+	if (!cj)
+		return SD_ENOMEM;
+	cj->c = c;
+	cj->job = job;
+	cj->work.data = cj;
+	if (uv_queue_work(c->sv->loop, &cj->work, on_job_work, on_job_done) < 0) {
+		free(cj);
+		return SD_EINTERNAL;
+	}
+	c->n_jobs++;
+	return 0;
+}
+
 static const struct srv_io conn_io = {
 	.send = io_send,
 	.start_read = srv__start_read,
@@ -125,13 +182,14 @@ static const struct srv_io conn_io = {
 	.inflight = io_inflight,
 	.appended = io_appended,
 	.cancel = srv__cancel,
+	.run = io_run,
 };
 
 /* ---- connections ----------------------------------------------------- */
 
 void srv__conn_maybe_free(struct conn *c)
 {
-	if (c->closed && c->n_streams == 0) {
+	if (c->closed && c->n_streams == 0 && c->n_jobs == 0) {
 		wire_reader_fini(&c->rd);
 		free(c);
 	}
@@ -145,6 +203,16 @@ static void on_conn_closed(uv_handle_t *h)
 	srv__conn_maybe_free(c);
 }
 
+/* c no longer owes its hello (it said it, or it is closing). */
+static void prehello_done(struct conn *c)
+{
+	if (c->prehello) {
+		c->prehello = false;
+		assert(c->sv->n_prehello > 0);
+		c->sv->n_prehello--;
+	}
+}
+
 static void conn_close(struct conn *c)
 {
 	struct server *sv = c->sv;
@@ -152,6 +220,7 @@ static void conn_close(struct conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	prehello_done(c);
 	srv_session_fini(&c->ss);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -216,10 +285,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	wire_reader_commit(&c->rd, (size_t)nread);
+	c->last_rx = uv_now(c->sv->loop);
 	if (!conn_dispatch(c)) {
 		conn_close(c);
 		return;
 	}
+	if (c->ss.hello_done)
+		prehello_done(c);
 	if (srv__conn_congested(c)) {
 		c->paused = true;
 		uv_read_stop(s);
@@ -250,6 +322,17 @@ static void peer_name(struct conn *c)
 	}
 }
 
+/* The oldest connection still owing its hello, or NULL. O(connections). */
+static struct conn *oldest_prehello(struct server *sv)
+{
+	struct conn *oldest = NULL;
+
+	for (struct conn *c = sv->conns; c; c = c->next)
+		if (c->prehello)
+			oldest = c; /* the list is newest first */
+	return oldest;
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
 	struct server *sv = listener->data;
@@ -261,7 +344,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	if (!c)
 		return;
 	c->sv = sv;
-	c->accepted_at = uv_now(sv->loop);
+	c->accepted_at = c->last_rx = uv_now(sv->loop);
 	wire_reader_init(&c->rd, SRV_FRAME_MAX);
 	srv_session_init(&c->ss, sv->srv, &conn_io, c);
 	uv_tcp_init(sv->loop, &c->tcp);
@@ -277,6 +360,13 @@ static void on_connection(uv_stream_t *listener, int status)
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	peer_name(c);
+	if (sv->n_prehello >= SRV_PREHELLO_MAX) {
+		/* Make room: the oldest silent one goes, not the newcomer. */
+		conn_close(oldest_prehello(sv));
+		sv->evicted++;
+	}
+	c->prehello = true;
+	sv->n_prehello++;
 	if (sv->n_conns > SRV_CONNS_MAX) {
 		srv_send_error(&c->ss, 0, SD_ELIMIT, "server busy: %u connections", SRV_CONNS_MAX);
 		conn_close(c);
@@ -285,19 +375,43 @@ static void on_connection(uv_stream_t *listener, int status)
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-static void on_hello_timer(uv_timer_t *t)
+/* Why c must close now ("no hello within", "idle for"), or NULL; *ms: that timeout. */
+static const char *conn_expired(const struct conn *c, uint64_t now, const struct srv_config *cfg,
+				unsigned *ms)
+{
+	if (!c->ss.hello_done) {
+		*ms = cfg->hello_timeout_ms;
+		return now - c->accepted_at >= *ms ? "no hello within" : NULL;
+	}
+	if (c->n_streams || c->n_jobs)
+		return NULL; /* a request in progress: its answers are the activity */
+	if (c->ss.n_handles)
+		return NULL; /* closing would discard a sink the client still means to commit */
+	*ms = cfg->idle_timeout_ms;
+	return now - c->last_rx >= *ms ? "idle for" : NULL;
+}
+
+static void on_sweep_timer(uv_timer_t *t)
 {
 	struct server *sv = t->data;
+	const struct srv_config *cfg = &sv->srv->cfg;
 	uint64_t now = uv_now(sv->loop);
 	struct conn *c = sv->conns, *next;
+	const char *why;
+	unsigned ms;
 
 	for (; c; c = next) {
 		next = c->next;
-		if (!c->ss.hello_done && now - c->accepted_at >= sv->srv->cfg.hello_timeout_ms) {
-			sd_log_warn("netfsd", "%s: no hello within %u ms: closing", c->ss.peer,
-				    sv->srv->cfg.hello_timeout_ms);
+		if ((why = conn_expired(c, now, cfg, &ms)) != NULL) {
+			sd_log_warn("netfsd", "%s: %s %u ms: closing", c->ss.peer, why, ms);
 			conn_close(c);
 		}
+	}
+	if (sv->evicted) {
+		sd_log_warn("netfsd",
+			    "closed %llu connections that had not said hello: more than %u waiting",
+			    (unsigned long long)sv->evicted, SRV_PREHELLO_MAX);
+		sv->evicted = 0;
 	}
 }
 
@@ -310,7 +424,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 		conn_close(sv->conns);
 	uv_close((uv_handle_t *)&sv->listener, NULL);
 	uv_close((uv_handle_t *)&sv->tail_timer, NULL);
-	uv_close((uv_handle_t *)&sv->hello_timer, NULL);
+	uv_close((uv_handle_t *)&sv->sweep_timer, NULL);
 	uv_close((uv_handle_t *)&sv->sigint, NULL);
 	uv_close((uv_handle_t *)&sv->sigterm, NULL);
 }
@@ -337,18 +451,24 @@ int srv_run(struct srv *s, uv_loop_t *loop, const char *host, int port,
 	    void (*ready)(void *arg, int port), void *arg)
 {
 	struct server sv = {.srv = s, .loop = loop};
+	unsigned period;
 	int rc, bound = 0;
 
 	if ((rc = listen_on(&sv, host, port, &bound)) < 0)
 		return rc;
 	uv_timer_init(loop, &sv.tail_timer);
 	sv.tail_timer.data = &sv;
-	uv_timer_init(loop, &sv.hello_timer);
-	sv.hello_timer.data = &sv;
+	uv_timer_init(loop, &sv.sweep_timer);
+	sv.sweep_timer.data = &sv;
 	if (!s->cfg.hello_timeout_ms)
 		s->cfg.hello_timeout_ms = SRV_HELLO_TIMEOUT_MS;
-	uv_timer_start(&sv.hello_timer, on_hello_timer, s->cfg.hello_timeout_ms / 4 + 1,
-		       s->cfg.hello_timeout_ms / 4 + 1);
+	if (!s->cfg.idle_timeout_ms)
+		s->cfg.idle_timeout_ms = SRV_IDLE_TIMEOUT_MS;
+	/* A quarter of the shorter timeout: a connection lives at most 25% past it. */
+	period = s->cfg.hello_timeout_ms < s->cfg.idle_timeout_ms ? s->cfg.hello_timeout_ms
+								  : s->cfg.idle_timeout_ms;
+	period = period / 4 + 1;
+	uv_timer_start(&sv.sweep_timer, on_sweep_timer, period, period);
 	uv_signal_init(loop, &sv.sigint);
 	uv_signal_init(loop, &sv.sigterm);
 	sv.sigint.data = sv.sigterm.data = &sv;

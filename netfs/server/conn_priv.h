@@ -52,11 +52,13 @@ struct server {
 	uv_loop_t *loop;
 	uv_tcp_t listener;
 	uv_timer_t tail_timer;
-	uv_timer_t hello_timer; /* closes connections that never said hello */
+	uv_timer_t sweep_timer; /* closes connections past their hello or idle timeout */
 	uv_signal_t sigint, sigterm;
 	struct stream *waiting;
-	struct conn *conns;
+	struct conn *conns; /* newest first */
 	unsigned n_conns;
+	unsigned n_prehello; /* connections still owing their hello: SRV_PREHELLO_MAX */
+	uint64_t evicted;    /* pre-hello connections closed for newer ones, not yet logged */
 };
 
 struct conn {
@@ -67,8 +69,11 @@ struct conn {
 	struct wire_reader rd;
 	struct stream *streams;
 	unsigned n_streams;
+	unsigned n_jobs; /* concats/truncates on the work queue */
 	bool closing, closed, paused;
+	bool prehello;        /* counted in server.n_prehello */
 	uint64_t accepted_at; /* loop ms */
+	uint64_t last_rx;     /* loop ms: bytes last arrived */
 };
 
 struct out_msg {
@@ -84,7 +89,7 @@ void srv__conn_after_write(struct conn *c);
 /* 1: written at once (only when try_now); 0: queued, cb will run; SD_ECLOSED. */
 int srv__conn_write(struct conn *c, uv_write_t *wr, uv_buf_t *bufs, unsigned n, bool try_now,
 		    uv_write_cb cb);
-/* Frees c when its handle is closed and its last stream ended. */
+/* Frees c when its handle is closed and its last stream and job ended. */
 void srv__conn_maybe_free(struct conn *c);
 
 /* stream.c */

@@ -4,8 +4,11 @@
  * One session per connection. srv_dispatch() takes one decoded request frame
  * and answers through struct srv_io: metadata operations (hello, list, stat,
  * append, create, write, commit, delete) run here, bounded in size; reads and
- * tails are validated and opened here and streamed by the transport.
+ * tails are validated and opened here and streamed by the transport; concat
+ * and truncate are validated by concat.c and job.c and run as jobs (srv_io.run).
  * No libuv: the fuzz target drives this file directly.
+ *
+ * Appends are all or nothing: a write that stops short is cut back.
  *
  * Sinks: create opens SRV_TMP_PREFIX<...> beside the target; commit renames
  * it into place atomically (RENAME_NOREPLACE unless overwrite); abort and
@@ -87,8 +90,8 @@ int srv_send_error(struct srv_session *ss, uint64_t req_id, int code, const char
 }
 
 /* An operation on path failed with rc: tell the client, naming the path. */
-static int fail(struct srv_session *ss, uint64_t id, const char *op, const char *path, int rc,
-		const char *why)
+int srv__fail(struct srv_session *ss, uint64_t id, const char *op, const char *path, int rc,
+	      const char *why)
 {
 	return srv_send_error(ss, id, rc, "%s %s: %s", op, path[0] ? path : "\"\"",
 			      why && why[0] ? why
@@ -97,9 +100,14 @@ static int fail(struct srv_session *ss, uint64_t id, const char *op, const char 
 				      : sd_strerror(rc));
 }
 
-/* Is there a NUL inside field 2 (the path of every path-carrying request)? */
-static bool body_path_has_nul(const uint8_t *b, size_t n)
+/*
+ * Which string fields of the raw body hold a NUL byte: bit k for field k
+ * (k < 32). Field 2 is the path of every path-carrying request; field 3 the
+ * sources of a concat. protobuf-c would cut such a string short silently.
+ */
+static uint32_t body_nul_fields(const uint8_t *b, size_t n)
 {
+	uint32_t found = 0;
 	size_t i = 0;
 
 	while (i < n) {
@@ -107,7 +115,7 @@ static bool body_path_has_nul(const uint8_t *b, size_t n)
 		unsigned shift = 0;
 		do {
 			if (i >= n || shift > 63)
-				return false;
+				return found;
 			key |= (uint64_t)(b[i] & 0x7f) << shift;
 			shift += 7;
 		} while (b[i++] & 0x80);
@@ -127,29 +135,25 @@ static bool body_path_has_nul(const uint8_t *b, size_t n)
 			shift = 0;
 			do {
 				if (i >= n || shift > 63)
-					return false;
+					return found;
 				len |= (uint64_t)(b[i] & 0x7f) << shift;
 				shift += 7;
 			} while (b[i++] & 0x80);
 			if (len > n - i)
-				return false;
-			if ((key >> 3) == 2 && memchr(b + i, 0, (size_t)len))
-				return true;
+				return found;
+			if ((key >> 3) < 32 && memchr(b + i, 0, (size_t)len))
+				found |= 1u << (key >> 3);
 			i += (size_t)len;
 			break;
 		default:
-			return false;
+			return found;
 		}
 	}
-	return false;
+	return found;
 }
 
-/*
- * Validates a request path into norm. Returns 0, or 1 after telling the
- * client why it was refused, or a negative code when the send failed.
- */
-static int check_path(struct srv_session *ss, uint64_t id, const char *op, const char *path,
-		      bool has_nul, bool allow_root, char *norm)
+int srv__check_path(struct srv_session *ss, uint64_t id, const char *op, const char *path,
+		    bool has_nul, bool allow_root, char *norm)
 {
 	const char *why;
 	int rc;
@@ -206,12 +210,12 @@ static int on_list(struct srv_session *ss, const Sd__Netfs__ListReq *m, bool nul
 	Sd__Netfs__ListResp r = SD__NETFS__LIST_RESP__INIT;
 	char norm[NFS_PATH_MAX + 1];
 	struct srv_list l;
-	int rc = check_path(ss, m->req_id, "list", m->pattern, nul, true, norm);
+	int rc = srv__check_path(ss, m->req_id, "list", m->pattern, nul, true, norm);
 
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if ((rc = srv_list_glob(ss->srv, norm, &l)) < 0)
-		return fail(ss, m->req_id, "list", m->pattern, rc, NULL);
+		return srv__fail(ss, m->req_id, "list", m->pattern, rc, NULL);
 	r.req_id = m->req_id;
 	r.entries = l.entries;
 	r.n_entries = l.n;
@@ -227,16 +231,16 @@ static int on_stat(struct srv_session *ss, const Sd__Netfs__StatReq *m, bool nul
 	Sd__Netfs__Entry e;
 	char norm[NFS_PATH_MAX + 1];
 	struct stat st;
-	int fd, rc = check_path(ss, m->req_id, "stat", m->path, nul, true, norm);
+	int fd, rc = srv__check_path(ss, m->req_id, "stat", m->path, nul, true, norm);
 
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if ((rc = srv_open_beneath(ss->srv, norm, O_PATH, 0, &fd)) < 0)
-		return fail(ss, m->req_id, "stat", m->path, rc, NULL);
+		return srv__fail(ss, m->req_id, "stat", m->path, rc, NULL);
 	rc = fstat(fd, &st) < 0 ? sd_err_from_errno(errno) : 0;
 	close(fd);
 	if (rc < 0)
-		return fail(ss, m->req_id, "stat", m->path, rc, NULL);
+		return srv__fail(ss, m->req_id, "stat", m->path, rc, NULL);
 	srv_entry_from_stat(&e, norm, &st);
 	r.req_id = m->req_id;
 	r.entry = &e;
@@ -256,13 +260,13 @@ static int open_for_read(struct srv_session *ss, uint64_t id, const char *op, co
 		return rc < 0 ? rc : 1;
 	}
 	if ((rc = srv_open_beneath(ss->srv, norm, O_RDONLY, 0, fd)) < 0) {
-		rc = fail(ss, id, op, path, rc, NULL);
+		rc = srv__fail(ss, id, op, path, rc, NULL);
 		return rc < 0 ? rc : 1;
 	}
 	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(*fd);
-		rc = fail(ss, id, op, path, S_ISDIR(st.st_mode) ? SD_EISDIR : SD_EINVAL,
-			  S_ISDIR(st.st_mode) ? NULL : "not a regular file");
+		rc = srv__fail(ss, id, op, path, S_ISDIR(st.st_mode) ? SD_EISDIR : SD_EINVAL,
+			       S_ISDIR(st.st_mode) ? NULL : "not a regular file");
 		return rc < 0 ? rc : 1;
 	}
 	*size = (uint64_t)st.st_size;
@@ -274,7 +278,7 @@ static int on_read(struct srv_session *ss, const Sd__Netfs__ReadReq *m, bool nul
 	char norm[NFS_PATH_MAX + 1];
 	uint64_t size, end;
 	uint32_t chunk = m->chunk_bytes ? m->chunk_bytes : NFS_CHUNK_DEFAULT;
-	int fd, rc = check_path(ss, m->req_id, "read", m->path, nul, false, norm);
+	int fd, rc = srv__check_path(ss, m->req_id, "read", m->path, nul, false, norm);
 
 	if (rc)
 		return rc < 0 ? rc : 0;
@@ -290,7 +294,7 @@ static int on_read(struct srv_session *ss, const Sd__Netfs__ReadReq *m, bool nul
 	if (chunk < 4096)
 		chunk = 4096;
 	rc = ss->io->start_read(ss->io_arg, fd, m->req_id, m->offset, end, size, chunk);
-	return rc < 0 ? fail(ss, m->req_id, "read", m->path, rc, NULL) : 0;
+	return rc < 0 ? srv__fail(ss, m->req_id, "read", m->path, rc, NULL) : 0;
 }
 
 static int on_tail(struct srv_session *ss, const Sd__Netfs__TailReq *m, bool nul)
@@ -299,7 +303,7 @@ static int on_tail(struct srv_session *ss, const Sd__Netfs__TailReq *m, bool nul
 	uint32_t max = m->max_bytes ? m->max_bytes : NFS_CHUNK_DEFAULT;
 	uint32_t timeout = m->timeout_ms;
 	uint64_t size;
-	int fd, rc = check_path(ss, m->req_id, "tail", m->path, nul, false, norm);
+	int fd, rc = srv__check_path(ss, m->req_id, "tail", m->path, nul, false, norm);
 
 	if (rc)
 		return rc < 0 ? rc : 0;
@@ -310,7 +314,7 @@ static int on_tail(struct srv_session *ss, const Sd__Netfs__TailReq *m, bool nul
 	if (timeout > SRV_TAIL_TIMEOUT_MAX_MS)
 		timeout = SRV_TAIL_TIMEOUT_MAX_MS;
 	rc = ss->io->start_tail(ss->io_arg, fd, m->req_id, m->offset, max, timeout);
-	return rc < 0 ? fail(ss, m->req_id, "tail", m->path, rc, NULL) : 0;
+	return rc < 0 ? srv__fail(ss, m->req_id, "tail", m->path, rc, NULL) : 0;
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len, int64_t off)
@@ -334,39 +338,68 @@ static bool checksum_ok(const struct wire_frame *f, uint64_t want)
 	return nfs_checksum(f->attach, f->attach_len) == want;
 }
 
+/*
+ * Appends len bytes to fd (O_APPEND), all or nothing: a write that stops
+ * short (ENOSPC, EFBIG, EIO) cuts the file back to its size before, so the
+ * next append does not glue onto a fragment. The loop is the only writer
+ * through this server, so that size is exact. *why explains a failure.
+ */
+static int append_all(int fd, const uint8_t *data, size_t len, uint64_t *new_size, const char **why)
+{
+	struct stat st;
+	off_t before;
+	int rc;
+
+	if (fstat(fd, &st) < 0)
+		return sd_err_from_errno(errno);
+	if (!S_ISREG(st.st_mode))
+		return *why = "not a regular file", SD_EINVAL;
+	before = st.st_size;
+	if ((rc = write_all(fd, data, len, -1)) < 0) {
+		bool cut = ftruncate(fd, before) == 0;
+		*why = cut ? "nothing appended (cut back to the size before)"
+			   : "could not cut the file back: a fragment may remain";
+		return rc;
+	}
+	if (fstat(fd, &st) < 0)
+		return sd_err_from_errno(errno);
+	*new_size = (uint64_t)st.st_size;
+	return 0;
+}
+
 static int on_append(struct srv_session *ss, const Sd__Netfs__AppendReq *m,
 		     const struct wire_frame *f, bool nul)
 {
 	Sd__Netfs__AppendResp r = SD__NETFS__APPEND_RESP__INIT;
-	char norm[NFS_PATH_MAX + 1];
-	const char *base;
-	struct stat st;
-	int dirfd, fd, rc = check_path(ss, m->req_id, "append", m->path, nul, false, norm);
+	char norm[NFS_PATH_MAX + 1], why[SRV_MSG_MAX];
+	const char *base, *reason = NULL;
+	uint64_t size = 0;
+	int dirfd, fd, rc = srv__check_path(ss, m->req_id, "append", m->path, nul, false, norm);
 
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if (!checksum_ok(f, m->xxh3))
-		return fail(ss, m->req_id, "append", m->path, SD_ECHECKSUM,
-			    "checksum mismatch, nothing written");
+		return srv__fail(ss, m->req_id, "append", m->path, SD_ECHECKSUM,
+				 "checksum mismatch, nothing written");
+	if (srv_busy_held(ss->srv, norm))
+		return srv__fail(ss, m->req_id, "append", m->path, SD_EBUSY,
+				 "a concat or truncate of this file is running");
 	if ((rc = srv_open_parent(ss->srv, norm, true, &dirfd, &base)) < 0)
-		return fail(ss, m->req_id, "append", m->path, rc, NULL);
+		return srv__fail(ss, m->req_id, "append", m->path, rc, NULL);
 	fd = openat(dirfd, base, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	rc = fd < 0 ? sd_err_from_errno(errno) : 0;
 	close(dirfd);
 	if (rc < 0)
-		return fail(ss, m->req_id, "append", m->path, rc, NULL);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		rc = SD_EINVAL;
-	else
-		rc = write_all(fd, f->attach, f->attach_len, -1);
-	if (rc == 0 && fstat(fd, &st) < 0)
-		rc = sd_err_from_errno(errno);
+		return srv__fail(ss, m->req_id, "append", m->path, rc, NULL);
+	rc = append_all(fd, f->attach, f->attach_len, &size, &reason);
 	close(fd);
-	if (rc < 0)
-		return fail(ss, m->req_id, "append", m->path, rc, NULL);
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "%s; %s", sd_strerror(rc), reason ? reason : "");
+		return srv__fail(ss, m->req_id, "append", m->path, rc, reason ? why : NULL);
+	}
 	ss->io->appended(ss->io_arg);
 	r.req_id = m->req_id;
-	r.new_size = (uint64_t)st.st_size;
+	r.new_size = size;
 	return ss->io->send(ss->io_arg, WIRE_NFS_APPEND_RESP, &r.base);
 }
 
@@ -394,19 +427,19 @@ static int on_create(struct srv_session *ss, const Sd__Netfs__CreateReq *m, bool
 	struct srv_handle *h;
 	const char *base;
 	struct stat st;
-	int rc = check_path(ss, m->req_id, "create", m->path, nul, false, norm);
+	int rc = srv__check_path(ss, m->req_id, "create", m->path, nul, false, norm);
 
 	if (rc)
 		return rc < 0 ? rc : 0;
 	if (ss->n_handles >= SRV_HANDLES_MAX)
-		return fail(ss, m->req_id, "create", m->path, SD_ELIMIT,
-			    "too many unfinished writes on this connection");
+		return srv__fail(ss, m->req_id, "create", m->path, SD_ELIMIT,
+				 "too many unfinished writes on this connection");
 	h = calloc(1, sizeof(*h));
 	if (!h)
-		return fail(ss, m->req_id, "create", m->path, SD_ENOMEM, NULL);
+		return srv__fail(ss, m->req_id, "create", m->path, SD_ENOMEM, NULL);
 	if ((rc = srv_open_parent(ss->srv, norm, true, &h->dirfd, &base)) < 0) {
 		free(h);
-		return fail(ss, m->req_id, "create", m->path, rc, NULL);
+		return srv__fail(ss, m->req_id, "create", m->path, rc, NULL);
 	}
 	if (fstatat(h->dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		rc = S_ISDIR(st.st_mode)   ? SD_EISDIR
@@ -420,7 +453,7 @@ static int on_create(struct srv_session *ss, const Sd__Netfs__CreateReq *m, bool
 	if (rc < 0) {
 		close(h->dirfd);
 		free(h);
-		return fail(ss, m->req_id, "create", m->path, rc, NULL);
+		return srv__fail(ss, m->req_id, "create", m->path, rc, NULL);
 	}
 	snprintf(h->base, sizeof(h->base), "%s", base);
 	snprintf(h->path, sizeof(h->path), "%s", norm);
@@ -441,7 +474,7 @@ static struct srv_handle *handle_find(struct srv_session *ss, uint64_t id)
 	return NULL;
 }
 
-static int send_ok(struct srv_session *ss, uint64_t req_id, uint64_t size)
+int srv__send_ok(struct srv_session *ss, uint64_t req_id, uint64_t size)
 {
 	Sd__Netfs__Ok r = SD__NETFS__OK__INIT;
 
@@ -460,15 +493,15 @@ static int on_write(struct srv_session *ss, const Sd__Netfs__WriteReq *m,
 		return srv_send_error(ss, m->req_id, SD_ENOENT, "write: no open handle %llu",
 				      (unsigned long long)m->handle);
 	if (!checksum_ok(f, m->xxh3))
-		return fail(ss, m->req_id, "write", h->path, SD_ECHECKSUM,
-			    "checksum mismatch, nothing written");
+		return srv__fail(ss, m->req_id, "write", h->path, SD_ECHECKSUM,
+				 "checksum mismatch, nothing written");
 	if (m->offset > (uint64_t)INT64_MAX - f->attach_len)
-		return fail(ss, m->req_id, "write", h->path, SD_EOVERFLOW, NULL);
+		return srv__fail(ss, m->req_id, "write", h->path, SD_EOVERFLOW, NULL);
 	if ((rc = write_all(h->fd, f->attach, f->attach_len, (int64_t)m->offset)) < 0)
-		return fail(ss, m->req_id, "write", h->path, rc, NULL);
+		return srv__fail(ss, m->req_id, "write", h->path, rc, NULL);
 	if (m->offset + f->attach_len > h->size)
 		h->size = m->offset + f->attach_len;
-	return send_ok(ss, m->req_id, h->size);
+	return srv__send_ok(ss, m->req_id, h->size);
 }
 
 static int on_commit(struct srv_session *ss, const Sd__Netfs__CommitReq *m)
@@ -485,8 +518,12 @@ static int on_commit(struct srv_session *ss, const Sd__Netfs__CommitReq *m)
 	snprintf(path, sizeof(path), "%s", h->path);
 	if (m->abort) {
 		handle_drop(ss, h, true);
-		return send_ok(ss, m->req_id, 0);
+		return srv__send_ok(ss, m->req_id, 0);
 	}
+	/* The handle stays: the client may commit again once the job ended. */
+	if (srv_busy_held(ss->srv, path))
+		return srv__fail(ss, m->req_id, "commit", path, SD_EBUSY,
+				 "a concat or truncate of this file is running");
 	if (fsync(h->fd) < 0 || fstat(h->fd, &st) < 0)
 		rc = sd_err_from_errno(errno);
 	size = rc == 0 ? (uint64_t)st.st_size : 0;
@@ -495,8 +532,8 @@ static int on_commit(struct srv_session *ss, const Sd__Netfs__CommitReq *m)
 		rc = sd_err_from_errno(errno);
 	handle_drop(ss, h, rc < 0);
 	if (rc < 0)
-		return fail(ss, m->req_id, "commit", path, rc, NULL);
-	return send_ok(ss, m->req_id, size);
+		return srv__fail(ss, m->req_id, "commit", path, rc, NULL);
+	return srv__send_ok(ss, m->req_id, size);
 }
 
 static int on_delete(struct srv_session *ss, const Sd__Netfs__DeleteReq *m, bool nul)
@@ -504,12 +541,15 @@ static int on_delete(struct srv_session *ss, const Sd__Netfs__DeleteReq *m, bool
 	char norm[NFS_PATH_MAX + 1];
 	const char *base;
 	struct stat st;
-	int dirfd, rc = check_path(ss, m->req_id, "delete", m->path, nul, false, norm);
+	int dirfd, rc = srv__check_path(ss, m->req_id, "delete", m->path, nul, false, norm);
 
 	if (rc)
 		return rc < 0 ? rc : 0;
+	if (srv_busy_held(ss->srv, norm))
+		return srv__fail(ss, m->req_id, "delete", m->path, SD_EBUSY,
+				 "a concat or truncate of this file is running");
 	if ((rc = srv_open_parent(ss->srv, norm, false, &dirfd, &base)) < 0)
-		return fail(ss, m->req_id, "delete", m->path, rc, NULL);
+		return srv__fail(ss, m->req_id, "delete", m->path, rc, NULL);
 	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = sd_err_from_errno(errno);
 	else if (S_ISLNK(st.st_mode))
@@ -518,16 +558,17 @@ static int on_delete(struct srv_session *ss, const Sd__Netfs__DeleteReq *m, bool
 		rc = errno == ENOTEMPTY ? SD_EBUSY : sd_err_from_errno(errno);
 	close(dirfd);
 	if (rc < 0)
-		return fail(ss, m->req_id, "delete", m->path, rc,
-			    rc == SD_EBUSY ? "directory not empty" : NULL);
-	return send_ok(ss, m->req_id, 0);
+		return srv__fail(ss, m->req_id, "delete", m->path, rc,
+				 rc == SD_EBUSY ? "directory not empty" : NULL);
+	return srv__send_ok(ss, m->req_id, 0);
 }
 
 int srv_dispatch(struct srv_session *ss, const struct wire_frame *f, const uint8_t *body)
 {
 	const void *msg = f->msg;
 	uint16_t t = f->hdr.type;
-	bool nul = body && body_path_has_nul(body, f->hdr.body_len);
+	uint32_t nuls = body ? body_nul_fields(body, f->hdr.body_len) : 0;
+	bool nul = nuls & (1u << 2);
 
 	if (!ss->hello_done) {
 		if (t == WIRE_NFS_HELLO)
@@ -554,6 +595,10 @@ int srv_dispatch(struct srv_session *ss, const struct wire_frame *f, const uint8
 		return on_commit(ss, msg);
 	case WIRE_NFS_DELETE_REQ:
 		return on_delete(ss, msg, nul);
+	case WIRE_NFS_CONCAT_REQ:
+		return srv__on_concat(ss, msg, nul, nuls & (1u << 3));
+	case WIRE_NFS_TRUNCATE_REQ:
+		return srv__on_truncate(ss, msg, nul);
 	case WIRE_NFS_CANCEL_REQ:
 		ss->io->cancel(ss->io_arg, ((const Sd__Netfs__CancelReq *)msg)->target);
 		return 0;

@@ -8,8 +8,16 @@
  *              answers through struct srv_io so the fuzz target can drive it
  *   stream.c   streamed reads with read-ahead (page cache on the loop, the
  *              rest on the work queue), tail waits
- *   conn.c     libuv: accept, frame reassembly, writes with back-pressure
- *   main.c     arguments, listen, signals
+ *   job.c      requests run as jobs on the work queue (struct srv_op); truncate
+ *   concat.c   concat: validated on the loop, run as a job, all or nothing
+ *   busy.c     which paths a running job holds (loop only)
+ *   reclaim.c  start-up: temporary files left by a killed server removed
+ *   conn.c     libuv: accept, frame reassembly, writes with back-pressure,
+ *              hello/idle timeouts, the pre-hello connection cap, jobs
+ *   main.c     arguments, reclaim, listen, signals
+ *
+ * Threads: everything runs on the loop thread except srv_job.work, which
+ * touches only its job (and the read-only struct srv: root_fd, cfg).
  */
 #ifndef SD_NETFS_SERVER_SRV_H
 #define SD_NETFS_SERVER_SRV_H
@@ -32,8 +40,17 @@
 #define SRV_INLINE_READ_MAX     (64u << 10) /* bytes: reads this small run on the loop */
 #define SRV_WQ_HIGH             (8u << 20)  /* bytes queued on a socket: stop producing */
 #define SRV_HELLO_TIMEOUT_MS    10000u      /* ms a new connection has to say hello */
-#define SRV_TAIL_POLL_MS        20u         /* how often waiting tails look at their file */
-#define SRV_TAIL_TIMEOUT_MAX_MS 600000u     /* longest tail wait */
+#define SRV_IDLE_TIMEOUT_MS     120000u     /* ms without bytes or requests: closed */
+#define SRV_PREHELLO_MAX        64u         /* connections still owing their hello */
+#define SRV_JOBS_MAX            8u          /* concats/truncates running per connection */
+#define SRV_CONCAT_SOURCES_MAX  NFS_CONCAT_SOURCES_MAX /* source files per concat */
+#define SRV_COPY_CHUNK          (8u << 20)             /* bytes per copy_file_range call */
+#define SRV_COPY_BUF            (1u << 20) /* bytes: read/write fallback and hashing buffer */
+#define SRV_BUSY_BUCKETS        256u       /* hash buckets of the busy-path table */
+#define SRV_RECLAIM_SCAN_MAX    1000000u   /* directory entries the start-up sweep visits */
+#define SRV_RECLAIM_DEPTH_MAX   64u        /* directory levels the start-up sweep descends */
+#define SRV_TAIL_POLL_MS        20u        /* how often waiting tails look at their file */
+#define SRV_TAIL_TIMEOUT_MAX_MS 600000u    /* longest tail wait */
 #define SRV_MSG_MAX             (NFS_PATH_MAX + 256u) /* bytes of an error message */
 #define SRV_TMP_PREFIX          ".nfs-tmp-" /* temporary files: hidden, never client-addressable */
 
@@ -44,11 +61,16 @@ struct srv_config {
 	const char *token;         /* borrowed; NULL or "" = no authentication */
 	bool no_openat2;           /* force the per-component O_NOFOLLOW walk (tests) */
 	unsigned hello_timeout_ms; /* 0: SRV_HELLO_TIMEOUT_MS */
+	unsigned idle_timeout_ms;  /* 0: SRV_IDLE_TIMEOUT_MS */
 };
 
+struct srv_busy;
+
+/* Zero-initialize, then set cfg and root_fd. */
 struct srv {
 	struct srv_config cfg;
-	int root_fd; /* O_PATH|O_DIRECTORY */
+	int root_fd;                             /* O_PATH|O_DIRECTORY */
+	struct srv_busy *busy[SRV_BUSY_BUCKETS]; /* paths held by running jobs */
 };
 
 /* ---- path.c ---------------------------------------------------------- */
@@ -89,6 +111,12 @@ void srv_entry_from_stat(Sd__Netfs__Entry *e, const char *path, const void *stat
 
 /* ---- session.c ------------------------------------------------------- */
 
+/* One operation that may take long on big files (concat, truncate). */
+struct srv_job {
+	void (*work)(struct srv_job *job); /* a worker thread: touches only the job */
+	void (*done)(struct srv_job *job); /* the loop: answers, releases, frees the job */
+};
+
 /* What the dispatcher needs from its transport. Each returns 0 or an SD_E*. */
 struct srv_io {
 	/* Queue one response frame (copied or consumed before return). */
@@ -105,6 +133,12 @@ struct srv_io {
 	void (*appended)(void *arg);
 	/* Stop the streamed request req_id, if it is still going. */
 	void (*cancel)(void *arg, uint64_t req_id);
+	/*
+	 * Runs job->work off the loop, then job->done on the loop (also after
+	 * the connection closed: done must not assume it can answer). On an
+	 * error neither runs and the caller still owns the job.
+	 */
+	int (*run)(void *arg, struct srv_job *job);
 };
 
 struct srv_handle;
@@ -117,7 +151,8 @@ struct srv_session {
 	struct srv_handle *handles;
 	unsigned n_handles;
 	uint64_t next_handle;
-	char peer[64]; /* for log lines */
+	unsigned n_jobs; /* running: SRV_JOBS_MAX */
+	char peer[64];   /* for log lines */
 };
 
 void srv_session_init(struct srv_session *ss, struct srv *s, const struct srv_io *io, void *arg);
@@ -134,6 +169,76 @@ int srv_dispatch(struct srv_session *ss, const struct wire_frame *f, const uint8
 /* Sends Error{req_id, code, message}. */
 int srv_send_error(struct srv_session *ss, uint64_t req_id, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Internal to the dispatcher (session.c, concat.c). */
+/* Error{id, rc, "op path: why"} (why NULL: rc's text). */
+int srv__fail(struct srv_session *ss, uint64_t id, const char *op, const char *path, int rc,
+	      const char *why);
+int srv__send_ok(struct srv_session *ss, uint64_t req_id, uint64_t size);
+/*
+ * Validates path into norm (NFS_PATH_MAX + 1 bytes). 0, or 1 after telling
+ * the client why it was refused, or a negative code when that send failed.
+ */
+int srv__check_path(struct srv_session *ss, uint64_t id, const char *op, const char *path,
+		    bool has_nul, bool allow_root, char *norm);
+
+/* ---- job.c, concat.c: requests run off the loop ----------------------- */
+
+/* What every job shares: its answer, built on the worker, sent on the loop. */
+struct srv_op {
+	struct srv_job job;     /* first: the transport's view */
+	struct srv_session *ss; /* the loop side only */
+	const struct srv *srv;  /* read-only on the worker */
+	uint64_t req_id;
+	int rc;        /* the first failure, or 0; SD_ECANCELED until the work runs */
+	uint64_t size; /* bytes: Ok{size} */
+	char msg[SRV_MSG_MAX];
+};
+
+/* Worker: records the first failure (message naming the path); returns rc. */
+int srv__op_fail(struct srv_op *op, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Loop: counts the job against SRV_JOBS_MAX and hands it to srv_io.run. */
+int srv__op_start(struct srv_session *ss, struct srv_op *op, uint64_t req_id,
+		  void (*work)(struct srv_job *), void (*done)(struct srv_job *));
+/* Loop, from done: Ok{size} or Error{rc, msg}; uncounts the job. */
+void srv__op_answer(struct srv_op *op);
+
+/* target_nul / source_nul: the raw target (field 2) / a source (field 3) held a NUL. */
+int srv__on_concat(struct srv_session *ss, const Sd__Netfs__ConcatReq *m, bool target_nul,
+		   bool source_nul);
+int srv__on_truncate(struct srv_session *ss, const Sd__Netfs__TruncateReq *m, bool nul);
+
+/* ---- busy.c ---------------------------------------------------------- */
+
+/*
+ * Paths held by running jobs (loop only): a job writing a file holds it
+ * exclusively, a concat reading a source shares it. Other writers (append,
+ * truncate, concat, delete, commit onto it) are refused with SD_EBUSY while
+ * a job holds the path.
+ */
+/* 0, SD_EBUSY (conflict), SD_ENOMEM. Allocates one entry per new path. */
+int srv_busy_acquire(struct srv *s, const char *norm, bool exclusive);
+void srv_busy_release(struct srv *s, const char *norm, bool exclusive);
+/* Is norm held at all? */
+bool srv_busy_held(const struct srv *s, const char *norm);
+
+/* ---- reclaim.c ------------------------------------------------------- */
+
+struct srv_reclaim {
+	uint64_t files;   /* temporary files removed */
+	uint64_t bytes;   /* their sizes */
+	uint64_t kept;    /* temporary files of a live process (another netfsd) */
+	uint64_t scanned; /* directory entries looked at */
+	bool truncated;   /* SRV_RECLAIM_SCAN_MAX or SRV_RECLAIM_DEPTH_MAX reached */
+};
+
+/*
+ * Removes SRV_TMP_PREFIX files under the root that no live process owns
+ * (their name carries the creating pid), never following a symlink. For
+ * start-up, before serving: blocking, O(entries) up to SRV_RECLAIM_SCAN_MAX.
+ */
+int srv_reclaim_tmp(const struct srv *s, struct srv_reclaim *out);
 
 /* ---- conn.c ---------------------------------------------------------- */
 

@@ -67,6 +67,7 @@ static void stream_free(struct stream *st)
 		pp = &(*pp)->next;
 	*pp = st->next;
 	c->n_streams--;
+	c->last_rx = uv_now(c->sv->loop); /* the idle clock starts when it ends */
 	close(st->fd);
 	free(st);
 	srv__conn_maybe_free(c);

@@ -5,19 +5,26 @@
  *
  * Input: byte 0 bit 0 set = the session already said hello; the rest is the
  * byte stream a client sends. Reads and tails are opened and handed to a
- * transport stub that closes the descriptor; every response is encoded.
+ * transport stub that closes the descriptor; jobs (concat, truncate) run at
+ * once; every response is encoded. Files are capped at FUZZ_FILE_MAX
+ * (RLIMIT_FSIZE, SIGXFSZ ignored), so concats of concats cannot fill the
+ * disk, and writes past the cap exercise the all-or-nothing paths.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
 #include "base/log.h"
 #include "netfs/server/srv.h"
+
+#define FUZZ_FILE_MAX (1u << 20) /* bytes: largest file the fuzzed server may write */
 
 static struct srv fuzz_srv;
 static bool fuzz_ready;
@@ -65,6 +72,14 @@ static void stub_cancel(void *arg, uint64_t req_id)
 {
 }
 
+/* Jobs (concat, truncate) run at once, on this thread. */
+static int stub_run(void *arg, struct srv_job *job)
+{
+	job->work(job);
+	job->done(job);
+	return 0;
+}
+
 static const struct srv_io stub_io = {
 	.send = stub_send,
 	.start_read = stub_start_read,
@@ -72,6 +87,7 @@ static const struct srv_io stub_io = {
 	.inflight = stub_inflight,
 	.appended = stub_appended,
 	.cancel = stub_cancel,
+	.run = stub_run,
 };
 
 static void put(const char *root, const char *rel, const char *text)
@@ -98,8 +114,15 @@ static void fuzz_cleanup(void)
 static void fuzz_init(void)
 {
 	static char root[64] = "/tmp/netfs-fuzz-XXXXXX";
+	struct rlimit fsize;
 	char p[512];
 
+	signal(SIGXFSZ, SIG_IGN);
+	if (getrlimit(RLIMIT_FSIZE, &fsize) < 0)
+		abort();
+	fsize.rlim_cur = FUZZ_FILE_MAX;
+	if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
+		abort();
 	if (!mkdtemp(root))
 		abort();
 	snprintf(p, sizeof(p), "%s/d", root);

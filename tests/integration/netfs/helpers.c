@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,6 +25,12 @@
 
 int server_start(struct server_proc *sp, const char *root, const char *dir,
 		 const char *const *extra)
+{
+	return server_start_fsize(sp, root, dir, extra, 0);
+}
+
+int server_start_fsize(struct server_proc *sp, const char *root, const char *dir,
+		       const char *const *extra, uint64_t fsize_max)
 {
 	char portfile[512];
 	const char *argv[32];
@@ -42,6 +51,14 @@ int server_start(struct server_proc *sp, const char *root, const char *dir,
 	argv[n] = NULL;
 	sp->pid = fork();
 	if (sp->pid == 0) {
+		/* A test that fails half-way must not leave servers behind. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (fsize_max) {
+			struct rlimit fsize = {fsize_max, fsize_max};
+			signal(SIGXFSZ, SIG_IGN); /* netfsd ignores it too; before exec as well */
+			if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
+				_exit(126);
+		}
 		execv(NETFSD_PATH, (char *const *)argv);
 		_exit(127);
 	}
@@ -63,6 +80,17 @@ int server_start(struct server_proc *sp, const char *root, const char *dir,
 	}
 	server_stop(sp);
 	return -1;
+}
+
+void server_kill(struct server_proc *sp)
+{
+	int status;
+
+	if (sp->pid <= 0)
+		return;
+	kill(sp->pid, SIGKILL);
+	waitpid(sp->pid, &status, 0);
+	sp->pid = 0;
 }
 
 void server_stop(struct server_proc *sp)
@@ -223,4 +251,29 @@ int raw_hello(int fd, struct wire_reader *r)
 	rc = f.hdr.type == WIRE_NFS_HELLO_ACK ? 0 : SD_EPROTO;
 	wire_frame_release(&f, NULL);
 	return rc;
+}
+
+bool raw_wait_closed(int fd, int wait_ms)
+{
+	uint8_t scratch[4096];
+
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int k = poll(&p, 1, wait_ms);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return false; /* still open when the wait ended */
+		ssize_t n = recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return true;
+	}
+}
+
+bool raw_is_open(int fd)
+{
+	uint8_t b;
+	ssize_t n = recv(fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }

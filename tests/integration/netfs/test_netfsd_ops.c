@@ -369,6 +369,21 @@ static void test_cli(void **state)
 	assert_int_equal(CLI("cat", "../etc/passwd"), 3);
 	assert_int_equal(CLI("rm", "cli/copy.bin"), 0);
 	assert_int_equal(CLI("rm", "cli/copy.bin"), 2);
+	/* concat and truncate: a + a + sub/b.txt, then cut back to 8 bytes. */
+	assert_int_equal(CLI("concat", "cli/joined", "a.txt", "a.txt", "sub/b.txt"), 0);
+	d = fixture_read(root, "cli/joined", &len);
+	assert_int_equal(len, 16);
+	assert_memory_equal(d, "hello\nhello\nbbb\n", 16);
+	free(d);
+	assert_int_equal(CLI("truncate", "cli/joined", "8"), 0);
+	d = fixture_read(root, "cli/joined", &len);
+	assert_int_equal(len, 8);
+	assert_memory_equal(d, "hello\nhe", 8);
+	free(d);
+	assert_int_equal(CLI("truncate", "cli/joined", "9"), 3);
+	assert_int_equal(CLI("concat", "cli/joined", "nope"), 2);
+	assert_int_equal(CLI("concat", "cli/joined"), 1);
+	assert_int_equal(CLI("truncate", "cli/joined", "x"), 1);
 	assert_int_equal(CLI("frobnicate"), 1);
 	assert_int_equal(CLI("put", "only-one-arg"), 1);
 	char *noargs[] = {"fs", NULL};

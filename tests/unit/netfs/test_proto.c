@@ -1,8 +1,9 @@
 /*
  * Unit tests for the netfs client core (netfs/client/proto.c): every request
- * builder produces the frame the server expects, every response becomes the
- * right event, corrupted chunks are caught, and responses are matched to
- * their requests by id and kind.
+ * builder produces the frame the server expects (concat and truncate too),
+ * every response becomes the right event, corrupted chunks are caught,
+ * responses are matched to their requests by id and kind, and refused
+ * arguments queue nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -465,6 +466,136 @@ static void test_bad_arguments(void **state)
 	nfs_proto_free(p);
 }
 
+static void test_concat(void **state)
+{
+	struct nfs_proto *p = new_ready();
+	const char *src[] = {"parts/p0", "parts/p1", "parts/p2"};
+	const uint64_t sums[] = {11, 22, 33};
+	Sd__Netfs__Error e = SD__NETFS__ERROR__INIT;
+	struct wire_frame f;
+	struct nfs_event ev;
+	uint64_t id1, id2;
+
+	(void)state;
+	assert_int_equal(nfs_proto_concat(p, "out/t", src, 3, true, 4096, sums, true, &id1), 0);
+	take_request(p, &f, WIRE_NFS_CONCAT_REQ);
+	Sd__Netfs__ConcatReq *m = (Sd__Netfs__ConcatReq *)f.msg;
+	assert_int_equal(m->req_id, id1);
+	assert_string_equal(m->target, "out/t");
+	assert_int_equal(m->n_sources, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_string_equal(m->sources[i], src[i]);
+		assert_true(m->source_xxh3[i] == sums[i]);
+	}
+	assert_int_equal(m->n_source_xxh3, 3);
+	assert_true(m->check_size);
+	assert_int_equal(m->expect_size, 4096);
+	assert_true(m->delete_sources);
+	wire_frame_release(&f, NULL);
+
+	/* Without sums and options: none on the wire. */
+	assert_int_equal(nfs_proto_concat(p, "out/u", src, 1, false, 0, NULL, false, &id2), 0);
+	take_request(p, &f, WIRE_NFS_CONCAT_REQ);
+	m = (Sd__Netfs__ConcatReq *)f.msg;
+	assert_int_equal(m->n_sources, 1);
+	assert_int_equal(m->n_source_xxh3, 0);
+	assert_false(m->check_size);
+	assert_false(m->delete_sources);
+	wire_frame_release(&f, NULL);
+
+	send_ok(p, id1, 4096 + 300);
+	e.req_id = id2;
+	e.code = SD_ESTATE;
+	e.message = "concat out/u: the target has 7 bytes, expected 0: nothing changed";
+	feed(p, WIRE_NFS_ERROR, &e.base, NULL, 0);
+	assert_int_equal(nfs_proto_next(p, &ev), 0);
+	assert_int_equal(ev.op, NFS_OP_CONCAT);
+	assert_int_equal(ev.req_id, id1);
+	assert_true(ev.done);
+	assert_int_equal(ev.err, 0);
+	assert_int_equal(ev.size, 4096 + 300);
+	assert_int_equal(nfs_proto_next(p, &ev), 0);
+	assert_int_equal(ev.op, NFS_OP_CONCAT);
+	assert_int_equal(ev.err, SD_ESTATE);
+	assert_non_null(strstr(ev.message, "out/u"));
+	assert_int_equal(nfs_proto_outstanding(p), 0);
+	assert_string_equal(nfs_op_name(NFS_OP_CONCAT), "concat");
+	nfs_proto_free(p);
+}
+
+static void test_truncate(void **state)
+{
+	struct nfs_proto *p = new_ready();
+	Sd__Netfs__AppendResp ar = SD__NETFS__APPEND_RESP__INIT;
+	struct wire_frame f;
+	struct nfs_event ev;
+	uint64_t id;
+
+	(void)state;
+	assert_int_equal(nfs_proto_truncate(p, "out/t", 1234, &id), 0);
+	take_request(p, &f, WIRE_NFS_TRUNCATE_REQ);
+	assert_int_equal(((Sd__Netfs__TruncateReq *)f.msg)->req_id, id);
+	assert_string_equal(((Sd__Netfs__TruncateReq *)f.msg)->path, "out/t");
+	assert_int_equal(((Sd__Netfs__TruncateReq *)f.msg)->size, 1234);
+	wire_frame_release(&f, NULL);
+	send_ok(p, id, 1234);
+	assert_int_equal(nfs_proto_next(p, &ev), 0);
+	assert_int_equal(ev.op, NFS_OP_TRUNCATE);
+	assert_int_equal(ev.size, 1234);
+	assert_true(ev.done);
+	assert_string_equal(nfs_op_name(NFS_OP_TRUNCATE), "truncate");
+	/* An AppendResp is no answer to a truncate: the stream is broken. */
+	assert_int_equal(nfs_proto_truncate(p, "out/t", 0, &id), 0);
+	ar.req_id = id;
+	feed(p, WIRE_NFS_APPEND_RESP, &ar.base, NULL, 0);
+	assert_int_equal(nfs_proto_next(p, &ev), SD_EPROTO);
+	nfs_proto_free(p);
+}
+
+static void test_concat_bad_arguments(void **state)
+{
+	static const char *many[NFS_CONCAT_SOURCES_MAX + 1];
+	struct nfs_proto *p = new_ready(); /* the server accepts 1 MiB frames */
+	char longpath[NFS_PATH_MAX + 2];
+	const char *src[] = {"a", NULL};
+	const char *two[] = {"a", longpath};
+	uint64_t id = 77;
+
+	(void)state;
+	memset(longpath, 'x', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	assert_int_equal(nfs_proto_concat(p, NULL, src, 1, false, 0, NULL, false, &id), SD_EINVAL);
+	assert_int_equal(nfs_proto_concat(p, "t", NULL, 1, false, 0, NULL, false, &id), SD_EINVAL);
+	assert_int_equal(nfs_proto_concat(p, "t", src, 2, false, 0, NULL, false, &id), SD_EINVAL);
+	assert_int_equal(nfs_proto_concat(p, "t", two, 2, false, 0, NULL, false, &id), SD_EINVAL);
+	assert_int_equal(nfs_proto_concat(p, longpath, src, 1, false, 0, NULL, false, &id),
+			 SD_EINVAL);
+	for (size_t i = 0; i < NFS_CONCAT_SOURCES_MAX + 1; i++)
+		many[i] = "s";
+	assert_int_equal(nfs_proto_concat(p, "t", many, NFS_CONCAT_SOURCES_MAX + 1, false, 0, NULL,
+					  false, &id),
+			 SD_EINVAL);
+	assert_int_equal(nfs_proto_truncate(p, NULL, 0, &id), SD_EINVAL);
+	assert_int_equal(nfs_proto_truncate(p, longpath, 0, &id), SD_EINVAL);
+	assert_int_equal(id, 77);
+	/* 4096 long paths are more than the 1 MiB frame the server announced. */
+	static char path[NFS_PATH_MAX + 1];
+	memset(path, 'p', NFS_PATH_MAX);
+	for (size_t i = 0; i < NFS_CONCAT_SOURCES_MAX; i++)
+		many[i] = path;
+	assert_int_equal(
+		nfs_proto_concat(p, "t", many, NFS_CONCAT_SOURCES_MAX, false, 0, NULL, false, &id),
+		SD_ETOOBIG);
+	/* Nothing queued, nothing outstanding after refusals. */
+	const uint8_t *out;
+	assert_int_equal(nfs_proto_out_pending(p, &out), 0);
+	assert_int_equal(nfs_proto_outstanding(p), 0);
+	/* No sources is a valid request (checks and syncs the target). */
+	assert_int_equal(nfs_proto_concat(p, "t", NULL, 0, true, 0, NULL, false, &id), 0);
+	assert_int_equal(nfs_proto_outstanding(p), 1);
+	nfs_proto_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -479,6 +610,9 @@ int main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_byte_at_a_time),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_concat),
+		cmocka_unit_test(test_truncate),
+		cmocka_unit_test(test_concat_bad_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
