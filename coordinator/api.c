@@ -8,12 +8,13 @@
  *   GET    /v1/jobs                    POST /v1/jobs          (auth)
  *   GET    /v1/jobs/:id                DELETE /v1/jobs/:id    (auth)
  *   GET    /v1/jobs/:id/plan           GET /v1/jobs/:id/exceptions
+ *   GET    /v1/jobs/:id/checkpoints    POST /v1/jobs/:id/savepoints (auth)
  *   POST   /v1/plan                    (auth; explain without running)
  *   GET    /metrics
  *
  * Errors are JSON: {"error": "what was wrong", "code": "SD_E..."}.
  */
-#include "coordinator/coord.h"
+#include "coordinator/coord_priv.h"
 
 #include <cjson/cJSON.h>
 #include <http_parser.h>
@@ -138,7 +139,8 @@ static int submit_status(int rc)
 	}
 }
 
-#define SUBMIT_FLAGS_MAX 64 /* constraints + preferences in one request */
+#define SUBMIT_FLAGS_MAX         64      /* constraints + preferences in one request */
+#define SUBMIT_CHECKPOINT_US_MAX 86400e6 /* "checkpoint_us": at most a day */
 
 struct submit_req {
 	cJSON *doc; /* owned: the parsed body, when JSON */
@@ -170,16 +172,42 @@ static int parse_list(const cJSON *doc, const char *key, struct submit_req *s, s
 	return 0;
 }
 
+/* "checkpoint_us" (a whole number of microseconds) and "from_savepoint" (a path). */
+static int parse_ft_fields(const cJSON *doc, struct coord_submit *sub, char *err, size_t cap)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(doc, "checkpoint_us");
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(doc, "from_savepoint");
+	if (c && (!cJSON_IsNumber(c) || c->valuedouble < 0 ||
+		  c->valuedouble > SUBMIT_CHECKPOINT_US_MAX ||
+		  c->valuedouble != (double)(int64_t)c->valuedouble)) {
+		snprintf(err, cap, "\"checkpoint_us\" must be a whole number from 0 (none) to %.0f",
+			 SUBMIT_CHECKPOINT_US_MAX);
+		return SD_EINVAL;
+	}
+	if (f && (!cJSON_IsString(f) || !f->valuestring[0] ||
+		  strlen(f->valuestring) >= COORD_PATH_MAX)) {
+		snprintf(err, cap, "\"from_savepoint\" must be a path of 1 to %u bytes",
+			 COORD_PATH_MAX - 1);
+		return SD_EINVAL;
+	}
+	if (c)
+		sub->checkpoint_us = (int64_t)c->valuedouble;
+	if (f)
+		sub->from_savepoint = f->valuestring;
+	return 0;
+}
+
 /*
  * The body is either JSON {"text": "...", "name": "...", "constraints":
- * ["k=v"], "prefer": ["k=v:w"]} or, with any other content type, the job
- * text itself.
+ * ["k=v"], "prefer": ["k=v:w"], "checkpoint_us": N, "from_savepoint": "..."}
+ * or, with any other content type, the job text itself.
  */
 static int parse_submit(const struct coord_http_request *req, struct submit_req *s, char *err,
 			size_t cap)
 {
 	const char *ct = header(req, "Content-Type");
 	memset(s, 0, sizeof(*s));
+	s->sub.checkpoint_us = -1; /* the job's own */
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
 		s->sub.text = req->body;
 		s->sub.text_len = req->body_len;
@@ -203,6 +231,8 @@ static int parse_submit(const struct coord_http_request *req, struct submit_req 
 	int rc = parse_list(s->doc, "constraints", s, &s->sub.n_constraints, err, cap);
 	if (rc == 0)
 		rc = parse_list(s->doc, "prefer", s, &s->sub.n_preferences, err, cap);
+	if (rc == 0)
+		rc = parse_ft_fields(s->doc, &s->sub, err, cap);
 	if (rc)
 		return rc;
 	s->sub.constraints = s->flags;
@@ -253,6 +283,79 @@ static void post_job(struct coord_api *api, const struct coord_http_request *req
 	set_json(resp, rc ? submit_status(rc) : plan_only ? 200 : 202, body);
 }
 
+/* 409 for a savepoint the job cannot take now, saying why. */
+static void savepoint_refused(struct coord_http_response *resp, const struct coord_job *job, int rc)
+{
+	char msg[256];
+	struct coord_chk_stats st;
+	coord_job_chk_stats(job, &st);
+	if (rc == SD_ENOTSUP)
+		snprintf(msg, sizeof(msg),
+			 "job %s runs without checkpoints (a bounded job, or its interval is 0): "
+			 "it has no state to take a savepoint of",
+			 job->id);
+	else if (rc == SD_EBUSY && job->stop_after_savepoint)
+		snprintf(msg, sizeof(msg), "job %s is already stopping with savepoint %llu",
+			 job->id, (unsigned long long)job->stop_savepoint_id);
+	else if (rc == SD_EBUSY)
+		snprintf(msg, sizeof(msg),
+			 "job %s: checkpoint %llu is in progress; try again once it ends", job->id,
+			 (unsigned long long)st.in_progress_id);
+	else
+		snprintf(msg, sizeof(msg),
+			 "job %s is %s: a savepoint needs every task of the job running", job->id,
+			 coord_job_state_name(job->state));
+	coord_api_error(resp, 409, rc, msg);
+}
+
+/* POST /v1/jobs/:id/savepoints, optional body {"stop": true}. */
+static void post_savepoint(struct coord_api *api, const struct coord_http_request *req,
+			   struct coord_job *job, struct coord_http_response *resp, uint64_t now_us)
+{
+	bool stop = false;
+	if (req->body_len) {
+		cJSON *doc = cJSON_ParseWithLength(req->body, req->body_len);
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(doc, "stop");
+		bool ok = cJSON_IsObject(doc) && (!st || cJSON_IsBool(st));
+		stop = cJSON_IsTrue(st);
+		cJSON_Delete(doc);
+		if (!ok) {
+			coord_api_error(resp, 400, SD_EINVAL,
+					"request body must be empty or a JSON object "
+					"{\"stop\": true|false}");
+			return;
+		}
+	}
+	uint64_t id = 0;
+	int rc = !job->ft.checkpoint_us      ? SD_ENOTSUP
+		 : job->stop_after_savepoint ? SD_EBUSY
+					     : coord_jobs_savepoint(api->jobs, job, now_us, &id);
+	if (rc == SD_ENOTSUP || rc == SD_EBUSY || rc == SD_ESTATE) {
+		savepoint_refused(resp, job, rc);
+		return;
+	}
+	if (rc) {
+		coord_api_error(resp, 500, rc, sd_strerror(rc));
+		return;
+	}
+	if (stop) {
+		job->stop_after_savepoint = true;
+		job->stop_savepoint_id = id;
+		job->version++;
+	}
+	char dir[COORD_PATH_MAX], path[COORD_PATH_MAX + 32];
+	if (coord__chk_dir(dir, sizeof(dir), job) != 0)
+		dir[0] = '\0';
+	snprintf(path, sizeof(path), "%s/chk-%llu", dir, (unsigned long long)id);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)id);
+	cJSON_AddStringToObject(o, "path", path);
+	cJSON_AddBoolToObject(o, "stop", stop);
+	char *body = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	set_json(resp, 202, body);
+}
+
 static void job_route(struct coord_api *api, const struct coord_http_request *req, const char *rest,
 		      struct coord_http_response *resp)
 {
@@ -267,17 +370,20 @@ static void job_route(struct coord_api *api, const struct coord_http_request *re
 	memcpy(id, rest, id_len);
 	id[id_len] = '\0';
 	struct coord_job *job = coord_jobs_find(api->jobs, id);
-	bool known_sub = !sub || strcmp(sub, "plan") == 0 || strcmp(sub, "exceptions") == 0;
+	bool savepoints = sub && strcmp(sub, "savepoints") == 0;
+	bool known_sub = !sub || savepoints || strcmp(sub, "plan") == 0 ||
+			 strcmp(sub, "exceptions") == 0 || strcmp(sub, "checkpoints") == 0;
 	if (!known_sub) {
 		coord_api_error(resp, 404, SD_ENOENT, "no such resource");
 		return;
 	}
 	bool is_get = req->method == HTTP_GET || req->method == HTTP_HEAD;
-	if (!is_get && !(req->method == HTTP_DELETE && !sub)) {
-		method_not_allowed(resp, sub ? "GET" : "GET, DELETE");
+	if (savepoints ? req->method != HTTP_POST
+		       : !is_get && !(req->method == HTTP_DELETE && !sub)) {
+		method_not_allowed(resp, savepoints ? "POST" : sub ? "GET" : "GET, DELETE");
 		return;
 	}
-	if (req->method == HTTP_DELETE && !authorized(api, req)) {
+	if (!is_get && !authorized(api, req)) {
 		coord_api_error(resp, 401, SD_EAUTH, "missing or wrong bearer token");
 		resp->extra_header = "WWW-Authenticate: Bearer";
 		return;
@@ -290,7 +396,9 @@ static void job_route(struct coord_api *api, const struct coord_http_request *re
 		return;
 	}
 	uint64_t now = api->now_us();
-	if (req->method == HTTP_DELETE) {
+	if (savepoints) {
+		post_savepoint(api, req, job, resp, now);
+	} else if (req->method == HTTP_DELETE) {
 		int rc = coord_jobs_cancel(api->jobs, job, "canceled through the API", now);
 		if (rc) {
 			char msg[128];
@@ -305,6 +413,8 @@ static void job_route(struct coord_api *api, const struct coord_http_request *re
 		set_json(resp, 200, coord_render_job_cached(api->jobs, job, now, &len));
 	} else if (strcmp(sub, "plan") == 0) {
 		set_json(resp, 200, coord_render_job_plan(job));
+	} else if (strcmp(sub, "checkpoints") == 0) {
+		set_json(resp, 200, coord_render_job_checkpoints(job));
 	} else {
 		set_json(resp, 200, coord_render_job_exceptions(job));
 	}

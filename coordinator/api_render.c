@@ -122,6 +122,7 @@ static cJSON *job_summary_json(const struct coord_job *job, uint64_t now_us)
 	uint64_t end = job_end_us(job) ? job_end_us(job) : now_us;
 	uint64_t dur = end > job_start_us(job) ? end - job_start_us(job) : 0;
 	cJSON_AddNumberToObject(o, "duration_ms", (double)(dur / 1000));
+	cJSON_AddNumberToObject(o, "attempt", job->attempt);
 	cJSON_AddItemToObject(o, "tasks", task_counts_json(job));
 	return o;
 }
@@ -251,6 +252,23 @@ static cJSON *vertex_json(const struct coord_jobs *t, const struct coord_job *jo
 	return o;
 }
 
+/* Restarts and a checkpoint summary (GET /v1/jobs/:id/checkpoints has the rest). */
+static void add_fault_tolerance(cJSON *o, const struct coord_job *job)
+{
+	cJSON_AddNumberToObject(o, "restarts", coord_job_restarts(job));
+	add_ms(o, "restart_at_ms", job->state == COORD_JOB_RESTARTING ? job->restart_at_us : 0);
+	struct coord_chk_stats st;
+	coord_job_chk_stats(job, &st);
+	cJSON *c = cJSON_AddObjectToObject(o, "checkpoints");
+	cJSON_AddNumberToObject(c, "completed", (double)st.completed);
+	cJSON_AddNumberToObject(c, "failed", (double)st.failed);
+	if (st.latest_id)
+		cJSON_AddNumberToObject(c, "latest_id", (double)st.latest_id);
+	else
+		cJSON_AddNullToObject(c, "latest_id");
+	cJSON_AddNumberToObject(c, "interval_ms", (double)(job->ft.checkpoint_us / 1000));
+}
+
 char *coord_render_job(const struct coord_jobs *t, const struct coord_job *job, uint64_t now_us)
 {
 	cJSON *o = job_summary_json(job, now_us);
@@ -269,6 +287,7 @@ char *coord_render_job(const struct coord_jobs *t, const struct coord_job *job, 
 	} else {
 		cJSON_AddNullToObject(o, "failure");
 	}
+	add_fault_tolerance(o, job);
 	uint64_t run_start = job->state_at_us[COORD_JOB_RUNNING];
 	uint64_t end = job_end_us(job) ? job_end_us(job) : now_us;
 	uint64_t run_us = run_start && end > run_start ? end - run_start : 0;
@@ -314,6 +333,14 @@ char *coord_render_job_plan(const struct coord_job *job)
 		cJSON_AddItemToObject(o, "plan", plan);
 	else
 		cJSON_AddNullToObject(o, "plan");
+	return finish(o);
+}
+
+char *coord_render_job_checkpoints(const struct coord_job *job)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (o)
+		coord__chk_render(job, o);
 	return finish(o);
 }
 

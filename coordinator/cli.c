@@ -38,9 +38,13 @@ static void usage(FILE *out)
 		"  run JOB.sd [--nodes N] [--regions R:N,...] [--data DIR]\n"
 		"                        run a job on a private local cluster, then tear it down\n"
 		"  submit JOB.sd [--constraint k=v]... [--prefer k=v:w]... [--name N] [--wait]\n"
+		"         [--checkpoint DUR] [--from-savepoint PATH]\n"
 		"  list                  jobs, newest first\n"
-		"  status ID             a job's state, stages and counters\n"
+		"  status ID             a job's state, stages, counters, restarts, checkpoints\n"
 		"  cancel ID\n"
+		"  checkpoints ID        a job's checkpoint statistics and history\n"
+		"  savepoint ID [--stop] take a savepoint, wait for it, print its path\n"
+		"                        (--stop: then cancel the job)\n"
 		"  plan JOB.sd [--placement] [--constraint k=v]...  explain the plan (and where it "
 		"would run)\n"
 		"  nodes                 registered nodes, their labels and round-trip times\n"
@@ -52,11 +56,12 @@ static void usage(FILE *out)
 		"  --coordinator URL     default $STARDUST_COORDINATOR or " CLI_DEFAULT_COORDINATOR
 		"\n"
 		"  -o json               print the endpoint's JSON, for scripts\n"
-		"  --token T             bearer token for submit/cancel (or $STARDUST_TOKEN)\n"
+		"  --token T             bearer token for changes (or $STARDUST_TOKEN)\n"
 		"\n"
 		"examples:\n"
 		"  stardust run examples/wordcount.sd --nodes 3\n"
 		"  stardust submit job.sd --constraint region=eu-west --wait\n"
+		"  stardust submit job.sd --checkpoint 10s --from-savepoint PATH\n"
 		"  stardust -o json nodes | jq '.nodes[].name'\n"
 		"\n"
 		"exit codes: 0 ok, 1 error, 2 usage, 3 coordinator unreachable, 4 not found,\n"
@@ -150,13 +155,40 @@ int cli_wait_job(const struct cli_ctx *ctx, const char *id, bool print_final)
 	}
 }
 
-/* Builds {"name","text","constraints","prefer"}; returns owned JSON text. */
+/* "5s", "500ms", "2m", "1500us" or plain seconds, as the coordinator's flags
+ * take them (coord_parse_duration_us). 0 or -1. */
+static int parse_duration_us(const char *text, uint64_t *out)
+{
+	char *end;
+	double v = strtod(text, &end);
+	double scale = !strcmp(end, "") || !strcmp(end, "s") ? 1e6
+		       : !strcmp(end, "ms")                  ? 1e3
+		       : !strcmp(end, "us")                  ? 1
+		       : !strcmp(end, "m")                   ? 60e6
+							     : -1;
+	if (end == text || !(v >= 0 && v <= 1e9) || scale < 0)
+		return -1;
+	*out = (uint64_t)(v * scale);
+	return 0;
+}
+
+/* What `submit` sends besides the text; checkpoint_us -1 = the job's own. */
+struct submit_opts {
+	int64_t checkpoint_us;
+	const char *from_savepoint; /* NULL = none */
+};
+
+/* Builds {"name","text","constraints","prefer",...}; returns owned JSON text. */
 static char *submit_body(const char *name, const char *text, char **cons, size_t n_cons,
-			 char **prefs, size_t n_prefs)
+			 char **prefs, size_t n_prefs, const struct submit_opts *opt)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "name", name);
 	cJSON_AddStringToObject(o, "text", text);
+	if (opt->checkpoint_us >= 0)
+		cJSON_AddNumberToObject(o, "checkpoint_us", (double)opt->checkpoint_us);
+	if (opt->from_savepoint)
+		cJSON_AddStringToObject(o, "from_savepoint", opt->from_savepoint);
 	cJSON *c = cJSON_AddArrayToObject(o, "constraints");
 	for (size_t i = 0; i < n_cons; i++)
 		cJSON_AddItemToArray(c, cJSON_CreateString(cons[i]));
@@ -194,10 +226,20 @@ static int cmd_submit(const struct cli_ctx *ctx, int argc, char **argv, bool pla
 	size_t n_cons = 0, n_prefs = 0;
 	const char *file = NULL, *name = NULL;
 	bool wait = false, placement = false;
+	struct submit_opts opt = {.checkpoint_us = -1};
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		bool has_val = i + 1 < argc;
-		if (!strcmp(a, "--constraint") && has_val)
+		uint64_t us;
+		if (!strcmp(a, "--checkpoint") && has_val && !plan_only) {
+			if (parse_duration_us(argv[++i], &us))
+				return usage_error("--checkpoint wants a duration (5s, 500ms, 0 = "
+						   "none), got \"%s\"",
+						   argv[i]);
+			opt.checkpoint_us = (int64_t)us;
+		} else if (!strcmp(a, "--from-savepoint") && has_val && !plan_only)
+			opt.from_savepoint = argv[++i];
+		else if (!strcmp(a, "--constraint") && has_val)
 			cons[n_cons++] = argv[++i];
 		else if (!strcmp(a, "--prefer") && has_val)
 			prefs[n_prefs++] = argv[++i];
@@ -229,7 +271,8 @@ static int cmd_submit(const struct cli_ctx *ctx, int argc, char **argv, bool pla
 			file, CLI_JOB_FILE_MAX);
 		return CLI_EXIT_ERROR;
 	}
-	char *body = submit_body(name ? name : base_name(file), text, cons, n_cons, prefs, n_prefs);
+	char *body = submit_body(name ? name : base_name(file), text, cons, n_cons, prefs, n_prefs,
+				 &opt);
 	free(text);
 	if (!body)
 		return CLI_EXIT_ERROR;
@@ -302,6 +345,172 @@ static int cmd_job(const struct cli_ctx *ctx, int argc, char **argv, bool cancel
 		printf("canceled job %s\n", argv[0]);
 	cli_response_free(&r);
 	return rc;
+}
+
+static int cmd_checkpoints(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return usage_error("%s needs exactly one job id", "checkpoints");
+	if (!valid_id(argv[0])) {
+		fprintf(stderr, "stardust: no such job: %s\n", argv[0]);
+		return CLI_EXIT_NOT_FOUND;
+	}
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/jobs/%s/checkpoints", argv[0]);
+	return get_and_show(ctx, path, "checkpoints", cli_render_checkpoints);
+}
+
+/* GETs path as JSON; NULL (after saying why, *rc an exit code) when it cannot. */
+static cJSON *get_json(const struct cli_ctx *ctx, const char *path, const char *what, int *rc)
+{
+	struct cli_response r;
+	*rc = cli_request(ctx, "GET", path, NULL, NULL, &r);
+	if (*rc)
+		return NULL;
+	cJSON *doc = r.status == 200 ? cJSON_Parse(r.body) : NULL;
+	if (r.status != 200)
+		*rc = cli_report_error(what, &r);
+	else if (!doc)
+		*rc = CLI_EXIT_ERROR, fprintf(stderr, "stardust: %s: not JSON\n", what);
+	cli_response_free(&r);
+	return doc;
+}
+
+/* Why savepoint n failed: the newest exception since it was triggered. */
+static void savepoint_failure(const struct cli_ctx *ctx, const char *job, const cJSON *entry,
+			      char *out, size_t cap)
+{
+	char path[128];
+	int rc;
+	snprintf(out, cap,
+		 "aborted (timed out, or the job failed or restarted; stardust status %s)", job);
+	snprintf(path, sizeof(path), "/v1/jobs/%s/exceptions", job);
+	cJSON *doc = get_json(ctx, path, "exceptions", &rc);
+	const cJSON *trig = cJSON_GetObjectItemCaseSensitive(entry, "trigger_timestamp");
+	double since = cJSON_IsNumber(trig) ? trig->valuedouble : 0;
+	const cJSON *e, *newest = NULL;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "exceptions"))
+	{
+		const cJSON *at = cJSON_GetObjectItemCaseSensitive(e, "timestamp_ms");
+		if (cJSON_IsNumber(at) && at->valuedouble >= since)
+			newest = e;
+	}
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(newest, "message");
+	if (cJSON_IsString(msg))
+		snprintf(out, cap, "%s", msg->valuestring);
+	cJSON_Delete(doc);
+}
+
+/* The history entry of checkpoint id, or NULL (borrowed from doc). */
+static const cJSON *history_entry(const cJSON *doc, double id)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "history"))
+	{
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "id");
+		if (cJSON_IsNumber(v) && v->valuedouble == id)
+			return e;
+	}
+	return NULL;
+}
+
+/* Polls the checkpoint statistics until savepoint id completes or fails. */
+static int wait_savepoint(const struct cli_ctx *ctx, const char *job, double id, bool stop)
+{
+	char path[128], why[512];
+	snprintf(path, sizeof(path), "/v1/jobs/%s/checkpoints", job);
+	for (unsigned waited = 0; waited <= CLI_SAVEPOINT_WAIT_MS;
+	     waited += CLI_SAVEPOINT_POLL_MS) {
+		if (cli_interrupted) {
+			fprintf(stderr,
+				"\nstardust: interrupted; savepoint %.0f of job %s goes on\n", id,
+				job);
+			return CLI_EXIT_ERROR;
+		}
+		int rc;
+		cJSON *doc = get_json(ctx, path, "checkpoints", &rc);
+		if (!doc)
+			return rc;
+		const cJSON *e = history_entry(doc, id);
+		const char *status =
+			e ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "status"))
+			  : NULL;
+		if (status && !strcmp(status, "COMPLETED")) {
+			const char *where = cJSON_GetStringValue(
+				cJSON_GetObjectItemCaseSensitive(e, "external_path"));
+			if (ctx->json) {
+				char *text = cJSON_PrintUnformatted(e);
+				printf("%s\n", text ? text : "{}");
+				free(text);
+			} else {
+				printf("%s\n", where ? where : "?");
+			}
+			fprintf(stderr, "savepoint %.0f of job %s complete%s\n", id, job,
+				stop ? "; the job stops" : "");
+			cJSON_Delete(doc);
+			return CLI_EXIT_OK;
+		}
+		if (status && !strcmp(status, "FAILED")) {
+			savepoint_failure(ctx, job, e, why, sizeof(why));
+			fprintf(stderr, "stardust: savepoint %.0f of job %s failed: %s\n", id, job,
+				why);
+			cJSON_Delete(doc);
+			return CLI_EXIT_ERROR;
+		}
+		cJSON_Delete(doc);
+		sleep_ms(CLI_SAVEPOINT_POLL_MS);
+	}
+	fprintf(stderr,
+		"stardust: savepoint %.0f of job %s did not complete within %u s "
+		"(stardust checkpoints %s)\n",
+		id, job, CLI_SAVEPOINT_WAIT_MS / 1000, job);
+	return CLI_EXIT_ERROR;
+}
+
+static int cmd_savepoint(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	const char *job = NULL;
+	bool stop = false;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--stop"))
+			stop = true;
+		else if (argv[i][0] == '-')
+			return usage_error("unknown option %s", argv[i]);
+		else if (job)
+			return usage_error("savepoint takes one job id (extra: %s)", argv[i]);
+		else
+			job = argv[i];
+	}
+	if (!job)
+		return usage_error("%s needs a job id", "savepoint");
+	if (!valid_id(job)) {
+		fprintf(stderr, "stardust: no such job: %s\n", job);
+		return CLI_EXIT_NOT_FOUND;
+	}
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/jobs/%s/savepoints", job);
+	struct cli_response r;
+	int rc = cli_request(ctx, "POST", path, stop ? "{\"stop\":true}" : "{}", "application/json",
+			     &r);
+	if (rc)
+		return rc;
+	if (r.status / 100 != 2) {
+		rc = cli_report_error("savepoint", &r);
+		cli_response_free(&r);
+		return rc;
+	}
+	cJSON *doc = cJSON_Parse(r.body);
+	cli_response_free(&r);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+	double n = cJSON_IsNumber(id) ? id->valuedouble : -1;
+	cJSON_Delete(doc);
+	if (n < 0) {
+		fprintf(stderr, "stardust: savepoint: unexpected answer from the coordinator\n");
+		return CLI_EXIT_ERROR;
+	}
+	if (ctx->tty)
+		fprintf(stderr, "savepoint %.0f of job %s triggered; waiting\n", n, job);
+	return wait_savepoint(ctx, job, n, stop);
 }
 
 static int cmd_fs(int argc, char **argv)
@@ -413,6 +622,10 @@ static int dispatch(struct cli_ctx *ctx, int argc, char **argv)
 		return cmd_job(ctx, n, rest, true);
 	if (!strcmp(cmd, "run"))
 		return cli_run_main(ctx, n, rest);
+	if (!strcmp(cmd, "checkpoints"))
+		return cmd_checkpoints(ctx, n, rest);
+	if (!strcmp(cmd, "savepoint"))
+		return cmd_savepoint(ctx, n, rest);
 	return usage_error("unknown command \"%s\"", cmd);
 }
 

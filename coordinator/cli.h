@@ -19,6 +19,8 @@
 #define CLI_RESPONSE_MAX        (64u << 20) /* bytes: largest response accepted */
 #define CLI_JOB_FILE_MAX        (1u << 20)  /* bytes: a job file (COORD_JOB_TEXT_MAX) */
 #define CLI_POLL_MS             200u        /* wait loop period */
+#define CLI_SAVEPOINT_POLL_MS   100u        /* `savepoint`: checkpoint statistics polled */
+#define CLI_SAVEPOINT_WAIT_MS   60000u      /* `savepoint`: for it to complete or fail */
 #define CLI_CONNECT_TIMEOUT_S   5L
 #define CLI_REQUEST_TIMEOUT_S   30L
 
@@ -62,6 +64,9 @@ int cli_report_error(const char *what, const struct cli_response *resp);
 int cli_render_nodes(const char *json);
 int cli_render_jobs(const char *json);
 int cli_render_job(const char *json);
+int cli_render_checkpoints(const char *json);
+/* Formats a byte count for people ("1.5MiB"). */
+void cli_fmt_bytes(double bytes, char *out, size_t cap);
 /* One line of progress for a running job (stage states, records/s). */
 void cli_render_progress(const char *json, char *out, size_t cap);
 

@@ -86,18 +86,91 @@ int cli_render_jobs(const char *json)
 	const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(doc, "jobs");
 	if (!cJSON_IsArray(jobs))
 		return bad_shape(doc, "jobs");
-	printf("%-32s  %-16s %-9s %10s %7s\n", "ID", "NAME", "STATE", "DURATION", "TASKS");
+	printf("%-32s  %-16s %-10s %10s %7s %7s\n", "ID", "NAME", "STATE", "DURATION", "TASKS",
+	       "ATTEMPT");
 	const cJSON *j;
 	cJSON_ArrayForEach(j, jobs)
 	{
 		char dur[32];
 		fmt_duration(num(j, "duration_ms"), dur, sizeof(dur));
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "tasks");
-		printf("%-32s  %-16.16s %-9s %10s %3.0f/%-3.0f\n", str(j, "id"), str(j, "name"),
-		       str(j, "state"), dur, num(t, "FINISHED"), num(t, "total"));
+		printf("%-32s  %-16.16s %-10s %10s %3.0f/%-3.0f %7.0f\n", str(j, "id"),
+		       str(j, "name"), str(j, "state"), dur, num(t, "FINISHED"), num(t, "total"),
+		       num(j, "attempt"));
 	}
 	if (cJSON_GetArraySize(jobs) == 0)
 		printf("(no jobs)\n");
+	cJSON_Delete(doc);
+	return CLI_EXIT_OK;
+}
+
+/* "attempt 2 (2 restarts); checkpoints: 14 completed, 1 failed, latest 15". */
+static void render_fault_tolerance(const cJSON *doc)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(doc, "checkpoints");
+	if (!has_num(doc, "attempt") || !cJSON_IsObject(c))
+		return; /* a coordinator without restarts and checkpoints */
+	char latest[48] = "none";
+	if (has_num(c, "latest_id"))
+		snprintf(latest, sizeof(latest), "%.0f", num(c, "latest_id"));
+	printf("attempt %.0f (%.0f restart%s)", num(doc, "attempt"), num(doc, "restarts"),
+	       num(doc, "restarts") == 1 ? "" : "s");
+	if (num(c, "interval_ms") > 0 || num(c, "completed") > 0 || num(c, "failed") > 0)
+		printf("; checkpoints: %.0f completed, %.0f failed, latest %s", num(c, "completed"),
+		       num(c, "failed"), latest);
+	else
+		printf("; no checkpoints");
+	printf("\n");
+}
+
+void cli_fmt_bytes(double bytes, char *out, size_t cap)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	size_t u = 0;
+	while (bytes >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		bytes /= 1024;
+		u++;
+	}
+	snprintf(out, cap, u ? "%.1f%s" : "%.0f%s", bytes, units[u]);
+}
+
+int cli_render_checkpoints(const char *json)
+{
+	cJSON *doc = cJSON_Parse(json);
+	const cJSON *hist = cJSON_GetObjectItemCaseSensitive(doc, "history");
+	const cJSON *counts = cJSON_GetObjectItemCaseSensitive(doc, "counts");
+	const cJSON *restart = cJSON_GetObjectItemCaseSensitive(doc, "restart");
+	if (!cJSON_IsArray(hist) || !cJSON_IsObject(counts))
+		return bad_shape(doc, "checkpoints");
+	char every[32] = "never";
+	if (num(doc, "interval_ms") > 0) {
+		fmt_duration(num(doc, "interval_ms"), every + 6, sizeof(every) - 6);
+		memcpy(every, "every ", 6);
+	}
+	printf("checkpoints: %.0f completed, %.0f failed, %.0f in progress, %.0f restored; %s\n",
+	       num(counts, "completed"), num(counts, "failed"), num(counts, "in_progress"),
+	       num(counts, "restored"), every);
+	if (cJSON_IsObject(restart))
+		printf("restarts: attempt %.0f, strategy %s, at most %.0f\n",
+		       num(restart, "attempt"), str(restart, "strategy"),
+		       num(restart, "attempts_max"));
+	printf("%-6s %-11s %-9s %10s %9s %9s  %s\n", "ID", "STATUS", "SAVEPOINT", "SIZE",
+	       "DURATION", "ALIGNMENT", "PATH");
+	const cJSON *e;
+	cJSON_ArrayForEach(e, hist)
+	{
+		char size[32], dur[32] = "-", align[32];
+		cli_fmt_bytes(num(e, "state_size"), size, sizeof(size));
+		if (has_num(e, "end_to_end_duration"))
+			fmt_duration(num(e, "end_to_end_duration"), dur, sizeof(dur));
+		fmt_duration(num(e, "alignment_ms"), align, sizeof(align));
+		printf("%-6.0f %-11s %-9s %10s %9s %9s  %s\n", num(e, "id"), str(e, "status"),
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "is_savepoint")) ? "yes"
+											 : "no",
+		       size, dur, align, str(e, "external_path"));
+	}
+	if (cJSON_GetArraySize(hist) == 0)
+		printf("(no checkpoints yet)\n");
 	cJSON_Delete(doc);
 	return CLI_EXIT_OK;
 }
@@ -115,6 +188,7 @@ int cli_render_job(const char *json)
 	const cJSON *f = cJSON_GetObjectItemCaseSensitive(doc, "failure");
 	if (cJSON_IsObject(f))
 		printf("failure: %s (%s)\n", str(f, "message"), str(f, "code"));
+	render_fault_tolerance(doc);
 	const cJSON *sk;
 	cJSON_ArrayForEach(sk, cJSON_GetObjectItemCaseSensitive(doc, "sinks"))
 	{

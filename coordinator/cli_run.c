@@ -211,8 +211,9 @@ static void teardown(struct run *r)
 	}
 }
 
-/* The directory is ours (mkdtemp) and holds only flat files. */
-static void remove_dir(const char *dir)
+/* The directory is ours (mkdtemp): files, and the coordinator's job store
+ * one level down (jobs/). depth bounds the recursion. */
+static void remove_dir(const char *dir, int depth)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -223,7 +224,11 @@ static void remove_dir(const char *dir)
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
+		struct stat st;
+		if (depth > 0 && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			remove_dir(path, depth - 1);
+		else
+			unlink(path);
 	}
 	closedir(d);
 	rmdir(dir);
@@ -633,7 +638,7 @@ int cli_run_main(const struct cli_ctx *outer, int argc, char **argv)
 		fprintf(stderr, "stardust run: interrupted; stopping the local cluster\n");
 	teardown(r);
 	if (rc == CLI_EXIT_OK && !r->keep)
-		remove_dir(r->dir);
+		remove_dir(r->dir, 1);
 	else
 		fprintf(stderr, "stardust run: logs kept in %s\n", r->dir);
 	free(r);

@@ -5,6 +5,11 @@
  *   stardust-coordinator --listen-http 127.0.0.1:8080 --listen-control 127.0.0.1:7000
  *                        [--token T] [--join-token J] [--heartbeat-timeout 5s]
  *                        [--state-dir DIR] [--log-level info]
+ *                        [--checkpoint-interval 5s] [--restart-strategy fixed|backoff|none]
+ *                        [--restart-attempts N] [--restart-delay D] [--restart-delay-max D]
+ *
+ * The fault-tolerance flags set the defaults for jobs whose job block says
+ * nothing (docs/language.md); bounded jobs never checkpoint.
  *
  * Tokens may also come from the environment (STARDUST_TOKEN,
  * STARDUST_JOIN_TOKEN) so they stay out of `ps`.
@@ -21,6 +26,7 @@
 #define DEFAULT_HTTP              "127.0.0.1:8080"
 #define DEFAULT_CONTROL           "127.0.0.1:7000"
 #define DEFAULT_HEARTBEAT_TIMEOUT 5000000u /* us */
+#define RESTART_ATTEMPTS_MAX      1000000u /* --restart-attempts */
 
 static void usage(FILE *out)
 {
@@ -34,9 +40,63 @@ static void usage(FILE *out)
 		"                              (5s; units us, ms, s, m)\n"
 		"  --netfs HOST:PORT           the file service jobs read and write (netfs://)\n"
 		"  --netfs-token T             its token (env STARDUST_NETFS_TOKEN)\n"
-		"  --state-dir DIR             write DIR/endpoints.json with the bound addresses\n"
+		"  --state-dir DIR             write DIR/endpoints.json with the bound addresses;\n"
+		"                              keep jobs in DIR/jobs/ (reloaded at start)\n"
+		"  --checkpoint-interval D     checkpoint unbounded jobs every D (%ums; 0 = "
+		"never)\n"
+		"  --restart-strategy S        after a failure: fixed, backoff or none (fixed)\n"
+		"  --restart-attempts N        restarts before a job fails (%u)\n"
+		"  --restart-delay D           fixed delay, first backoff delay (%ums)\n"
+		"  --restart-delay-max D       backoff cap (%ums)\n"
 		"  --log-level L               debug, info, warn, error, off (default info)\n"
-		"exit status: 0 after SIGINT/SIGTERM, 1 on a start-up error, 2 on bad usage\n");
+		"exit status: 0 after SIGINT/SIGTERM, 1 on a start-up error, 2 on bad usage\n",
+		COORD_CHECKPOINT_DEFAULT_US / 1000u, COORD_RESTART_ATTEMPTS,
+		COORD_RESTART_DELAY_US / 1000u, COORD_RESTART_DELAY_MAX_US / 1000u);
+}
+
+/* One fault-tolerance flag into f; 0, or -1 after saying what was wrong. */
+static int ft_flag(struct coord_ft_flags *f, int ch, const char *arg)
+{
+	char *end = NULL;
+	unsigned long n;
+	switch (ch) {
+	case 'r':
+		f->restart = true;
+		if (strcmp(arg, "fixed") == 0)
+			f->ft.restart = COORD_RESTART_FIXED;
+		else if (strcmp(arg, "backoff") == 0)
+			f->ft.restart = COORD_RESTART_BACKOFF;
+		else if (strcmp(arg, "none") == 0)
+			f->ft.restart = COORD_RESTART_NONE;
+		else
+			break;
+		return 0;
+	case 'a':
+		f->attempts = true;
+		n = strtoul(arg, &end, 10);
+		if (arg[0] < '0' || arg[0] > '9' || *end || n > RESTART_ATTEMPTS_MAX)
+			break;
+		f->ft.restart_attempts = (uint32_t)n;
+		return 0;
+	case 'c':
+		f->checkpoint = true;
+		if (coord_parse_duration_us(arg, &f->ft.checkpoint_us))
+			break;
+		return 0;
+	case 'd':
+		f->delay = true;
+		if (coord_parse_duration_us(arg, &f->ft.restart_delay_us))
+			break;
+		return 0;
+	default:
+		f->delay_max = true;
+		if (coord_parse_duration_us(arg, &f->ft.restart_delay_max_us) ||
+		    f->ft.restart_delay_max_us == 0)
+			break;
+		return 0;
+	}
+	fprintf(stderr, "stardust-coordinator: bad value \"%s\" (see --help)\n", arg);
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -59,6 +119,11 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, 'l'},
 		{"netfs", required_argument, NULL, 'n'},
 		{"netfs-token", required_argument, NULL, 'N'},
+		{"checkpoint-interval", required_argument, NULL, 'c'},
+		{"restart-strategy", required_argument, NULL, 'r'},
+		{"restart-attempts", required_argument, NULL, 'a'},
+		{"restart-delay", required_argument, NULL, 'd'},
+		{"restart-delay-max", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -95,6 +160,14 @@ int main(int argc, char **argv)
 		case 'N':
 			cfg.netfs_token = optarg;
 			break;
+		case 'c':
+		case 'r':
+		case 'a':
+		case 'd':
+		case 'D':
+			if (ft_flag(&cfg.ft, ch, optarg))
+				return 2;
+			break;
 		case 'l':
 			if (sd_log_parse_level(optarg, &level)) {
 				fprintf(stderr, "stardust-coordinator: bad log level \"%s\"\n",
@@ -110,6 +183,12 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (cfg.ft.delay && cfg.ft.delay_max &&
+	    cfg.ft.ft.restart_delay_max_us < cfg.ft.ft.restart_delay_us) {
+		fprintf(stderr,
+			"stardust-coordinator: --restart-delay-max is below --restart-delay\n");
+		return 2;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "stardust-coordinator: unexpected argument \"%s\"\n", argv[optind]);

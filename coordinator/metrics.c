@@ -3,7 +3,8 @@
  *
  * Names carry the stardust_ prefix, counters end in _total, values are in
  * base units (seconds, bytes). Label values are escaped (\\ \" \n). Each
- * family is written once with its HELP and TYPE lines. O(nodes + tasks).
+ * family is written once with its HELP and TYPE lines. Per-job families
+ * carry the job id as the label job="...". O(nodes + tasks).
  */
 #include "coordinator/coord.h"
 
@@ -175,6 +176,52 @@ static void job_families(struct mbuf *b, const struct coord_jobs *t)
 	}
 }
 
+/* Restarts and checkpoints; per job only for jobs that checkpoint (or did). */
+static void fault_tolerance_families(struct mbuf *b, const struct coord_jobs *t)
+{
+	family(b, "stardust_jobs_restarts_total", "counter",
+	       "Job restarts this coordinator began, all jobs together.");
+	sample_u(b, "stardust_jobs_restarts_total", t->restarts_total);
+	family(b, "stardust_job_restarts_total", "counter",
+	       "Restarts each job has begun (coordinator restarts included).");
+	for (size_t j = 0; j < t->n_jobs; j++)
+		mb_printf(b, "stardust_job_restarts_total{job=\"%s\"} %u\n", t->jobs[j]->id,
+			  coord_job_restarts(t->jobs[j]));
+	static const struct {
+		const char *name, *type, *help;
+	} fams[] = {
+		{"stardust_checkpoints_completed_total", "counter",
+		 "Checkpoints (and savepoints) each job completed."},
+		{"stardust_checkpoints_failed_total", "counter",
+		 "Checkpoints each job aborted: a failed acknowledgement, a timeout, a restart."},
+		{"stardust_checkpoint_last_duration_seconds", "gauge",
+		 "From trigger to completion, the latest completed checkpoint of each job."},
+		{"stardust_checkpoint_last_size_bytes", "gauge",
+		 "Bytes of operator state in the latest completed checkpoint of each job."},
+	};
+	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+		family(b, fams[f].name, fams[f].type, fams[f].help);
+		for (size_t j = 0; j < t->n_jobs; j++) {
+			const struct coord_job *job = t->jobs[j];
+			struct coord_chk_stats st;
+			coord_job_chk_stats(job, &st);
+			if (!job->ft.checkpoint_us && !st.completed && !st.failed)
+				continue;
+			if (f >= 2 && !st.latest_id)
+				continue; /* no completed checkpoint to describe */
+			mb_printf(b, "%s{job=\"%s\"} ", fams[f].name, job->id);
+			if (f == 0)
+				mb_printf(b, "%llu\n", (unsigned long long)st.completed);
+			else if (f == 1)
+				mb_printf(b, "%llu\n", (unsigned long long)st.failed);
+			else if (f == 2)
+				mb_printf(b, "%.6f\n", (double)st.last_duration_us / 1e6);
+			else
+				mb_printf(b, "%llu\n", (unsigned long long)st.last_size);
+		}
+	}
+}
+
 static void http_families(struct mbuf *b, const struct coord_api *api)
 {
 	family(b, "stardust_http_requests_total", "counter", "HTTP requests routed.");
@@ -212,6 +259,7 @@ char *coord_metrics_render(const struct coord_api *api, uint64_t now_us)
 	mb_printf(&b, "stardust_coordinator_uptime_seconds %.3f\n", (double)up / 1e6);
 	node_families(&b, api->registry);
 	job_families(&b, api->jobs);
+	fault_tolerance_families(&b, api->jobs);
 	http_families(&b, api);
 	if (b.failed) {
 		free(b.p);

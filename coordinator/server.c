@@ -1,9 +1,10 @@
 /*
  * coordinator/server.c — the daemon's libuv loop (coord_server_run).
  *
- *   coord_server_run: registry + jobs + api, bind the HTTP and control
- *   listeners (port 0 = ephemeral), write STATE_DIR/endpoints.json with the
- *   bound addresses, sweep node liveness on a timer, serve until SIGINT or
+ *   coord_server_run: registry + jobs (the --state-dir job store loaded:
+ *   coord_jobs_load) + api, bind the HTTP and control listeners (port 0 =
+ *   ephemeral), write STATE_DIR/endpoints.json with the bound addresses,
+ *   sweep node liveness and tick jobs on a timer, serve until SIGINT or
  *   SIGTERM, then close every handle and free everything.
  *
  * HTTP connections feed coord_http_conn (http.c); a response is copied into
@@ -421,6 +422,21 @@ static int queue_async(void *arg, coord_work_fn *work, coord_work_fn *after, voi
 	return 0;
 }
 
+/* The command line's fault-tolerance defaults over the built-in ones (jobs.c). */
+static void apply_ft_flags(struct coord_ft *ft, const struct coord_ft_flags *f)
+{
+	if (f->checkpoint)
+		ft->checkpoint_us = f->ft.checkpoint_us;
+	if (f->restart)
+		ft->restart = f->ft.restart;
+	if (f->attempts)
+		ft->restart_attempts = f->ft.restart_attempts;
+	if (f->delay)
+		ft->restart_delay_us = f->ft.restart_delay_us;
+	if (f->delay_max)
+		ft->restart_delay_max_us = f->ft.restart_delay_max_us;
+}
+
 static int start(struct coord_server *s, const struct coord_config *cfg)
 {
 	coord__list_init(&s->http_conns);
@@ -446,6 +462,12 @@ static int start(struct coord_server *s, const struct coord_config *cfg)
 		s->jobs.netfs.token = cfg->netfs_token;
 		coord_jobs_probe_netfs(&s->jobs); /* queued: runs once the loop does */
 	}
+	apply_ft_flags(&s->jobs.ft_defaults, &cfg->ft);
+	/* Jobs of an earlier run: ended ones listed, the rest restart once nodes join. */
+	s->jobs.state_dir = cfg->state_dir;
+	rc = coord_jobs_load(&s->jobs, coord__now_us());
+	if (rc < 0)
+		return rc;
 	s->api.registry = &s->registry;
 	s->api.jobs = &s->jobs;
 	s->api.token = cfg->token && cfg->token[0] ? cfg->token : NULL;

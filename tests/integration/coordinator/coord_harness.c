@@ -229,34 +229,9 @@ const char *jstr(const cJSON *o, const char *k)
 
 /* ---- the daemon ---- */
 
-int start_coordinator(void **state)
+/* Starts stardust-coordinator on state_dir and netfs_port; waits for its endpoints. */
+static int spawn_coordinator(void)
 {
-	snprintf(state_dir, sizeof(state_dir), "/tmp/sd-coord-test-XXXXXX");
-	assert_non_null(mkdtemp(state_dir));
-	char root[300], port_file[300];
-	snprintf(root, sizeof(root), "%s/export", state_dir);
-	snprintf(port_file, sizeof(port_file), "%s/netfs.port", state_dir);
-	assert_int_equal(mkdir(root, 0700), 0);
-	netfsd_pid = fork();
-	assert_true(netfsd_pid >= 0);
-	if (netfsd_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
-		execl(netfsd_bin, netfsd_bin, "--root", root, "--listen", "127.0.0.1:0",
-		      "--port-file", port_file, "--token", "NFS-T", "--log-level", "warn",
-		      (char *)NULL);
-		_exit(127);
-	}
-	for (unsigned w = 0; w < WAIT_MS_MAX && !netfs_port; w += 20) {
-		FILE *pf = fopen(port_file, "r");
-		if (pf) {
-			if (fscanf(pf, "%d", &netfs_port) != 1)
-				netfs_port = 0;
-			fclose(pf);
-		}
-		if (!netfs_port)
-			sleep_ms(20);
-	}
-	assert_true(netfs_port > 0);
 	char netfs_addr[64];
 	snprintf(netfs_addr, sizeof(netfs_addr), "127.0.0.1:%d", netfs_port);
 	coord_pid = fork();
@@ -291,6 +266,53 @@ int start_coordinator(void **state)
 	}
 	fail_msg("coordinator did not publish its endpoints");
 	return -1;
+}
+
+int start_coordinator(void **state)
+{
+	snprintf(state_dir, sizeof(state_dir), "/tmp/sd-coord-test-XXXXXX");
+	assert_non_null(mkdtemp(state_dir));
+	char root[300], port_file[300];
+	snprintf(root, sizeof(root), "%s/export", state_dir);
+	snprintf(port_file, sizeof(port_file), "%s/netfs.port", state_dir);
+	assert_int_equal(mkdir(root, 0700), 0);
+	netfsd_pid = fork();
+	assert_true(netfsd_pid >= 0);
+	if (netfsd_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
+		execl(netfsd_bin, netfsd_bin, "--root", root, "--listen", "127.0.0.1:0",
+		      "--port-file", port_file, "--token", "NFS-T", "--log-level", "warn",
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (unsigned w = 0; w < WAIT_MS_MAX && !netfs_port; w += 20) {
+		FILE *pf = fopen(port_file, "r");
+		if (pf) {
+			if (fscanf(pf, "%d", &netfs_port) != 1)
+				netfs_port = 0;
+			fclose(pf);
+		}
+		if (!netfs_port)
+			sleep_ms(20);
+	}
+	assert_true(netfs_port > 0);
+	return spawn_coordinator();
+}
+
+/* Stops the coordinator as an operator would (SIGTERM) and starts another on
+ * the same state directory and file service: new ephemeral ports. */
+int restart_coordinator(void)
+{
+	kill(coord_pid, SIGTERM);
+	int st = 0;
+	assert_int_equal(waitpid(coord_pid, &st, 0), coord_pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	char path[300];
+	snprintf(path, sizeof(path), "%s/endpoints.json", state_dir);
+	assert_int_equal(unlink(path), 0);
+	http_port = ctl_port = 0;
+	return spawn_coordinator();
 }
 
 int stop_coordinator(void **state)

@@ -61,6 +61,8 @@ const char *jstr(const cJSON *o, const char *k);
  * (API token API-T, join token JOIN-J, heartbeat timeout 1 s). */
 int start_coordinator(void **state);
 int stop_coordinator(void **state);
+/* SIGTERM (exit 0 checked), then a new coordinator on the same state directory. */
+int restart_coordinator(void);
 /* Runs the CLI with args (stderr dropped), stdout into out; its exit status. */
 int run_cli(const char *args, char *out, size_t cap);
 /* Parses argv (three binaries); 0, or 2 after printing the usage. */

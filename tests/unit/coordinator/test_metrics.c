@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "coordinator/coord.h"
+#include "coordinator/checkpoint_priv.h"
 #include "tests/unit/coordinator/prom_check.h"
 
 #define SEC 1000000ull
@@ -89,6 +89,55 @@ static void test_metrics_valid_and_consistent(void **state)
 	coord_registry_fini(&reg);
 }
 
+static void test_fault_tolerance_metrics(void **state)
+{
+	struct coord_registry reg;
+	struct coord_jobs jobs;
+	coord_registry_init(&reg, NULL, 5 * SEC);
+	coord_jobs_init(&jobs, &reg, NULL, NULL);
+	struct coord_api api = {.registry = &reg, .jobs = &jobs, .now_us = now_fn};
+	uint32_t par[] = {1};
+	struct coord_job *a, *b;
+	assert_int_equal(coord_jobs_add_for_test(&jobs, "a", 1, par, 997 * SEC, &a), 0);
+	assert_int_equal(coord_jobs_add_for_test(&jobs, "b", 1, par, 997 * SEC, &b), 0);
+	/* a checkpoints and restarted twice; b has no checkpoints. */
+	a->attempt = 2;
+	a->ft.checkpoint_us = SEC;
+	struct coord_chk *c = calloc(1, sizeof(*c));
+	c->completed = 4;
+	c->failed = 1;
+	c->latest_id = 5;
+	c->last_duration_us = 1500000;
+	c->last_size = 2048;
+	a->chk = c;
+	jobs.restarts_total = 7;
+
+	char *text = coord_metrics_render(&api, now_fn());
+	assert_non_null(text);
+	struct prom_doc doc;
+	char err[256] = "";
+	if (prom_parse(text, &doc, err, sizeof(err)))
+		fail_msg("invalid exposition: %s\n%s", err, text);
+	char la[64], lb[64];
+	snprintf(la, sizeof(la), "job=\"%s\"", a->id);
+	snprintf(lb, sizeof(lb), "job=\"%s\"", b->id);
+	assert_true(prom_value(&doc, "stardust_jobs_restarts_total", NULL) == 7);
+	assert_true(prom_value(&doc, "stardust_job_restarts_total", la) == 2);
+	assert_true(prom_value(&doc, "stardust_job_restarts_total", lb) == 0);
+	assert_true(prom_value(&doc, "stardust_checkpoints_completed_total", la) == 4);
+	assert_true(prom_value(&doc, "stardust_checkpoints_failed_total", la) == 1);
+	assert_true(prom_value(&doc, "stardust_checkpoint_last_duration_seconds", la) == 1.5);
+	assert_true(prom_value(&doc, "stardust_checkpoint_last_size_bytes", la) == 2048);
+	/* A job without checkpoints has no checkpoint samples at all. */
+	char line[128];
+	snprintf(line, sizeof(line), "stardust_checkpoints_completed_total{%s}", lb);
+	assert_null(strstr(text, line));
+	prom_free(&doc);
+	free(text);
+	coord_jobs_fini(&jobs);
+	coord_registry_fini(&reg);
+}
+
 static void test_checker_rejects_bad_text(void **state)
 {
 	struct prom_doc doc;
@@ -114,6 +163,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_metrics_valid_and_consistent),
+		cmocka_unit_test(test_fault_tolerance_metrics),
 		cmocka_unit_test(test_checker_rejects_bad_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
