@@ -3,11 +3,13 @@
  * submission, describe the plan as JSON, and build each task's Deploy
  * (operator chain bytes, channel endpoints, input splits, sink).
  *
- * Channel ids: (df channel id << 32) | (producer partition << 16) |
- * consumer partition, so both ends of one connection name it alike.
+ * Wiring (which partitions a channel connects, ports, channel keys, part
+ * names) is dataflow's (df_task_wiring, df_channel_key): this file only
+ * copies its answers into Deploy messages.
  */
 #include "coordinator/coord_priv.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +25,9 @@ const char *coord__netfs_path(const char *uri)
 }
 
 int coord_sink_part_name(char *out, size_t cap, const char *path, const char *job_id,
-			 uint32_t partition)
+			 uint32_t attempt, uint32_t partition)
 {
-	int n = snprintf(out, cap, "%s.%s.part-%05u", coord__netfs_path(path), job_id, partition);
-	return n > 0 && (size_t)n < cap ? 0 : SD_ETOOBIG;
+	return df_sink_part_name(out, cap, path, job_id, attempt, partition);
 }
 
 char *coord__strndup(const char *s, size_t max)
@@ -215,7 +216,7 @@ void *coord__sinks_json(const struct coord_job *job)
 		cJSON_AddBoolToObject(s, "streaming", streaming);
 		cJSON *parts = cJSON_AddArrayToObject(s, "parts");
 		for (unsigned p = 0; streaming && p < st[sk[i].stage].parallelism; p++)
-			if (coord_sink_part_name(part, sizeof(part), out, job->id, p) == 0)
+			if (coord_sink_part_name(part, sizeof(part), out, job->id, 0, p) == 0)
 				cJSON_AddItemToArray(parts, cJSON_CreateString(part));
 		cJSON_AddItemToArray(arr, s);
 	}
@@ -296,59 +297,31 @@ static Sd__Control__Partitioning partitioning(enum df_chan_kind k)
 	}
 }
 
-/* Does producer partition p feed consumer partition q over a channel of kind k? */
-static bool connected(enum df_chan_kind k, uint32_t p, uint32_t q)
-{
-	switch (k) {
-	case DF_CHAN_FORWARD:
-		return p == q;
-	case DF_CHAN_GATHER:
-		return q == 0;
-	default:
-		return true;
-	}
-}
-
-/* The channel ends of one task; *n counts them (first pass with out == NULL). */
+/* Copies dataflow's wiring of one task into Channel messages. */
 static void channel_ends(const struct coord_jobs *t, const struct coord_job *job,
-			 const struct coord_task *task, bool inputs, Sd__Control__Channel *out,
-			 size_t *n)
+			 const struct df_chan_end *ends, size_t n, bool inputs,
+			 Sd__Control__Channel *out)
 {
-	const struct coord_compiled *c = job->compiled;
-	unsigned nch;
-	const struct df_channel_info *ch = df_job_channels(c->df, &nch);
-	*n = 0;
-	for (unsigned i = 0; i < nch; i++) {
-		unsigned mine = inputs ? ch[i].to_stage : ch[i].from_stage;
-		unsigned peer = inputs ? ch[i].from_stage : ch[i].to_stage;
-		if (mine != task->stage_id || peer >= job->n_stages)
-			continue;
-		for (size_t k = 0; k < job->n_tasks; k++) {
-			const struct coord_task *pt = &job->tasks[k];
-			if (pt->stage_id != peer)
-				continue;
-			uint32_t from = inputs ? pt->partition : task->partition;
-			uint32_t to = inputs ? task->partition : pt->partition;
-			if (!connected(ch[i].kind, from, to))
-				continue;
-			if (out) {
-				Sd__Control__Channel *e = &out[*n];
-				sd__control__channel__init(e);
-				const struct coord_node *pn =
-					coord_registry_find_id(t->registry, pt->node_id);
-				e->channel_id =
-					((uint64_t)ch[i].id << 32) | ((uint64_t)from << 16) | to;
-				e->peer_task_id = pt->task_id;
-				e->peer_node = pn ? pn->name : "";
-				e->peer_host = pn ? pn->data_host : "";
-				e->peer_port = pn ? pn->data_port : 0;
-				e->partitioning = partitioning(ch[i].kind);
-				e->credits = COORD_CHANNEL_CREDITS;
-				/* This end's operator port, plus one (0 = unset). */
-				e->port = 1 + (inputs ? ch[i].to_input : ch[i].from_output);
-			}
-			(*n)++;
-		}
+	for (size_t k = 0; k < n; k++) {
+		const struct df_chan_end *de = &ends[k];
+		Sd__Control__Channel *e = &out[k];
+		assert(de->peer_task < job->n_tasks);
+		const struct coord_task *pt = &job->tasks[de->peer_task];
+		const struct coord_node *pn = coord_registry_find_id(t->registry, pt->node_id);
+		sd__control__channel__init(e);
+		e->channel_id = df_channel_key(job->id, job->attempt, de->df_channel,
+					       de->producer_partition, de->consumer_partition);
+		e->df_channel = de->df_channel;
+		e->producer_partition = de->producer_partition;
+		e->consumer_partition = de->consumer_partition;
+		e->peer_task_id = pt->task_id;
+		e->peer_node = pn ? pn->name : "";
+		e->peer_host = pn ? pn->data_host : "";
+		e->peer_port = pn ? pn->data_port : 0;
+		e->partitioning = partitioning(de->kind);
+		e->credits = COORD_CHANNEL_CREDITS;
+		e->port = 1 + de->port; /* this end's operator port, plus one */
+		(void)inputs;
 	}
 }
 
@@ -356,14 +329,19 @@ static int fill_channels(const struct coord_jobs *t, const struct coord_job *job
 			 const struct coord_task *task, bool inputs, Sd__Control__Channel ***list,
 			 size_t *n, struct coord_deploy_scratch *s)
 {
-	channel_ends(t, job, task, inputs, NULL, n);
+	const struct coord_compiled *c = job->compiled;
+	*n = df_task_wiring(c->df, task->task_id, inputs, NULL, 0);
 	if (*n == 0)
 		return 0;
+	struct df_chan_end *ends = scratch_alloc(s, *n * sizeof(*ends));
 	Sd__Control__Channel *arr = scratch_alloc(s, *n * sizeof(*arr));
 	*list = scratch_alloc(s, *n * sizeof(**list));
-	if (!arr || !*list)
+	if (!ends || !arr || !*list)
 		return SD_ENOMEM;
-	channel_ends(t, job, task, inputs, arr, n);
+	unsigned got = df_task_wiring(c->df, task->task_id, inputs, ends, (unsigned)*n);
+	assert(got == *n);
+	(void)got;
+	channel_ends(t, job, ends, *n, inputs, arr);
 	for (size_t i = 0; i < *n; i++)
 		(*list)[i] = &arr[i];
 	return 0;
@@ -443,6 +421,7 @@ int coord__fill_deploy(const struct coord_jobs *t, const struct coord_job *job,
 		       struct coord_deploy_scratch *s)
 {
 	d->job_id = (char *)job->id;
+	d->attempt = job->attempt;
 	d->task_id = task->task_id;
 	d->stage_id = task->stage_id;
 	d->partition = task->partition;
@@ -476,5 +455,13 @@ int coord__fill_deploy(const struct coord_jobs *t, const struct coord_job *job,
 		rc = fill_splits(t, job, task, d, s, server);
 	if (rc == 0)
 		rc = fill_sink(job, task, d, s, server);
+	char *dir = rc ? NULL : scratch_alloc(s, COORD_PATH_MAX * 3);
+	if (rc == 0 && !dir)
+		rc = SD_ENOMEM;
+	if (rc == 0)
+		rc = coord__chk_fill_deploy(job, task, d, dir, dir + COORD_PATH_MAX,
+					    dir + 2 * COORD_PATH_MAX, COORD_PATH_MAX);
+	if (rc == 0 && d->checkpoint_dir && d->checkpoint_dir[0])
+		d->checkpoint_server = server;
 	return rc;
 }

@@ -133,10 +133,29 @@ static void on_register(struct ctl_conn *c, const Sd__Control__Register *msg)
 	}
 	c->node = n;
 	ack.node_id = n->id;
+	/* Reconciliation: the node drops every task of a (job, attempt) not listed. */
+	Sd__Control__JobRef refs[COORD_LIVE_JOBS_MAX], *refp[COORD_LIVE_JOBS_MAX];
+	size_t nl = coord_jobs_live_on(&s->jobs, n, refs, COORD_LIVE_JOBS_MAX);
+	for (size_t i = 0; i < nl && i < COORD_LIVE_JOBS_MAX; i++)
+		refp[i] = &refs[i];
+	ack.n_live_jobs = nl < COORD_LIVE_JOBS_MAX ? nl : COORD_LIVE_JOBS_MAX;
+	ack.live_jobs = refp;
 	sd_log_info("coord", "node %s (id %llu, region %s) registered", n->name,
 		    (unsigned long long)n->id, n->region);
 	if (coord__ctl_send(c, WIRE_CTL_REGISTER_ACK, &ack.base))
 		coord__ctl_close(c);
+}
+
+/* A task the coordinator no longer runs (unknown job, ended job, older
+ * attempt): tell its node to drop it, so it cannot hold ids or slots. */
+static void drop_if_stale(struct ctl_conn *c, const Sd__Control__TaskStatus *st, int rc)
+{
+	if (rc != SD_ENOENT && rc != SD_ESTATE)
+		return;
+	Sd__Control__JobDone d = SD__CONTROL__JOB_DONE__INIT;
+	d.job_id = st->job_id;
+	d.attempt = st->attempt;
+	(void)coord__ctl_send(c, WIRE_CTL_JOB_DONE, &d.base);
 }
 
 static void on_heartbeat(struct ctl_conn *c, const Sd__Control__Heartbeat *hb)
@@ -145,7 +164,8 @@ static void on_heartbeat(struct ctl_conn *c, const Sd__Control__Heartbeat *hb)
 	uint64_t now = coord__now_us();
 	coord_registry_heartbeat(&s->registry, c->node, hb, now);
 	for (size_t i = 0; i < hb->n_tasks; i++)
-		(void)coord_jobs_task_status(&s->jobs, c->node, hb->tasks[i], now);
+		drop_if_stale(c, hb->tasks[i],
+			      coord_jobs_task_status(&s->jobs, c->node, hb->tasks[i], now));
 	Sd__Control__HeartbeatAck ack = SD__CONTROL__HEARTBEAT_ACK__INIT;
 	ack.seq = hb->seq;
 	ack.echo_sent_at_us = hb->sent_at_us;
@@ -166,8 +186,8 @@ static void on_deploy_ack(struct ctl_conn *c, const Sd__Control__DeployAck *ack)
 		 c->node->name,
 		 ack->error_message && ack->error_message[0] ? ack->error_message
 							     : sd_strerror(ack->error_code));
-	coord_job_fail(&s->jobs, job, ack->error_code, msg, ack->task_id, c->node->name,
-		       coord__now_us());
+	coord_job_failure(&s->jobs, job, ack->error_code, msg, ack->task_id, c->node->name,
+			  coord__now_us());
 }
 
 /* Returns false when the connection must close. */
@@ -186,10 +206,16 @@ static bool handle_frame(struct ctl_conn *c, const struct wire_frame *f)
 	case WIRE_CTL_HEARTBEAT:
 		on_heartbeat(c, (const Sd__Control__Heartbeat *)f->msg);
 		return true;
-	case WIRE_CTL_TASK_STATUS:
-		(void)coord_jobs_task_status(&c->srv->jobs, c->node,
-					     (const Sd__Control__TaskStatus *)f->msg,
-					     coord__now_us());
+	case WIRE_CTL_TASK_STATUS: {
+		const Sd__Control__TaskStatus *st = (const Sd__Control__TaskStatus *)f->msg;
+		drop_if_stale(c, st,
+			      coord_jobs_task_status(&c->srv->jobs, c->node, st, coord__now_us()));
+		return true;
+	}
+	case WIRE_CTL_CHECKPOINT_ACK:
+		(void)coord_jobs_checkpoint_ack(&c->srv->jobs, c->node,
+						(const Sd__Control__CheckpointAck *)f->msg,
+						coord__now_us());
 		return true;
 	case WIRE_CTL_DEPLOY_ACK:
 		on_deploy_ack(c, (const Sd__Control__DeployAck *)f->msg);

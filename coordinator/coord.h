@@ -54,6 +54,7 @@
 #define COORD_HTTP_IDLE_CHECK_US    1000000u   /* how often idle connections are looked for */
 #define COORD_HTTP_PIPELINE_MAX     64u        /* responses queued per connection read */
 #define COORD_CONTROL_CONNS_MAX     (COORD_NODES_MAX + 64u)
+#define COORD_LIVE_JOBS_MAX         256u        /* (job, attempt) pairs one RegisterAck lists */
 #define COORD_HEARTBEAT_INTERVAL_MS 1000u       /* what RegisterAck tells nodes */
 #define COORD_ID_LEN                32u         /* hex characters of a job id */
 #define COORD_PATH_MAX              1100u       /* bytes: a netfs path with the part suffix */
@@ -175,8 +176,27 @@ enum coord_job_state {
 	COORD_JOB_FINISHED,
 	COORD_JOB_FAILED,
 	COORD_JOB_CANCELED,
+	COORD_JOB_RESTARTING, /* a failure stopped every task; redeploys after the delay */
 	COORD_JOB_STATE_COUNT,
 };
+
+/* How a job comes back from failures (job block options over the coordinator's
+ * defaults; see dataflow.h df_job_options). */
+enum coord_restart_kind { COORD_RESTART_NONE = 0, COORD_RESTART_FIXED, COORD_RESTART_BACKOFF };
+
+struct coord_ft {
+	uint64_t checkpoint_us; /* 0 = no checkpoints */
+	enum coord_restart_kind restart;
+	uint32_t restart_attempts;
+	uint64_t restart_delay_us;
+	uint64_t restart_delay_max_us; /* backoff cap */
+};
+
+#define COORD_CHECKPOINT_DEFAULT_US 5000000u  /* unbounded jobs: every 5 s */
+#define COORD_RESTART_ATTEMPTS      10u       /* default restarts before a job fails */
+#define COORD_RESTART_DELAY_US      500000u   /* default fixed delay, first backoff delay */
+#define COORD_RESTART_DELAY_MAX_US  30000000u /* default backoff cap */
+#define COORD_DEPLOY_DEADLINE_US    15000000u /* DEPLOYING longer than this is a failure */
 
 struct coord_counters {
 	uint64_t records_in;
@@ -239,7 +259,15 @@ struct coord_job {
 	size_t render_len;
 	uint64_t render_version;
 	uint64_t render_at_us;
-	void *compiled; /* owned by the compile seam (jobs.c) */
+	void *compiled;         /* owned by the compile seam (jobs.c) */
+	uint32_t attempt;       /* restarts so far; channel keys and task reports are per attempt */
+	struct coord_ft ft;     /* effective fault-tolerance options */
+	uint64_t restart_at_us; /* RESTARTING: when to redeploy */
+	uint64_t last_restart_us; /* when the latest restart began; 0 = never */
+	uint64_t deploy_started_us;
+	void *chk;                  /* owned: checkpoint bookkeeping (checkpoint.c), NULL without */
+	bool stop_after_savepoint;  /* POST .../savepoints {"stop": true}: cancel once */
+	uint64_t stop_savepoint_id; /* ... this savepoint completes (checkpoint_api.c) */
 };
 
 /* Where the job's files live: the netfs server the coordinator lists and commits on. */
@@ -259,8 +287,10 @@ struct coord_submit {
 	size_t n_constraints;
 	const char *const *preferences; /* --prefer "k=v:w" */
 	size_t n_preferences;
-	bool place;  /* false: compile only (POST /v1/plan) */
-	bool deploy; /* false: stop after placement (POST /v1/plan?placement=1) */
+	bool place;                 /* false: compile only (POST /v1/plan) */
+	bool deploy;                /* false: stop after placement (POST /v1/plan?placement=1) */
+	int64_t checkpoint_us;      /* -1 = job's own; 0 = none (--checkpoint) */
+	const char *from_savepoint; /* NULL = none; else a chk-N directory (--from-savepoint) */
 };
 
 /*
@@ -271,7 +301,7 @@ struct coord_submit {
  * only then marks the job FINISHED (sinks.c).
  */
 int coord_sink_part_name(char *out, size_t cap, const char *output, const char *job_id,
-			 uint32_t partition);
+			 uint32_t attempt, uint32_t partition);
 
 /*
  * A sink's final file on the file service: its netfs:// path without the
@@ -304,8 +334,11 @@ struct coord_jobs {
 	struct coord_netfs netfs; /* set by the daemon; host NULL = none */
 	coord_async_fn *async;    /* NULL: file service calls run inline */
 	void *async_arg;
-	uint64_t (*now_us)(void); /* for work that ends later; NULL: the caller's time */
+	uint64_t (*now_us)(void);    /* for work that ends later; NULL: the caller's time */
+	struct coord_ft ft_defaults; /* for jobs whose block says nothing */
+	const char *state_dir;       /* borrowed: the job store (store.c); NULL = none */
 	uint64_t submitted_total;
+	uint64_t restarts_total;
 	uint64_t finished_total[COORD_JOB_STATE_COUNT]; /* by terminal state */
 	uint64_t task_updates_total;
 };
@@ -340,6 +373,18 @@ int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint
  */
 void coord_jobs_probe_netfs(struct coord_jobs *t);
 
+/*
+ * Loads the job store (store.c): every "<state_dir>/jobs/<id>.json" that
+ * coord__store_save wrote, recompiled from its text, under its own id, in
+ * submission order. Ended jobs are listed as they ended; the rest come back
+ * RESTARTING, so the recovery tick redeploys them (from their latest
+ * checkpoint) once nodes register again. Unreadable or malformed records
+ * are skipped with a log line naming the file. Call before the loop runs.
+ * Returns how many jobs were loaded (0 without a state directory) or
+ * SD_E* when the directory cannot be read. O(files).
+ */
+int coord_jobs_load(struct coord_jobs *t, uint64_t now_us);
+
 /* Removes a job that never ran (a /v1/plan answer). */
 void coord_jobs_discard(struct coord_jobs *t, struct coord_job *job);
 
@@ -349,7 +394,17 @@ struct coord_job *coord_jobs_find(const struct coord_jobs *t, const char *id);
 int coord_jobs_cancel(struct coord_jobs *t, struct coord_job *job, const char *reason,
 		      uint64_t now_us);
 
-/* Applies a task status a node reported (from CTL_TASK_STATUS or a heartbeat). */
+/* A task's CheckpointAck (checkpoint.c). SD_ESTATE for a late or stale one. */
+int coord_jobs_checkpoint_ack(struct coord_jobs *t, struct coord_node *from,
+			      const Sd__Control__CheckpointAck *a, uint64_t now_us);
+/* Triggers a savepoint (a checkpoint kept until deleted); *id is its number.
+ * SD_ESTATE unless every task runs, SD_EBUSY while a checkpoint is in progress. */
+int coord_jobs_savepoint(struct coord_jobs *t, struct coord_job *job, uint64_t now_us,
+			 uint64_t *id);
+
+/* Applies a task status a node reported (from CTL_TASK_STATUS or a heartbeat).
+ * SD_ENOENT for an unknown job or task, SD_ESTATE for a task the node should
+ * drop (an older attempt's, or its job ended). */
 int coord_jobs_task_status(struct coord_jobs *t, struct coord_node *from,
 			   const Sd__Control__TaskStatus *st, uint64_t now_us);
 
@@ -359,8 +414,28 @@ int coord_jobs_task_status(struct coord_jobs *t, struct coord_node *from,
  */
 void coord_jobs_tick(struct coord_jobs *t, uint64_t now_us);
 
-/* A node was lost or left: its unfinished tasks fail, their jobs fail. */
+/* A node was lost or left: its jobs restart without it (or fail). */
 void coord_jobs_node_lost(struct coord_jobs *t, struct coord_node *n, uint64_t now_us);
+
+/*
+ * A task, node or deployment failed while the job ran. Recoverable failures
+ * (lost nodes and connections, I/O, timeouts) put the job in RESTARTING if
+ * its restart strategy allows another attempt; the rest, and the last
+ * allowed attempt, fail it. Either way the failure is recorded as an
+ * exception with its root cause and node (recovery.c).
+ */
+void coord_job_failure(struct coord_jobs *t, struct coord_job *job, int code, const char *message,
+		       int64_t task_id, const char *node, uint64_t now_us);
+/* Whether a failure with this code may be retried (not a bug in the job). */
+bool coord_failure_recoverable(int code);
+
+/*
+ * Reconciliation: the (job, attempt) pairs with tasks placed on node that
+ * have not ended, for RegisterAck.live_jobs. Writes up to cap, returns the
+ * count. Borrowed strings point into the jobs.
+ */
+size_t coord_jobs_live_on(const struct coord_jobs *t, const struct coord_node *node,
+			  Sd__Control__JobRef *refs, size_t cap);
 
 /*
  * Low-level transitions (used by the deploy path and by tests): moves a job to
@@ -371,6 +446,20 @@ void coord_job_set_state(struct coord_jobs *t, struct coord_job *job, enum coord
 /* Records an exception (copied) and, when root_cause, fails the job. */
 void coord_job_fail(struct coord_jobs *t, struct coord_job *job, int code, const char *message,
 		    int64_t task_id, const char *node, uint64_t now_us);
+/* A job's checkpoint figures, for the API and /metrics (checkpoint_api.c). */
+struct coord_chk_stats {
+	uint64_t completed, failed, restored; /* counts since the coordinator started */
+	uint64_t in_progress_id;              /* 0 = none */
+	uint64_t latest_id;                   /* the latest completed one, 0 = none */
+	uint64_t last_duration_us;            /* of the latest completed one */
+	uint64_t last_size;                   /* bytes of state in it */
+};
+void coord_job_chk_stats(const struct coord_job *job, struct coord_chk_stats *out);
+/* Restarts the job has begun: its attempt, plus one while a restart is pending. */
+uint32_t coord_job_restarts(const struct coord_job *job);
+/* "none", "fixed", "backoff" */
+const char *coord_restart_kind_name(enum coord_restart_kind k);
+
 /* Test seam: a job with given stages/tasks, as if compiled and placed. */
 int coord_jobs_add_for_test(struct coord_jobs *t, const char *name, size_t n_stages,
 			    const uint32_t *parallelism, uint64_t now_us, struct coord_job **out);
@@ -450,6 +539,8 @@ char *coord_render_job_cached(const struct coord_jobs *t, struct coord_job *job,
 			      size_t *len);
 char *coord_render_job_plan(const struct coord_job *job);
 char *coord_render_job_exceptions(const struct coord_job *job);
+/* GET /v1/jobs/:id/checkpoints (Flink's checkpointing statistics). */
+char *coord_render_job_checkpoints(const struct coord_job *job);
 
 /* Prometheus text format, version 0.0.4. Returns owned text or NULL. */
 char *coord_metrics_render(const struct coord_api *api, uint64_t now_us);
@@ -479,15 +570,22 @@ void coord_http_conn_eof(struct coord_http_conn *c);
 
 /* ---- the daemon -------------------------------------------------------- */
 
+/* Fault-tolerance defaults given on the command line (the rest stay built in). */
+struct coord_ft_flags {
+	bool checkpoint, restart, attempts, delay, delay_max; /* which of ft were given */
+	struct coord_ft ft;
+};
+
 struct coord_config {
 	const char *http_addr;    /* "127.0.0.1:8080"; port 0 = ephemeral */
 	const char *control_addr; /* "127.0.0.1:7000" */
 	const char *token;        /* API bearer token, NULL = none */
 	const char *join_token;   /* node join token, NULL = none */
 	uint64_t heartbeat_timeout_us;
-	const char *state_dir;   /* endpoints.json is written here; NULL = none */
-	const char *netfs_addr;  /* "host:port" of the job file service, NULL = none */
-	const char *netfs_token; /* may be NULL */
+	const char *state_dir;    /* endpoints.json and the job store (jobs/); NULL = none */
+	const char *netfs_addr;   /* "host:port" of the job file service, NULL = none */
+	const char *netfs_token;  /* may be NULL */
+	struct coord_ft_flags ft; /* --checkpoint-interval, --restart-*: over the defaults */
 };
 
 /* Parses "host:port" (IPv4 dotted, or "localhost"). SD_EINVAL when malformed. */

@@ -76,7 +76,7 @@ int coord__plan_inputs(struct coord_job *job, const struct coord_netfs *nfs, cha
  * owned by *scratch (freed by coord__deploy_scratch_free after sending).
  */
 struct coord_deploy_scratch {
-	void *mem[8]; /* owned allocations */
+	void *mem[16]; /* owned allocations */
 	size_t n;
 };
 int coord__fill_deploy(const struct coord_jobs *t, const struct coord_job *job,
@@ -101,7 +101,14 @@ bool coord__has_sinks(const struct coord_job *job);
 
 /* ---- between jobs.c (the table) and jobs_run.c (deployment, commit) ---- */
 
-enum coord__nfs_op { COORD__OP_LIST_INPUTS, COORD__OP_COMMIT, COORD__OP_DISCARD };
+enum coord__nfs_op {
+	COORD__OP_LIST_INPUTS,
+	COORD__OP_COMMIT,
+	COORD__OP_DISCARD,
+	COORD__OP_CHK_COMPLETE, /* metadata, publish, retention; then N is the latest */
+	COORD__OP_RESTORE,      /* publish the latest checkpoint again; then deploy from it */
+	COORD__OP_CHK_PUBLISH,  /* publish the newly completed checkpoint, retention */
+};
 
 /* DEPLOYING, then CTL_DEPLOY for every task. 0 or the first failure (err). */
 int coord__start_deploy(struct coord_jobs *t, struct coord_job *job, char *err, size_t err_cap,
@@ -112,10 +119,78 @@ void coord__run_nfs_op(struct coord_jobs *t, struct coord_job *job, enum coord__
 /* Every task FINISHED: FINISHED now, or JobDone then sink assembly. */
 void coord__job_finish(struct coord_jobs *t, struct coord_job *job, uint64_t now_us);
 void coord__send_cancel(struct coord_jobs *t, struct coord_job *job, const char *reason);
+/* One message to every READY node that runs a task of job. */
+void coord__send_to_job_nodes(struct coord_jobs *t, struct coord_job *job, uint16_t type,
+			      const ProtobufCMessage *msg);
 void coord__send_job_done(struct coord_jobs *t, struct coord_job *job, bool ok);
 
 /* Frees job->compiled. */
 void coord__free_compiled(struct coord_job *job);
+
+/* ---- recovery.c ---- */
+
+/* Records an exception (message copied). root: it is what ended or restarted the job. */
+void coord__add_exception(struct coord_job *job, int code, const char *message, int64_t task_id,
+			  const char *node, bool root, uint64_t now_us);
+/* Every task that has not ended is marked CANCELED (the job stopped them all). */
+void coord__tasks_stop(struct coord_job *job, uint64_t now_us);
+/* job->ft from the job block over the table's defaults (after compiling). */
+void coord__job_ft_init(struct coord_job *job, const struct coord_ft *defaults);
+/* A restart itself failed (restoring, placing): try again later or fail. */
+void coord__restart_failed(struct coord_jobs *t, struct coord_job *job, int code,
+			   const char *message, uint64_t now_us);
+/* RESTARTING jobs whose delay passed redeploy; DEPLOYING ones past their deadline fail. */
+void coord__recovery_tick(struct coord_jobs *t, uint64_t now_us);
+/*
+ * Re-placement after a failure: tasks on nodes that are still READY and
+ * eligible stay, the rest move (plc_replace, every hard constraint kept).
+ * SD_EINFEASIBLE with the solver's explanation in err.
+ */
+int coord__replace(struct coord_job *job, const struct coord_registry *r,
+		   const struct coord_netfs *nfs, char *err, size_t err_cap);
+
+/* ---- checkpoint.c, checkpoint_io.c ---- */
+
+#define COORD_CHECKPOINTS_KEPT      3u        /* completed checkpoints kept on netfs */
+#define COORD_CHECKPOINT_HISTORY    32u       /* checkpoints listed by the API */
+#define COORD_SAVEPOINTS_MAX        16u       /* savepoints a job keeps */
+#define COORD_CHECKPOINT_TIMEOUT_US 60000000u /* a checkpoint not acked by then fails */
+
+void coord__chk_free(struct coord_job *job);
+/* Aborts the checkpoint in progress (counted as failed); no-op without one. */
+void coord__chk_abort(struct coord_job *job, const char *why);
+/* The latest completed checkpoint's id, 0 when none. */
+uint64_t coord__chk_latest(const struct coord_job *job);
+/* Triggers, times out and completes the job's checkpoints (every tick). */
+void coord__chk_tick(struct coord_jobs *t, struct coord_job *job, uint64_t now_us);
+/* ".stardust/<job>/checkpoints" */
+int coord__chk_dir(char *out, size_t cap, const struct coord_job *job);
+/* Off the loop: completes the checkpoint in progress / republishes the latest. */
+int coord__chk_complete_work(struct coord_job *job, const struct coord_netfs *nfs, char *err,
+			     size_t cap);
+int coord__chk_restore_work(struct coord_job *job, const struct coord_netfs *nfs, char *err,
+			    size_t cap);
+void coord__chk_complete_after(struct coord_jobs *t, struct coord_job *job, int rc, const char *err,
+			       uint64_t now_us);
+int coord__chk_publish_work(struct coord_job *job, const struct coord_netfs *nfs, char *err,
+			    size_t cap);
+void coord__chk_publish_after(struct coord_jobs *t, struct coord_job *job, int rc, const char *err,
+			      uint64_t now_us);
+/* Deploy.checkpoint_dir/restore_*, and the sink's two-phase commit; the three
+ * buffers (cap bytes each) back the strings. */
+int coord__chk_fill_deploy(const struct coord_job *job, const struct coord_task *task,
+			   Sd__Control__Deploy *d, char *dir, char *restore, char *staged,
+			   size_t cap);
+/* The final output of the sink task writes, SD_ENOENT when it has none. */
+int coord__task_sink_output(const struct coord_job *job, const struct coord_task *task, char *out,
+			    size_t cap);
+/* Adds the job's checkpoints to a JSON object (api_render.c's cJSON *). */
+void coord__chk_render(const struct coord_job *job, void *json_object);
+
+/* ---- store.c: the job store in --state-dir ---- */
+
+/* Persists job (atomic write); a no-op without a state directory. */
+void coord__store_save(struct coord_jobs *t, const struct coord_job *job);
 
 /* Duplicates at most max bytes of s (NUL-terminated result) or NULL. */
 char *coord__strndup(const char *s, size_t max);

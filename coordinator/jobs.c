@@ -2,9 +2,13 @@
  * coordinator/jobs.c — the job table and each job's lifecycle (coord_jobs_*).
  *
  *   CREATED -> PLACING -> DEPLOYING -> RUNNING -> FINISHED
- *                 \           \           \----> FAILED / CANCELED
- *                  \-----------\----------------> FAILED / CANCELED
+ *                 \           \    ^  |     \----> FAILED / CANCELED
+ *                  \           \   |  v
+ *                   \           RESTARTING -------> FAILED / CANCELED
+ *                    \-------------------------> FAILED / CANCELED
  *
+ * A recoverable failure of a deploying or running job stops every task and
+ * redeploys the job as a new attempt after its restart delay (recovery.c).
  * Every state is stamped when entered. A job fails with one root cause (the
  * first failure); later failures are recorded as exceptions too. Task
  * states come from nodes (CTL_TASK_STATUS, heartbeats); when every task has
@@ -28,6 +32,13 @@ int coord_jobs_init(struct coord_jobs *t, struct coord_registry *registry, coord
 		    void *send_arg)
 {
 	memset(t, 0, sizeof(*t));
+	t->ft_defaults = (struct coord_ft){
+		.checkpoint_us = COORD_CHECKPOINT_DEFAULT_US,
+		.restart = COORD_RESTART_FIXED,
+		.restart_attempts = COORD_RESTART_ATTEMPTS,
+		.restart_delay_us = COORD_RESTART_DELAY_US,
+		.restart_delay_max_us = COORD_RESTART_DELAY_MAX_US,
+	};
 	t->registry = registry;
 	t->send = send;
 	t->send_arg = send_arg;
@@ -45,6 +56,7 @@ static void job_free(struct coord_job *job)
 	for (size_t i = 0; i < job->n_tasks; i++)
 		free(job->tasks[i].error_message);
 	free(job->tasks);
+	coord__chk_free(job);
 	for (size_t i = 0; i < job->n_exceptions; i++) {
 		free(job->exceptions[i].message);
 		free(job->exceptions[i].node);
@@ -63,7 +75,8 @@ void coord_jobs_fini(struct coord_jobs *t)
 }
 
 static const char *const job_state_names[COORD_JOB_STATE_COUNT] = {
-	"CREATED", "PLACING", "DEPLOYING", "RUNNING", "FINISHED", "FAILED", "CANCELED",
+	"CREATED",  "PLACING", "DEPLOYING", "RUNNING",
+	"FINISHED", "FAILED",  "CANCELED",  "RESTARTING",
 };
 
 const char *coord_job_state_name(enum coord_job_state s)
@@ -106,6 +119,11 @@ static bool transition_allowed(enum coord_job_state from, enum coord_job_state t
 {
 	if (coord_job_state_terminal(from))
 		return false;
+	if (to == COORD_JOB_RESTARTING)
+		return from == COORD_JOB_DEPLOYING || from == COORD_JOB_RUNNING;
+	if (from == COORD_JOB_RESTARTING)
+		return to == COORD_JOB_DEPLOYING || to == COORD_JOB_FAILED ||
+		       to == COORD_JOB_CANCELED;
 	if (coord_job_state_terminal(to))
 		return to != COORD_JOB_FINISHED || from == COORD_JOB_RUNNING;
 	return to == from + 1;
@@ -120,10 +138,12 @@ void coord_job_set_state(struct coord_jobs *t, struct coord_job *job, enum coord
 	job->state_at_us[state] = now_us ? now_us : 1;
 	if (coord_job_state_terminal(state))
 		t->finished_total[state]++;
+	if (state != COORD_JOB_PLACING) /* submit saves once it has the job's options */
+		coord__store_save(t, job);
 	sd_log_info("coord", "job %s: %s", job->id, coord_job_state_name(state));
 }
 
-static void add_exception(struct coord_job *job, int code, const char *message, int64_t task_id,
+void coord__add_exception(struct coord_job *job, int code, const char *message, int64_t task_id,
 			  const char *node, bool root, uint64_t now_us)
 {
 	if (job->n_exceptions == COORD_EXCEPTIONS_MAX) {
@@ -143,7 +163,7 @@ static void add_exception(struct coord_job *job, int code, const char *message, 
 	job->version++;
 }
 
-static void send_to_job_nodes(struct coord_jobs *t, struct coord_job *job, uint16_t type,
+void coord__send_to_job_nodes(struct coord_jobs *t, struct coord_job *job, uint16_t type,
 			      const ProtobufCMessage *msg)
 {
 	/* One message per node, even when it runs several tasks. O(tasks^2), small. */
@@ -164,8 +184,9 @@ void coord__send_cancel(struct coord_jobs *t, struct coord_job *job, const char 
 {
 	Sd__Control__Cancel c = SD__CONTROL__CANCEL__INIT;
 	c.job_id = job->id;
+	c.attempt = job->attempt;
 	c.reason = (char *)reason;
-	send_to_job_nodes(t, job, WIRE_CTL_CANCEL, &c.base);
+	coord__send_to_job_nodes(t, job, WIRE_CTL_CANCEL, &c.base);
 }
 
 void coord__send_job_done(struct coord_jobs *t, struct coord_job *job, bool ok)
@@ -173,17 +194,19 @@ void coord__send_job_done(struct coord_jobs *t, struct coord_job *job, bool ok)
 	Sd__Control__JobDone d = SD__CONTROL__JOB_DONE__INIT;
 	d.job_id = job->id;
 	d.succeeded = ok;
-	send_to_job_nodes(t, job, WIRE_CTL_JOB_DONE, &d.base);
+	d.attempt = job->attempt;
+	coord__send_to_job_nodes(t, job, WIRE_CTL_JOB_DONE, &d.base);
 }
 
 void coord_job_fail(struct coord_jobs *t, struct coord_job *job, int code, const char *message,
 		    int64_t task_id, const char *node, uint64_t now_us)
 {
 	bool root = !coord_job_state_terminal(job->state);
-	add_exception(job, code, message, task_id, node, root, now_us);
+	coord__add_exception(job, code, message, task_id, node, root, now_us);
 	if (!root)
 		return;
 	job->failure_code = code;
+	coord__tasks_stop(job, now_us);
 	sd_log_warn("coord", "job %s failed: %s", job->id, message ? message : sd_strerror(code));
 	coord_job_set_state(t, job, COORD_JOB_FAILED, now_us);
 	coord__send_cancel(t, job, message ? message : sd_strerror(code));
@@ -280,10 +303,12 @@ int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint
 		job_drop_last(t, job);
 		return rc;
 	}
+	coord__job_ft_init(job, &t->ft_defaults);
 	*out = job;
 	if (!sub->place)
 		return 0;
 	coord_job_set_state(t, job, COORD_JOB_PLACING, now_us);
+	coord__store_save(t, job);
 	rc = coord__place(job, t->registry, &t->netfs, err, err_cap);
 	if (rc == 0 && !sub->deploy)
 		return 0;
@@ -333,8 +358,9 @@ int coord_jobs_cancel(struct coord_jobs *t, struct coord_job *job, const char *r
 	if (coord_job_state_terminal(job->state))
 		return SD_ESTATE;
 	const char *why = reason && reason[0] ? reason : "canceled by request";
-	add_exception(job, SD_ECANCELED, why, -1, NULL, false, now_us);
+	coord__add_exception(job, SD_ECANCELED, why, -1, NULL, false, now_us);
 	coord_job_set_state(t, job, COORD_JOB_CANCELED, now_us);
+	coord__tasks_stop(job, now_us);
 	if (job->committing) {
 		job->committing = false;
 		if (!job->busy) /* else commit_done discards */
@@ -394,12 +420,18 @@ int coord_jobs_task_status(struct coord_jobs *t, struct coord_node *from,
 			task = &job->tasks[i];
 	if (!task)
 		return SD_ENOENT;
+	if (st->attempt != job->attempt)
+		return SD_ESTATE; /* an older attempt's task: the node must drop it */
 	if (from && task->node_id != from->id)
 		return SD_EPERM; /* a node reports only its own tasks */
 	t->task_updates_total++;
 	job->version++;
 	if (st->counters)
 		counters_from(&task->counters, st->counters);
+	if (coord_job_state_terminal(job->state) && !task_terminal((int)st->state))
+		return SD_ESTATE; /* the node missed the job's end: it must drop the task */
+	if (job->state == COORD_JOB_RESTARTING)
+		return 0; /* its tasks are being stopped; the next attempt reports anew */
 	if (task_terminal(task->state) || (int)st->state == task->state)
 		return 0;
 	if (st->state == SD__CONTROL__TASK_STATE__TASK_FINISHED)
@@ -421,7 +453,8 @@ int coord_jobs_task_status(struct coord_jobs *t, struct coord_node *from,
 		snprintf(msg, sizeof(msg), "task %u on node %s: %s", task->task_id,
 			 from ? from->name : "?",
 			 task->error_message ? task->error_message : sd_strerror(code));
-		coord_job_fail(t, job, code, msg, task->task_id, from ? from->name : NULL, now_us);
+		coord_job_failure(t, job, code, msg, task->task_id, from ? from->name : NULL,
+				  now_us);
 		return 0;
 	}
 	advance_job(t, job, now_us);
@@ -432,7 +465,7 @@ void coord_jobs_node_lost(struct coord_jobs *t, struct coord_node *n, uint64_t n
 {
 	for (size_t j = 0; j < t->n_jobs; j++) {
 		struct coord_job *job = t->jobs[j];
-		if (coord_job_state_terminal(job->state))
+		if (coord_job_state_terminal(job->state) || job->state == COORD_JOB_RESTARTING)
 			continue;
 		for (size_t i = 0; i < job->n_tasks; i++) {
 			struct coord_task *task = &job->tasks[i];
@@ -444,14 +477,37 @@ void coord_jobs_node_lost(struct coord_jobs *t, struct coord_node *n, uint64_t n
 			task->error_code = SD_ELOST;
 			free(task->error_message);
 			task->error_message = coord__strndup("node lost", 16);
-			if (coord_job_state_terminal(job->state))
-				continue;
 			char msg[256];
 			snprintf(msg, sizeof(msg), "task %u: node %s lost (%s)", task->task_id,
 				 n->name, coord_node_state_name(n->state));
-			coord_job_fail(t, job, SD_ELOST, msg, task->task_id, n->name, now_us);
+			/* One failure per job: it stops (or restarts) every task. */
+			coord_job_failure(t, job, SD_ELOST, msg, task->task_id, n->name, now_us);
+			break;
 		}
 	}
+}
+
+size_t coord_jobs_live_on(const struct coord_jobs *t, const struct coord_node *node,
+			  Sd__Control__JobRef *refs, size_t cap)
+{
+	size_t k = 0;
+	for (size_t j = 0; j < t->n_jobs; j++) {
+		struct coord_job *job = t->jobs[j];
+		if (coord_job_state_terminal(job->state) || job->state == COORD_JOB_RESTARTING)
+			continue;
+		bool here = false;
+		for (size_t i = 0; i < job->n_tasks && !here; i++)
+			here = job->tasks[i].node_id == node->id;
+		if (!here)
+			continue;
+		if (k < cap) {
+			sd__control__job_ref__init(&refs[k]);
+			refs[k].job_id = job->id;
+			refs[k].attempt = job->attempt;
+		}
+		k++;
+	}
+	return k;
 }
 
 int coord_jobs_add_for_test(struct coord_jobs *t, const char *name, size_t n_stages,

@@ -56,6 +56,7 @@ int coord__start_deploy(struct coord_jobs *t, struct coord_job *job, char *err, 
 			uint64_t now_us)
 {
 	coord_job_set_state(t, job, COORD_JOB_DEPLOYING, now_us);
+	job->deploy_started_us = now_us;
 	return deploy_tasks(t, job, err, err_cap);
 }
 
@@ -80,6 +81,12 @@ static void nfs_op_work(void *data)
 	const struct coord_netfs *nfs = &op->t->netfs;
 	if (op->kind == COORD__OP_LIST_INPUTS)
 		op->rc = coord__plan_inputs(job, nfs, op->err, sizeof(op->err));
+	else if (op->kind == COORD__OP_CHK_COMPLETE)
+		op->rc = coord__chk_complete_work(job, nfs, op->err, sizeof(op->err));
+	else if (op->kind == COORD__OP_RESTORE)
+		op->rc = coord__chk_restore_work(job, nfs, op->err, sizeof(op->err));
+	else if (op->kind == COORD__OP_CHK_PUBLISH)
+		op->rc = coord__chk_publish_work(job, nfs, op->err, sizeof(op->err));
 	else
 		op->rc = coord__commit_sinks(job, nfs, op->kind == COORD__OP_COMMIT, op->err,
 					     sizeof(op->err));
@@ -105,6 +112,20 @@ static void nfs_op_after(void *data)
 			coord_job_fail(t, job, rc, op->err, -1, NULL, now);
 	} else if (op->kind == COORD__OP_COMMIT) {
 		commit_done(t, job, op->rc, op->err, now);
+	} else if (op->kind == COORD__OP_CHK_COMPLETE) {
+		coord__chk_complete_after(t, job, op->rc, op->err, now);
+	} else if (op->kind == COORD__OP_CHK_PUBLISH) {
+		coord__chk_publish_after(t, job, op->rc, op->err, now);
+	} else if (op->kind == COORD__OP_RESTORE && !coord_job_state_terminal(job->state)) {
+		char err[ERR_TEXT_MAX];
+		int rc = op->rc;
+		if (rc) {
+			snprintf(err, sizeof(err), "restoring checkpoint %llu: %.3000s",
+				 (unsigned long long)coord__chk_latest(job), op->err);
+			coord__restart_failed(t, job, rc, err, now);
+		} else if ((rc = coord__start_deploy(t, job, err, sizeof(err), now)) != 0) {
+			coord_job_failure(t, job, rc, err, -1, NULL, now);
+		}
 	}
 	free(op);
 }
@@ -225,8 +246,10 @@ void coord__job_finish(struct coord_jobs *t, struct coord_job *job, uint64_t now
 
 void coord_jobs_tick(struct coord_jobs *t, uint64_t now_us)
 {
+	coord__recovery_tick(t, now_us);
 	for (size_t i = 0; i < t->n_jobs; i++) {
 		struct coord_job *job = t->jobs[i];
+		coord__chk_tick(t, job, now_us);
 		if (job->committing && job->state == COORD_JOB_RUNNING)
 			try_commit(t, job, now_us);
 	}

@@ -213,12 +213,13 @@ static void record_placement(struct coord_job *job, const struct plc_model *m,
 	}
 }
 
+/* prev: each task's model node to keep (plc_replace), or NULL for a fresh solve. */
 static int solve(struct coord_job *job, struct plc_model *m, const struct coord_node **map,
-		 char *err, size_t err_cap)
+		 const int *prev, char *err, size_t err_cap)
 {
 	struct plc_result res;
 	memset(&res, 0, sizeof(res));
-	int rc = plc_solve(m, &res);
+	int rc = prev ? plc_replace(m, prev, &res) : plc_solve(m, &res);
 	if (rc && rc != SD_EINFEASIBLE)
 		return rc;
 	char *text = malloc(PLACEMENT_TEXT_MAX);
@@ -238,8 +239,9 @@ static int solve(struct coord_job *job, struct plc_model *m, const struct coord_
 	return rc;
 }
 
-int coord__place(struct coord_job *job, const struct coord_registry *r,
-		 const struct coord_netfs *nfs, char *err, size_t err_cap)
+/* Builds the model and solves; replace: keep tasks whose node is still READY. */
+static int place(struct coord_job *job, const struct coord_registry *r,
+		 const struct coord_netfs *nfs, bool replace, char *err, size_t err_cap)
 {
 	if (!job->compiled)
 		return SD_EINVAL;
@@ -264,11 +266,33 @@ int coord__place(struct coord_job *job, const struct coord_registry *r,
 		rc = add_graph(m, job, fs < 0 ? -1 : fs);
 	if (rc == 0)
 		rc = add_constraints(m, job);
+	int *prev = NULL;
+	if (rc == 0 && replace && !(prev = calloc(job->n_tasks ? job->n_tasks : 1, sizeof(*prev))))
+		rc = SD_ENOMEM;
+	for (size_t i = 0; rc == 0 && prev && i < job->n_tasks; i++) {
+		prev[i] = -1; /* its node is gone: place it anew */
+		for (size_t k = 0; k < n_map; k++)
+			if (map[k]->id == job->tasks[i].node_id)
+				prev[i] = (int)k;
+	}
 	if (rc == 0)
-		rc = solve(job, m, map, err, err_cap);
+		rc = solve(job, m, map, prev, err, err_cap);
 	else if (!err[0])
 		snprintf(err, err_cap, "placement model: %s", sd_strerror(rc));
 	plc_model_free(m);
+	free(prev);
 	free(map);
 	return rc;
+}
+
+int coord__place(struct coord_job *job, const struct coord_registry *r,
+		 const struct coord_netfs *nfs, char *err, size_t err_cap)
+{
+	return place(job, r, nfs, false, err, err_cap);
+}
+
+int coord__replace(struct coord_job *job, const struct coord_registry *r,
+		   const struct coord_netfs *nfs, char *err, size_t err_cap)
+{
+	return place(job, r, nfs, true, err, err_cap);
 }

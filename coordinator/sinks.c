@@ -241,7 +241,7 @@ static int parts_ready(struct nfs_conn *conn, const struct coord_job *job,
 		if (!t || t->sink_bytes == 0)
 			continue;
 		struct nfs_stat st;
-		rc = coord_sink_part_name(part, sizeof(part), out, job->id, p);
+		rc = coord_sink_part_name(part, sizeof(part), out, job->id, job->attempt, p);
 		if (rc == 0)
 			rc = nfs_stat(conn, part, &st);
 		if (rc == SD_ENOENT) {
@@ -267,7 +267,8 @@ static int commit_one(struct nfs_conn *in, struct nfs_conn *out, const struct co
 	}
 	char part[COORD_PATH_MAX];
 	for (unsigned p = 0; p < parallelism && rc == 0; p++) {
-		if ((rc = coord_sink_part_name(part, sizeof(part), final, job->id, p)))
+		if ((rc = coord_sink_part_name(part, sizeof(part), final, job->id, job->attempt,
+					       p)))
 			break;
 		rc = nfs_read(in, part, 0, 0, copy_chunk, &cp);
 		if (rc == SD_ENOENT)
@@ -288,9 +289,11 @@ static void delete_parts(struct nfs_conn *conn, const struct coord_job *job,
 	char out[COORD_PATH_MAX], part[COORD_PATH_MAX];
 	if (coord_sink_output(out, sizeof(out), job, sk->id, sk->path))
 		return;
-	for (unsigned p = 0; p < parallelism; p++)
-		if (coord_sink_part_name(part, sizeof(part), out, job->id, p) == 0)
-			(void)nfs_delete(conn, part);
+	/* Every attempt's parts: a restart leaves the earlier ones behind. */
+	for (uint32_t a = 0; a <= job->attempt; a++)
+		for (unsigned p = 0; p < parallelism; p++)
+			if (coord_sink_part_name(part, sizeof(part), out, job->id, a, p) == 0)
+				(void)nfs_delete(conn, part);
 }
 
 int coord__commit_sinks(struct coord_job *job, const struct coord_netfs *nfs, bool ok, char *err,

@@ -51,14 +51,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DF_SOURCE_MAX          (1u << 20)  /* bytes of job text accepted by df_compile */
-#define DF_NEST_MAX            64          /* expression nesting depth */
-#define DF_DIAG_TEXT_MAX       1024        /* bytes of a formatted diagnostic */
-#define DF_PARALLELISM_MAX     1024        /* partitions per stage */
-#define DF_DEFAULT_PARALLELISM 2           /* when neither job nor stage says */
-#define DF_BATCH_ROWS_MAX      1024        /* rows per emitted batch */
-#define DF_BATCH_BYTES_MAX     (64u << 10) /* body bytes per emitted batch (soft) */
-#define DF_BATCH_HEADER        16          /* bytes */
+#define DF_SOURCE_MAX           (1u << 20)  /* bytes of job text accepted by df_compile */
+#define DF_NEST_MAX             64          /* expression nesting depth */
+#define DF_DIAG_TEXT_MAX        1024        /* bytes of a formatted diagnostic */
+#define DF_PARALLELISM_MAX      1024        /* partitions per stage */
+#define DF_DEFAULT_PARALLELISM  2           /* when neither job nor stage says */
+#define DF_BATCH_ROWS_MAX       1024        /* rows per emitted batch */
+#define DF_BATCH_BYTES_MAX      (64u << 10) /* body bytes per emitted batch (soft) */
+#define DF_BATCH_HEADER         16          /* bytes */
+#define DF_RESTART_ATTEMPTS_MAX 1000000     /* restart_attempts in a job block */
 
 /* ---- compile ---------------------------------------------------------- */
 
@@ -88,6 +89,28 @@ int df_compile(const char *src, size_t len, const char *filename,
 void df_job_free(struct df_job *job);
 const char *df_job_name(const struct df_job *job);
 bool df_job_bounded(const struct df_job *job); /* every source is bounded */
+
+/* Fault-tolerance options of the job block; -1 (or DF_RESTART_UNSET) where
+ * the job says nothing, so the coordinator's defaults apply:
+ *   checkpoint = 5s            checkpoint interval (0s: none)
+ *   restart = "fixed"          or "backoff" or "none"
+ *   restart_attempts = 3       restarts before the job fails
+ *   restart_delay = 1s         fixed delay; first delay of a backoff
+ *   restart_delay_max = 30s    the backoff's cap */
+enum df_restart_kind {
+	DF_RESTART_UNSET = -1,
+	DF_RESTART_NONE,
+	DF_RESTART_FIXED,
+	DF_RESTART_BACKOFF
+};
+struct df_job_options {
+	int64_t checkpoint_us;
+	enum df_restart_kind restart;
+	int64_t restart_attempts;
+	int64_t restart_delay_us;
+	int64_t restart_delay_max_us;
+};
+void df_job_get_options(const struct df_job *job, struct df_job_options *out);
 
 /* ---- placement annotations (plain data for placement/) ---------------- */
 
@@ -171,6 +194,42 @@ const struct df_sink_info *df_job_sinks(const struct df_job *job, unsigned *n);
 unsigned df_job_task_count(const struct df_job *job);
 /* Returns 0 or SD_EINVAL for an unknown task id. */
 int df_job_task(const struct df_job *job, unsigned task_id, struct df_task_info *out);
+
+/* ---- wiring: the one owner of how tasks connect (df_wiring.c) ---------- */
+
+#define DF_JOB_ID_KEY_MAX 64 /* bytes of a job id that df_channel_key reads */
+
+/* One end of a channel, seen from the task that owns it. */
+struct df_chan_end {
+	unsigned df_channel; /* df_channel_info.id */
+	enum df_chan_kind kind;
+	unsigned port;      /* producer: the `out` it emits on; consumer: its input index */
+	unsigned peer_task; /* the task at the other end */
+	unsigned producer_partition, consumer_partition;
+};
+
+/* Does producer partition p feed consumer partition q over a channel of kind k? */
+bool df_chan_connects(enum df_chan_kind kind, unsigned producer_partition,
+		      unsigned consumer_partition);
+/*
+ * The input ends (inputs) or output ends of task_id, in channel order then
+ * peer partition order. Writes min(count, cap) ends to out (may be NULL) and
+ * returns the count; 0 for an unknown task. O(channels x parallelism).
+ */
+unsigned df_task_wiring(const struct df_job *job, unsigned task_id, bool inputs,
+			struct df_chan_end *out, unsigned cap);
+/*
+ * The exchange key of one channel in one attempt of one job (XXH3-64 of all
+ * five), so that channels of different jobs or attempts never share an id,
+ * whatever a node still holds. Never 0.
+ */
+uint64_t df_channel_key(const char *job_id, uint32_t attempt, unsigned df_channel,
+			unsigned producer_partition, unsigned consumer_partition);
+/* "<output without netfs://>.<job_id>.part-<NNNNN>": a sink partition's
+ * part; ".<job_id>.a<attempt>.part-<NNNNN>" for attempts after the first.
+ * SD_ETOOBIG when it does not fit cap. */
+int df_sink_part_name(char *out, size_t cap, const char *output, const char *job_id,
+		      uint32_t attempt, unsigned partition);
 
 /* Renders stages, operator chains, channels and annotations as text into buf
  * (always NUL terminated). Returns the length the full text needs. */

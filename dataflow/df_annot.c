@@ -176,10 +176,44 @@ int df__job_option(struct df_cx *cx, struct df_job *job, const char *key, const 
 			return cx->err;
 		return add_job_ann(cx, job, &an, v);
 	}
+	if (!strcmp(key, "checkpoint") || !strcmp(key, "restart_delay") ||
+	    !strcmp(key, "restart_delay_max")) {
+		if (v->k != A_DUR || v->ival < 0)
+			return df__error(cx, SD_ETYPE, v->line, v->col,
+					 "%s must be a duration such as 5s or 500ms", key);
+		*(key[0] == 'c'                   ? &job->opts.checkpoint_us
+		  : !strcmp(key, "restart_delay") ? &job->opts.restart_delay_us
+						  : &job->opts.restart_delay_max_us) = v->ival;
+		return 0;
+	}
+	if (!strcmp(key, "restart_attempts")) {
+		if (v->k != A_INT || v->ival < 0 || v->ival > DF_RESTART_ATTEMPTS_MAX)
+			return df__error(cx, SD_ETYPE, v->line, v->col,
+					 "restart_attempts must be an integer 0..%d",
+					 DF_RESTART_ATTEMPTS_MAX);
+		job->opts.restart_attempts = v->ival;
+		return 0;
+	}
+	if (!strcmp(key, "restart")) {
+		static const char *const kinds[] = {"none", "fixed", "backoff"};
+		for (int k = 0; v->k == A_STR && k < 3; k++)
+			if (!strcmp(v->sval, kinds[k])) {
+				job->opts.restart = (enum df_restart_kind)k;
+				return 0;
+			}
+		return df__error(cx, SD_ETYPE, v->line, v->col,
+				 "restart must be \"fixed\", \"backoff\" or \"none\"");
+	}
 	return df__error(cx, SD_ETYPE, v->line, v->col,
-			 "unknown job option '%s': expected parallelism, region, zone or an "
-			 "@annotation",
+			 "unknown job option '%s': expected parallelism, region, zone, "
+			 "checkpoint, restart, restart_attempts, restart_delay, "
+			 "restart_delay_max or an @annotation",
 			 key);
+}
+
+void df_job_get_options(const struct df_job *job, struct df_job_options *out)
+{
+	*out = job->opts;
 }
 
 /* "key=value" strings from the command line become job-level annotations. */

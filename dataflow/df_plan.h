@@ -76,6 +76,7 @@ struct df_job {
 	const char *name;
 	const char *src_file;
 	unsigned default_par;
+	struct df_job_options opts; /* the job block's fault-tolerance options */
 	struct df_annotation job_anns[DF_ANNS_MAX];
 	unsigned n_job_anns;
 	struct lnode *nodes[DF_NODES_MAX];

@@ -450,6 +450,9 @@ int df_compile(const char *src, size_t len, const char *filename,
 	cx.diag = diag;
 	job->default_par = opts && opts->default_parallelism ? opts->default_parallelism
 							     : DF_DEFAULT_PARALLELISM;
+	job->opts.checkpoint_us = job->opts.restart_attempts = -1;
+	job->opts.restart_delay_us = job->opts.restart_delay_max_us = -1;
+	job->opts.restart = DF_RESTART_UNSET;
 	if (len > DF_SOURCE_MAX) {
 		df__error(&cx, SD_ETOOBIG, 0, 0, "job text is %zu bytes: the limit is %u", len,
 			  DF_SOURCE_MAX);

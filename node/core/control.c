@@ -122,6 +122,7 @@ void node__task_status_fill(const struct node_task *t, Sd__Control__TaskStatus *
 				 ? t->reason
 				 : "");
 	st->at_us = t->state_at_us;
+	st->attempt = t->attempt;
 	st->sink_bytes = t->sink_append ? t->sink_bytes : 0; /* temporary parts: unreported */
 	cn->records_in = t->records_in;
 	cn->records_out = t->records_out;
@@ -147,6 +148,14 @@ void node__ctl_task_changed(struct node *n, struct node_task *t)
 	node__task_status_fill(t, &st, &cn);
 	if (ctl_send(n->ctl, WIRE_CTL_TASK_STATUS, &st.base) < 0)
 		sd_log_warn("node", "%s: task status not sent", n->name);
+}
+
+void node__ctl_checkpoint_ack(struct node *n, const Sd__Control__CheckpointAck *a)
+{
+	if (!n->ctl || n->ctl->state != CTL_UP)
+		return; /* the coordinator times the checkpoint out and restarts */
+	if (ctl_send(n->ctl, WIRE_CTL_CHECKPOINT_ACK, &a->base) < 0)
+		sd_log_warn("node", "%s: checkpoint ack not sent", n->name);
 }
 
 static void ctl_heartbeat(void *arg)
@@ -237,6 +246,7 @@ static void ctl_on_ack(struct node_ctl *c, const Sd__Control__RegisterAck *a)
 		a->heartbeat_interval_ms ? a->heartbeat_interval_ms : CTL_HEARTBEAT_DEFAULT_MS;
 	sd_log_info("node", "%s: registered with %s:%u as node %llu", n->name, c->host, c->port,
 		    (unsigned long long)c->node_id);
+	node_reconcile(n, a->live_jobs, a->n_live_jobs);
 	for (struct node_task *t = n->tasks; t; t = t->next)
 		node__ctl_task_changed(n, t);
 	ctl_heartbeat(c);
@@ -283,13 +293,19 @@ static int ctl_dispatch(struct node_ctl *c, const struct wire_frame *f)
 	case WIRE_CTL_CANCEL: {
 		const Sd__Control__Cancel *m = (const Sd__Control__Cancel *)f->msg;
 
-		node_cancel_job(c->node, m->job_id, m->reason);
+		node_cancel_attempts(c->node, m->job_id, m->attempt, m->reason);
 		return 0;
 	}
 	case WIRE_CTL_JOB_DONE: {
 		const Sd__Control__JobDone *m = (const Sd__Control__JobDone *)f->msg;
 
-		node_job_done(c->node, m->job_id, m->succeeded);
+		node_drop_attempts(c->node, m->job_id, m->attempt);
+		return 0;
+	}
+	case WIRE_CTL_CHECKPOINT: {
+		const Sd__Control__Checkpoint *m = (const Sd__Control__Checkpoint *)f->msg;
+
+		node_checkpoint(c->node, m->job_id, m->attempt, m->checkpoint_id);
 		return 0;
 	}
 	case WIRE_CTL_GOODBYE:

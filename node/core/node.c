@@ -10,6 +10,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "dataflow/dataflow.h"
 #include "node/core/node_priv.h"
 
 static char *dup_str(const char *s)
@@ -103,12 +104,26 @@ unsigned node_tasks_running(const struct node *n)
 	return k;
 }
 
+/* The task of the newest attempt of job here, or NULL. */
 static struct node_task *find_task(struct node *n, const char *job, uint32_t id)
 {
+	struct node_task *best = NULL;
+
 	for (struct node_task *t = n->tasks; t; t = t->next)
-		if (t->task_id == id && !strcmp(t->job_id, job))
-			return t;
-	return NULL;
+		if (t->task_id == id && !strcmp(t->job_id, job) &&
+		    (!best || t->attempt > best->attempt))
+			best = t;
+	return best;
+}
+
+/* Tasks holding a slot: running and not being torn down. */
+static unsigned slots_in_use(const struct node *n)
+{
+	unsigned k = 0;
+
+	for (const struct node_task *t = n->tasks; t; t = t->next)
+		k += !t->coroutine_done && !t->cancel;
+	return k;
 }
 
 void node__task_free(struct node_task *t)
@@ -127,24 +142,17 @@ void node__task_free(struct node_task *t)
 	plat_free(t);
 }
 
-/* Rank of c's dataflow channel id among list's distinct ids: the port. */
-static unsigned channel_port(Sd__Control__Channel *const *list, size_t n, size_t k)
+/* Every end names its port (Channel.port = port + 1, dataflow's wiring). */
+static int check_ends(Sd__Control__Channel *const *list, size_t n, const char *what, char *why,
+		      size_t cap)
 {
-	uint64_t mine = list[k]->channel_id >> 32;
-	unsigned rank = 0;
-
-	if (list[k]->port)
-		return list[k]->port - 1;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t other = list[i]->channel_id >> 32;
-		bool first = true;
-
-		for (size_t j = 0; j < i; j++)
-			if (list[j]->channel_id >> 32 == other)
-				first = false;
-		rank += first && other < mine;
-	}
-	return rank;
+	for (size_t i = 0; i < n; i++)
+		if (list[i]->port == 0 || list[i]->port > NODE_PORTS_MAX) {
+			snprintf(why, cap, "%s channel %llu: port %u is malformed", what,
+				 (unsigned long long)list[i]->channel_id, list[i]->port);
+			return SD_EINVAL;
+		}
+	return 0;
 }
 
 static int open_channels(struct node *n, struct node_task *t, const Sd__Control__Deploy *d,
@@ -152,6 +160,11 @@ static int open_channels(struct node *n, struct node_task *t, const Sd__Control_
 {
 	int rc;
 
+	rc = check_ends(d->outputs, d->n_outputs, "output", why, cap);
+	if (rc == 0)
+		rc = check_ends(d->inputs, d->n_inputs, "input", why, cap);
+	if (rc < 0)
+		return rc;
 	t->outs = plat_calloc(d->n_outputs ? d->n_outputs : 1, sizeof(*t->outs));
 	t->ins = plat_calloc(d->n_inputs ? d->n_inputs : 1, sizeof(*t->ins));
 	if (!t->outs || !t->ins)
@@ -168,8 +181,8 @@ static int open_channels(struct node *n, struct node_task *t, const Sd__Control_
 			return rc;
 		}
 		chan_out_set_notify(o->ch, &t->notify);
-		o->port = channel_port(d->outputs, d->n_outputs, i);
-		o->consumer_part = (uint32_t)(c->channel_id & 0xffff);
+		o->port = c->port - 1;
+		o->consumer_part = c->consumer_partition;
 		o->broadcast = c->partitioning == SD__CONTROL__PARTITIONING__PART_BROADCAST;
 		t->n_outs++;
 	}
@@ -186,7 +199,7 @@ static int open_channels(struct node *n, struct node_task *t, const Sd__Control_
 				 (unsigned long long)c->channel_id, sd_strerror(rc));
 			return rc;
 		}
-		in->port = channel_port(d->inputs, d->n_inputs, i);
+		in->port = c->port - 1;
 		if (in->port + 1 > t->n_in_ports)
 			t->n_in_ports = in->port + 1;
 		t->n_ins++;
@@ -222,18 +235,46 @@ static int copy_splits(struct node_task *t, const Sd__Control__Deploy *d)
 	return 0;
 }
 
+static int copy_checkpointing(struct node_task *t, const Sd__Control__Deploy *d, char *why,
+			      size_t cap)
+{
+	const char *dir = d->checkpoint_dir ? d->checkpoint_dir : "";
+	const char *rp = d->restore_path ? d->restore_path : "";
+	const char *srv = d->checkpoint_server ? d->checkpoint_server : "";
+	const char *sp = d->sink && d->sink->staged_prefix ? d->sink->staged_prefix : "";
+
+	if (strlen(dir) >= sizeof(t->chk_dir) || strlen(rp) >= sizeof(t->restore_path) ||
+	    strlen(srv) >= sizeof(t->chk_server) || strlen(sp) >= sizeof(t->staged_prefix)) {
+		snprintf(why, cap, "checkpoint paths too long");
+		return SD_EINVAL;
+	}
+	if (d->sink && d->sink->exactly_once && (!*sp || !*dir)) {
+		snprintf(why, cap, "an exactly-once sink needs a staged prefix and checkpoints");
+		return SD_EINVAL;
+	}
+	snprintf(t->chk_dir, sizeof(t->chk_dir), "%s", dir);
+	snprintf(t->chk_server, sizeof(t->chk_server), "%s", srv);
+	snprintf(t->restore_path, sizeof(t->restore_path), "%s", rp);
+	snprintf(t->staged_prefix, sizeof(t->staged_prefix), "%s", sp);
+	t->restore_id = d->restore_checkpoint;
+	t->sink_eo = d->sink && d->sink->exactly_once;
+	return 0;
+}
+
 static int deploy_check(struct node *n, const Sd__Control__Deploy *d, char *why, size_t cap)
 {
 	if (!d->job_id || !*d->job_id || strlen(d->job_id) >= NODE_JOB_ID_MAX) {
 		snprintf(why, cap, "bad job id");
 		return SD_EINVAL;
 	}
-	if (find_task(n, d->job_id, d->task_id)) {
+	struct node_task *same = find_task(n, d->job_id, d->task_id);
+
+	if (same && same->attempt >= d->attempt) {
 		snprintf(why, cap, "task %s/%u is already on node %s", d->job_id, d->task_id,
 			 n->name);
 		return SD_EEXIST;
 	}
-	if (node_tasks_running(n) >= n->slots) {
+	if (slots_in_use(n) >= n->slots) {
 		snprintf(why, cap, "node %s has no free slot (%u in use)", n->name, n->slots);
 		return SD_EBUSY;
 	}
@@ -249,8 +290,12 @@ int node_deploy(struct node *n, const Sd__Control__Deploy *d, char *why, size_t 
 {
 	struct node_task *t;
 	char name[48];
-	int rc = deploy_check(n, d, why, cap);
+	int rc;
 
+	/* A newer attempt supersedes what is left of older ones here. */
+	if (d->job_id && d->attempt > 0)
+		node_cancel_attempts(n, d->job_id, d->attempt - 1, "superseded by a restart");
+	rc = deploy_check(n, d, why, cap);
 	if (rc < 0)
 		return rc;
 	t = plat_calloc(1, sizeof(*t));
@@ -259,6 +304,7 @@ int node_deploy(struct node *n, const Sd__Control__Deploy *d, char *why, size_t 
 	t->node = n;
 	snprintf(t->job_id, sizeof(t->job_id), "%s", d->job_id);
 	t->task_id = d->task_id;
+	t->attempt = d->attempt;
 	t->stage_id = d->stage_id;
 	t->partition = d->partition;
 	t->budget = d->memory_budget_bytes;
@@ -272,10 +318,13 @@ int node_deploy(struct node *n, const Sd__Control__Deploy *d, char *why, size_t 
 		memcpy(t->plan, d->plan.data, d->plan.len);
 	if (rc == 0 && d->sink) {
 		snprintf(t->sink_server, sizeof(t->sink_server), "%s", d->sink->server);
-		snprintf(t->sink_path, sizeof(t->sink_path), "%s.%s.part-%05u", d->sink->path,
-			 t->job_id, t->partition);
+		/* Streaming parts span attempts; bounded ones are per attempt. */
+		rc = df_sink_part_name(t->sink_path, sizeof(t->sink_path), d->sink->path, t->job_id,
+				       d->sink->append ? 0 : d->attempt, t->partition);
 		t->sink_append = d->sink->append;
 	}
+	if (rc == 0)
+		rc = copy_checkpointing(t, d, why, cap);
 	if (rc == 0)
 		rc = copy_splits(t, d);
 	if (rc == 0)
@@ -298,10 +347,11 @@ int node_deploy(struct node *n, const Sd__Control__Deploy *d, char *why, size_t 
 	return 0;
 }
 
-void node_cancel_job(struct node *n, const char *job_id, const char *reason)
+void node_cancel_attempts(struct node *n, const char *job_id, uint32_t max_attempt,
+			  const char *reason)
 {
 	for (struct node_task *t = n->tasks; t; t = t->next) {
-		if (strcmp(t->job_id, job_id) || t->coroutine_done)
+		if (strcmp(t->job_id, job_id) || t->attempt > max_attempt || t->coroutine_done)
 			continue;
 		t->cancel = true;
 		if (!t->reason[0])
@@ -311,27 +361,69 @@ void node_cancel_job(struct node *n, const char *job_id, const char *reason)
 	}
 }
 
-void node_job_done(struct node *n, const char *job_id, bool succeeded)
+void node_cancel_job(struct node *n, const char *job_id, const char *reason)
+{
+	node_cancel_attempts(n, job_id, UINT32_MAX, reason);
+}
+
+void node_drop_attempts(struct node *n, const char *job_id, uint32_t max_attempt)
 {
 	struct node_task **pp = &n->tasks;
 
-	(void)succeeded; /* parts were committed by their tasks; the coordinator assembles */
-	node_cancel_job(n, job_id, "job ended");
+	node_cancel_attempts(n, job_id, max_attempt, "job ended");
 	while (*pp) {
 		struct node_task *t = *pp;
 
-		if (strcmp(t->job_id, job_id) || !t->coroutine_done) {
+		if (strcmp(t->job_id, job_id) || t->attempt > max_attempt || !t->coroutine_done) {
 			pp = &t->next;
 			continue;
 		}
 		*pp = t->next;
 		node__task_free(t);
 	}
-	/* Still unwinding after the cancel: each frees itself (and its channels,
-	 * whose ids a later job reuses) when its coroutine ends. */
+	/* Still unwinding after the cancel: each frees itself (and its channels)
+	 * when its coroutine ends. */
 	for (struct node_task *t = n->tasks; t; t = t->next)
-		if (!strcmp(t->job_id, job_id))
+		if (!strcmp(t->job_id, job_id) && t->attempt <= max_attempt)
 			t->job_over = true;
+}
+
+void node_job_done(struct node *n, const char *job_id, bool succeeded)
+{
+	(void)succeeded; /* parts were committed by their tasks; the coordinator assembles */
+	node_drop_attempts(n, job_id, UINT32_MAX);
+}
+
+static bool is_live(const struct node_task *t, Sd__Control__JobRef *const *live, size_t n_live)
+{
+	for (size_t i = 0; i < n_live; i++)
+		if (live[i]->attempt == t->attempt && live[i]->job_id &&
+		    !strcmp(live[i]->job_id, t->job_id))
+			return true;
+	return false;
+}
+
+void node_reconcile(struct node *n, Sd__Control__JobRef *const *live, size_t n_live)
+{
+	bool again = true;
+
+	/* Dropping frees list entries: start over after each job. O(tasks^2), small. */
+	while (again) {
+		again = false;
+		for (struct node_task *t = n->tasks; t; t = t->next) {
+			if (t->job_over || is_live(t, live, n_live))
+				continue;
+			sd_log_warn("node",
+				    "%s: dropping task %s/%u (attempt %u): the coordinator "
+				    "no longer runs it",
+				    n->name, t->job_id, t->task_id, t->attempt);
+			char job[NODE_JOB_ID_MAX];
+			snprintf(job, sizeof(job), "%s", t->job_id);
+			node_drop_attempts(n, job, t->attempt);
+			again = true;
+			break;
+		}
+	}
 }
 
 /* Task context, the coroutine's last act: t leaves the node's list. */

@@ -27,9 +27,8 @@
  * Routing (emit(out, part, batch)): the task's output channels whose port is
  * `out`; BROADCAST sends to all of them, otherwise the one whose consumer
  * partition is `part` (the only one for FORWARD and GATHER). A channel's
- * port is Channel.port - 1 when the coordinator set it, else the rank of its
- * dataflow channel id (channel_id >> 32) among the task's channels; the
- * consumer partition is channel_id & 0xffff (coordinator/compile.c).
+ * port is Channel.port - 1 and its partitions are the Channel's explicit
+ * fields, all from dataflow's df_task_wiring (the coordinator copies them).
  *
  * Ownership: node_open copies the config's strings. node_deploy copies what
  * it needs from the message (the caller frees it).
@@ -47,12 +46,14 @@
 #define NODE_JOB_ID_MAX      64            /* bytes with the NUL */
 #define NODE_REASON_MAX      256           /* bytes: task error messages */
 #define NODE_LABELS_MAX      16            /* --label pairs */
+#define NODE_PORTS_MAX       64            /* operator ports (inputs or outputs) per task */
 #define NODE_TAIL_POLL_US    (50u * 1000)  /* us between reads of a followed file at its end */
 #define NODE_SPLIT_BUF       (256u << 10)  /* bytes read per source chunk */
 #define NODE_LINE_MAX        (4u << 20)    /* bytes: longest record a split may hold */
 #define NODE_GENERATE_CHUNK  4096u         /* records per df_task_generate call */
 #define NODE_SINK_APPEND_MAX (256u << 10)  /* bytes: streaming sink output per append */
 #define NODE_SINK_FLUSH_US   (200u * 1000) /* us output waits while its task stays busy */
+#define NODE_SNAPSHOT_MAX    (1ull << 30)  /* bytes: largest snapshot file a task restores */
 
 /* The operator-chain seam; defaults to dataflow's df_task_* (node_df_task_ops). */
 struct node_task_io {
@@ -76,6 +77,11 @@ struct node_task_ops {
 	bool (*is_source)(void *t);
 	/* True when the plan's source generates records (no splits needed); may be NULL. */
 	bool (*is_generate)(const uint8_t *plan, size_t len);
+	/* Checkpoints (may be NULL: the task then declines them): snapshot flushes
+	 * the chain's output and returns owned state (free()); restore, right
+	 * after open and before any input, borrows it. */
+	int (*snapshot)(void *t, uint8_t **state, size_t *len);
+	int (*restore)(void *t, const uint8_t *state, size_t len);
 };
 
 /* dataflow's operators behind node_task_ops (node/core/task_df.c). */
@@ -149,6 +155,20 @@ int node_deploy(struct node *n, const Sd__Control__Deploy *d, char *why, size_t 
 void node_cancel_job(struct node *n, const char *job_id, const char *reason);
 /* The job ended: cancel what still runs, then drop its tasks. */
 void node_job_done(struct node *n, const char *job_id, bool succeeded);
+/* The same for the tasks of attempts <= max_attempt only (a newer attempt of
+ * the job may already run here). */
+void node_cancel_attempts(struct node *n, const char *job_id, uint32_t max_attempt,
+			  const char *reason);
+void node_drop_attempts(struct node *n, const char *job_id, uint32_t max_attempt);
+/*
+ * Reconciliation with a coordinator that (re)accepted us: every task whose
+ * (job, attempt) is not in live is canceled and dropped, so nothing a paused
+ * node or a restarted coordinator left behind survives. Borrows live.
+ */
+void node_reconcile(struct node *n, Sd__Control__JobRef *const *live, size_t n_live);
+/* Checkpoint N of (job, attempt): its source tasks here take it at their next
+ * record boundary (node_chk.c). */
+void node_checkpoint(struct node *n, const char *job_id, uint32_t attempt, uint64_t id);
 
 struct node_task_view {
 	Sd__Control__TaskState state;

@@ -24,6 +24,7 @@ struct node_in {
 	struct chan_in *ch;
 	unsigned port;
 	bool ended;
+	uint64_t barrier; /* checkpoint whose barrier came here first: held until aligned */
 };
 
 struct node_split {
@@ -37,6 +38,7 @@ struct node_task {
 	struct node *node;
 	char job_id[NODE_JOB_ID_MAX];
 	uint32_t task_id, stage_id, partition;
+	uint32_t attempt; /* Deploy.attempt: the job's restart count */
 	Sd__Control__TaskState state;
 	int error;
 	char reason[NODE_REASON_MAX];
@@ -61,6 +63,24 @@ struct node_task {
 	size_t sink_len, sink_cap;
 	uint64_t sink_since_us; /* append: when the oldest buffered byte came */
 	uint64_t sink_bytes;    /* appended so far */
+	/* checkpoints (node_chk.c) */
+	char chk_dir[NODE_PATH_MAX];      /* "" = the job takes none */
+	char chk_server[PLAT_ADDR_MAX];   /* the netfs server holding chk_dir */
+	char restore_path[NODE_PATH_MAX]; /* "" = start fresh */
+	uint64_t restore_id;
+	uint64_t chk_trigger;          /* sources: the newest checkpoint asked for */
+	uint64_t chk_last;             /* the newest checkpoint this task took */
+	uint64_t chk_first_barrier_us; /* alignment: when the first barrier came */
+	unsigned src_split;            /* sources: the split being read ... */
+	uint64_t src_off;              /* ... and the offset of its next record */
+	bool src_exact;                /* restored: src_off is a record start, not a split start */
+	/* exactly-once sink: output between barriers goes to a staged file */
+	bool sink_eo;
+	char staged_prefix[NODE_PATH_MAX];
+	void *eo_h; /* the open staged file, or NULL */
+	char eo_path[NODE_PATH_MAX];
+	uint64_t eo_bytes;
+	void *eo_hash; /* XXH3 state of the staged bytes (owned) */
 	bool cancel;
 	bool coroutine_done;
 	bool job_over; /* node_job_done came while it ran: it frees itself at its end */
@@ -107,6 +127,22 @@ void node__ctl_stop(struct node *n);
 void node__ctl_task_changed(struct node *n, struct node_task *t);
 void node__task_status_fill(const struct node_task *t, Sd__Control__TaskStatus *st,
 			    Sd__Control__TaskCounters *c);
+
+/* node_chk.c */
+/* A source task at a record boundary: takes a checkpoint that was asked for. */
+int node__chk_source_point(struct node_task *t);
+/* A non-source task after draining: takes checkpoint N once every open input
+ * delivered barrier N (ended inputs count as aligned). 1 taken, 0, < 0. */
+int node__chk_try_align(struct node_task *t);
+/* At the task's start: restores Deploy.restore_path. */
+int node__chk_restore(struct node_task *t);
+/* Exactly-once sink output: into the epoch's staged file. */
+int node__sink_eo_write(struct node_task *t, const char *text, size_t len);
+/* task.c: writes the buffered exactly-once sink output to the staged file. */
+int node__sink_flush_eo(struct node_task *t);
+/* Drops the staged file (nothing becomes visible) and the hash state. */
+void node__sink_eo_drop(struct node_task *t);
+void node__ctl_checkpoint_ack(struct node *n, const Sd__Control__CheckpointAck *a);
 
 /* fs_netfs.c */
 extern const struct node_fs_ops node__netfs_fs_ops;

@@ -136,8 +136,8 @@ static int sink_open(struct node_task *t)
 	const struct node_fs_ops *fs = t->node->fs;
 	int rc;
 
-	if (!t->sink_path[0])
-		return 0;
+	if (!t->sink_path[0] || t->sink_eo)
+		return 0; /* exactly-once: a staged file per epoch, made on first output */
 	if (t->sink_append && (!fs->open_append || !fs->append || !fs->close_append)) {
 		task_failf(t, SD_ENOTSUP, "sink %s: this node's file seam cannot append",
 			   t->sink_path);
@@ -237,10 +237,24 @@ static int sink_buffer(struct node_task *t, const char *text, size_t len)
 		t->sink_since_us = plat_now_us();
 	memcpy(t->sink_buf + t->sink_len, text, len);
 	t->sink_len += len;
+	if (t->sink_eo)
+		return t->sink_len < NODE_SINK_APPEND_MAX ? 0 : node__sink_flush_eo(t);
 	if (t->sink_len < NODE_SINK_APPEND_MAX)
 		return sink_poll(t);
 	rc = sink_flush(t, false);
 	return rc < 0 ? rc : 0;
+}
+
+int node__sink_flush_eo(struct node_task *t)
+{
+	int rc = t->sink_len ? node__sink_eo_write(t, t->sink_buf, t->sink_len) : 0;
+
+	if (rc < 0) {
+		task_failf(t, rc, "sink %s: staging output: %s", t->staged_prefix, sd_strerror(rc));
+		return rc;
+	}
+	t->sink_len = 0;
+	return 0;
 }
 
 static int task_sink(void *arg, unsigned sink, const char *text, size_t len)
@@ -250,6 +264,8 @@ static int task_sink(void *arg, unsigned sink, const char *text, size_t len)
 	int rc;
 
 	(void)sink;
+	if (t->sink_eo)
+		return sink_buffer(t, text, len);
 	if (!t->sink_h) {
 		task_failf(t, SD_EPLAN, "sink output but the deploy named no sink");
 		return SD_EPLAN;
@@ -269,6 +285,8 @@ static int sink_finish(struct node_task *t)
 	void *h = t->sink_h;
 	int rc;
 
+	if (t->sink_eo) /* output after the last checkpoint is not published */
+		return 0;
 	if (t->sink_append) {
 		rc = t->sink_len ? sink_flush(t, true) : 0;
 		node__sink_drop(t);
@@ -284,6 +302,7 @@ static int sink_finish(struct node_task *t)
 
 void node__sink_drop(struct node_task *t)
 {
+	node__sink_eo_drop(t);
 	if (t->sink_h && t->sink_append)
 		t->node->fs->close_append(t->sink_h); /* what was appended stays */
 	else if (t->sink_h)
@@ -348,11 +367,16 @@ static int push_last_line(struct node_task *t, struct line_buf *lb)
 static int run_split(struct node_task *t, const struct node_split *s, struct line_buf *lb)
 {
 	const struct node_fs_ops *fs = t->node->fs;
-	uint64_t pos = s->offset, end = s->length ? s->offset + s->length : UINT64_MAX;
-	bool skipping = s->offset > 0, done = false;
+	/* Restored mid-split: start exactly at the next record's offset. */
+	bool exact = t->src_exact;
+	uint64_t start_at = exact ? t->src_off : s->offset;
+	uint64_t pos = start_at, end = s->length ? s->offset + s->length : UINT64_MAX;
+	bool skipping = !exact && s->offset > 0, done = false;
 	void *h;
-	int rc = fs->open_read(fs->ctx, s->server, t->netfs_token, s->path, s->offset, s->follow,
-			       &h);
+	int rc =
+		fs->open_read(fs->ctx, s->server, t->netfs_token, s->path, start_at, s->follow, &h);
+
+	t->src_off = start_at; /* what a checkpoint records until a record is pushed */
 
 	if (rc < 0) {
 		task_failf(t, rc, "split %s@%llu on %s: %s", s->path, (unsigned long long)s->offset,
@@ -388,6 +412,8 @@ static int run_split(struct node_task *t, const struct node_split *s, struct lin
 		n = fs->read(h, p, lb->cap - lb->len);
 		if (n == SD_EAGAIN) {
 			rc = sink_idle(t);
+			if (rc == 0)
+				rc = node__chk_source_point(t);
 			if (rc < 0)
 				break;
 			rc = 0;
@@ -427,8 +453,14 @@ static int run_split(struct node_task *t, const struct node_split *s, struct lin
 		memmove(p, p + start, use - start);
 		lb->len += use - start;
 		rc = push_complete_lines(t, lb);
+		/* The next record starts where the unpushed tail does (pos is
+		 * already past this chunk's n bytes, of which use were taken). */
+		t->src_off = pos - (uint64_t)n + use - lb->len;
+		t->src_exact = true;
 		if (rc == 0)
 			rc = sink_poll(t);
+		if (rc == 0 && !done)
+			rc = node__chk_source_point(t);
 		sched_maybe_yield();
 	}
 	fs->close_read(h);
@@ -443,8 +475,11 @@ static int run_sources(struct node_task *t)
 	lb.buf = plat_alloc(lb.cap);
 	if (!lb.buf)
 		return SD_ENOMEM;
-	for (unsigned i = 0; i < t->n_splits && rc == 0; i++)
+	for (unsigned i = t->src_split; i < t->n_splits && rc == 0; i++) {
+		t->src_split = i;
 		rc = run_split(t, &t->splits[i], &lb);
+		t->src_exact = false; /* the next split starts at its own start */
+	}
 	plat_free(lb.buf);
 	return rc ? rc : t->node->ops->end_input(t->body, 0);
 }
@@ -462,6 +497,8 @@ static int run_generate(struct node_task *t)
 		if (t->cancel)
 			return SD_ECANCELED;
 		rc = t->node->ops->generate(t->body, NODE_GENERATE_CHUNK, &done);
+		if (rc == 0 && !done)
+			rc = node__chk_source_point(t); /* the position is the chain's */
 		sched_maybe_yield();
 	}
 	return rc ? rc : t->node->ops->end_input(t->body, 0);
@@ -508,6 +545,13 @@ static int drain_channel(struct node_task *t, struct node_in *in)
 	struct chan_batch *b;
 	int rc = chan_in_pop(in->ch, &b);
 
+	if (rc == 1 && b->barrier) { /* held until every input delivered it */
+		if (!in->barrier && !t->chk_first_barrier_us)
+			t->chk_first_barrier_us = plat_now_us();
+		in->barrier = b->barrier;
+		chan_in_release(in->ch, b);
+		return 1;
+	}
 	if (rc == 1) {
 		t->records_in += b->records;
 		t->bytes_in += b->len;
@@ -562,13 +606,24 @@ static int run_inputs(struct node_task *t)
 		for (unsigned i = 0; i < t->n_ins; i++) {
 			if (t->ins[i].ended)
 				continue;
+			if (t->ins[i].barrier) { /* aligning: this input waits */
+				open = true;
+				continue;
+			}
 			rc = drain_channel(t, &t->ins[i]);
 			if (rc < 0)
 				return rc;
 			progress |= rc > 0;
 			open |= !t->ins[i].ended;
 		}
-		rc = pass_watermarks(t);
+		rc = node__chk_try_align(t);
+		if (rc > 0) {
+			t->chk_first_barrier_us = 0;
+			progress = true;
+			rc = 0;
+		}
+		if (rc == 0)
+			rc = pass_watermarks(t);
 		if (rc == 0)
 			rc = check_outputs(t);
 		if (rc == 0) /* idle: appending yields, so look for input again after */
@@ -614,6 +669,9 @@ static int task_run(struct node_task *t)
 		task_failf(t, rc, "plan rejected: %s", sd_strerror(rc));
 		return rc;
 	}
+	rc = node__chk_restore(t);
+	if (rc < 0)
+		return rc;
 	rc = sink_open(t);
 	if (rc < 0)
 		return rc;

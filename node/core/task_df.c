@@ -102,7 +102,19 @@ static uint32_t df_batch_records(const uint8_t *b, size_t len)
 	return (uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 | (uint32_t)b[7] << 24;
 }
 
+static int df_snapshot(void *t, uint8_t **state, size_t *len)
+{
+	return df_task_snapshot(t, state, len);
+}
+
+static int df_restore(void *t, const uint8_t *state, size_t len)
+{
+	return df_task_restore(t, state, len);
+}
+
 const struct node_task_ops node_df_task_ops = {
+	.snapshot = df_snapshot,
+	.restore = df_restore,
 	.open = df_open,
 	.push = df_push,
 	.push_lines = df_push_lines,

@@ -68,6 +68,8 @@ static size_t write_part(const Sd__Control__Deploy *d, struct part *p)
 	return (size_t)n;
 }
 
+static uint32_t deploy_attempt; /* of the latest Deploy (the coordinator restarts jobs) */
+
 static void send_status(int fd, const char *job, uint32_t task, int state, uint64_t out,
 			const char *msg, uint64_t sink_bytes)
 {
@@ -77,6 +79,7 @@ static void send_status(int fd, const char *job, uint32_t task, int state, uint6
 	Sd__Control__TaskStatus st = SD__CONTROL__TASK_STATUS__INIT;
 	st.job_id = (char *)job;
 	st.task_id = task;
+	st.attempt = deploy_attempt; /* a task reports the attempt it was deployed as */
 	st.state = (Sd__Control__TaskState)state;
 	st.counters = &c;
 	st.sink_bytes = sink_bytes;
@@ -135,6 +138,7 @@ static void worker_main(void)
 					snprintf(jobs[n_jobs++], sizeof(jobs[0]), "%s", d->job_id);
 				if (d->plan.len == 0)
 					_exit(5); /* a real plan travels with every Deploy */
+				deploy_attempt = d->attempt;
 				send_status(fd, d->job_id, d->task_id,
 					    SD__CONTROL__TASK_STATE__TASK_RUNNING, 0, NULL, 0);
 				if (k == 0 && n_parts < 8) {

@@ -99,6 +99,7 @@ static void send_deploy(int fd, const char *job, uint32_t task, const char *plan
 	d.plan.len = strlen(plan);
 	if (with_input) { /* from the node itself: nobody ever produces */
 		ch.channel_id = 99;
+		ch.port = 1;
 		ch.peer_node = "ctl-node";
 		ch.peer_host = "127.0.0.1";
 		ch.peer_port = self_port;

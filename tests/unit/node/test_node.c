@@ -83,6 +83,10 @@ static void dep_chan(struct dep *x, int dir, uint32_t dfch, uint32_t from, uint3
 
 	sd__control__channel__init(c);
 	c->channel_id = ((uint64_t)dfch << 32) | ((uint64_t)from << 16) | to;
+	c->df_channel = dfch;
+	c->producer_partition = from;
+	c->consumer_partition = to;
+	c->port = 1; /* every task here has one port each way */
 	c->peer_node = peer == NA ? "na" : "nb";
 	c->peer_host = "127.0.0.1";
 	c->peer_port = node_data_port(peer);
