@@ -28,6 +28,8 @@
  */
 #include "coordinator/checkpoint_priv.h"
 
+#include "coordinator/checkpoint_api.h"
+
 #include <assert.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -40,8 +42,10 @@
 
 void coord__chk_tasks_free(struct chk_task *v, size_t n)
 {
-	for (size_t i = 0; v && i < n; i++)
+	for (size_t i = 0; v && i < n; i++) {
 		free(v[i].staged_path);
+		free(v[i].snapshot);
+	}
 	free(v);
 }
 
@@ -303,7 +307,9 @@ void coord__chk_complete_after(struct coord_jobs *t, struct coord_job *job, int 
 	/* The commit point: once the store has N, a restart restores from N and
 	 * publishes N again (idempotent); before, it uses N - 1. */
 	coord__store_save(t, job);
-	coord__run_nfs_op(t, job, COORD__OP_CHK_PUBLISH, now_us);
+	coord__chk_after_complete_hook(t, job, id, now_us);
+	if (!coord_job_state_terminal(job->state))
+		coord__run_nfs_op(t, job, COORD__OP_CHK_PUBLISH, now_us);
 }
 
 void coord__chk_publish_after(struct coord_jobs *t, struct coord_job *job, int rc, const char *err,

@@ -206,6 +206,7 @@ void coord_job_fail(struct coord_jobs *t, struct coord_job *job, int code, const
 	if (!root)
 		return;
 	job->failure_code = code;
+	coord__chk_abort(job, "the job failed");
 	coord__tasks_stop(job, now_us);
 	sd_log_warn("coord", "job %s failed: %s", job->id, message ? message : sd_strerror(code));
 	coord_job_set_state(t, job, COORD_JOB_FAILED, now_us);
@@ -304,6 +305,8 @@ int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint
 		return rc;
 	}
 	coord__job_ft_init(job, &t->ft_defaults);
+	if (sub->checkpoint_us > 0 && job->ft.checkpoint_us) /* submit --checkpoint */
+		job->ft.checkpoint_us = (uint64_t)sub->checkpoint_us;
 	*out = job;
 	if (!sub->place)
 		return 0;

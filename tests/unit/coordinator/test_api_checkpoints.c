@@ -26,7 +26,7 @@
 #define AUTH "Bearer T0K"
 enum { RUN = SD__CONTROL__TASK_STATE__TASK_RUNNING };
 
-/* coord__chk_tasks_free (checkpoint.c) does not free snapshots yet; see test_store.c. */
+/* Frees the snapshot paths before the table (see test_store.c). */
 static int teardown_chk(void **state)
 {
 	struct fixture *f = *state;
