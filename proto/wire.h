@@ -50,46 +50,46 @@
  * X(name, number, descriptor): control 1-31, data 32-63, netfs 64-127.
  * Numbers are part of the protocol: never reuse one.
  */
-#define WIRE_MSG_TABLE(X)                                               \
-	X(CTL_REGISTER, 1, sd__control__register__descriptor)           \
-	X(CTL_REGISTER_ACK, 2, sd__control__register_ack__descriptor)   \
-	X(CTL_HEARTBEAT, 3, sd__control__heartbeat__descriptor)         \
-	X(CTL_HEARTBEAT_ACK, 4, sd__control__heartbeat_ack__descriptor) \
-	X(CTL_DEPLOY, 5, sd__control__deploy__descriptor)               \
-	X(CTL_DEPLOY_ACK, 6, sd__control__deploy_ack__descriptor)       \
-	X(CTL_CANCEL, 7, sd__control__cancel__descriptor)               \
-	X(CTL_TASK_STATUS, 8, sd__control__task_status__descriptor)     \
-	X(CTL_JOB_DONE, 9, sd__control__job_done__descriptor)           \
-	X(CTL_GOODBYE, 10, sd__control__goodbye__descriptor)            \
-	X(CTL_CHECKPOINT, 11, sd__control__checkpoint__descriptor)      \
+#define WIRE_MSG_TABLE(X)                                                  \
+	X(CTL_REGISTER, 1, sd__control__register__descriptor)              \
+	X(CTL_REGISTER_ACK, 2, sd__control__register_ack__descriptor)      \
+	X(CTL_HEARTBEAT, 3, sd__control__heartbeat__descriptor)            \
+	X(CTL_HEARTBEAT_ACK, 4, sd__control__heartbeat_ack__descriptor)    \
+	X(CTL_DEPLOY, 5, sd__control__deploy__descriptor)                  \
+	X(CTL_DEPLOY_ACK, 6, sd__control__deploy_ack__descriptor)          \
+	X(CTL_CANCEL, 7, sd__control__cancel__descriptor)                  \
+	X(CTL_TASK_STATUS, 8, sd__control__task_status__descriptor)        \
+	X(CTL_JOB_DONE, 9, sd__control__job_done__descriptor)              \
+	X(CTL_GOODBYE, 10, sd__control__goodbye__descriptor)               \
+	X(CTL_CHECKPOINT, 11, sd__control__checkpoint__descriptor)         \
 	X(CTL_CHECKPOINT_ACK, 12, sd__control__checkpoint_ack__descriptor) \
-	X(DATA_HELLO, 32, sd__data__hello__descriptor)                  \
-	X(DATA_BATCH, 33, sd__data__batch__descriptor)                  \
-	X(DATA_CREDIT, 34, sd__data__credit__descriptor)                \
-	X(DATA_WATERMARK, 35, sd__data__watermark__descriptor)          \
-	X(DATA_END_OF_STREAM, 36, sd__data__end_of_stream__descriptor)  \
-	X(DATA_CHANNEL_ERROR, 37, sd__data__channel_error__descriptor)  \
-	X(DATA_BARRIER, 38, sd__data__barrier__descriptor)              \
-	X(NFS_HELLO, 64, sd__netfs__hello__descriptor)                  \
-	X(NFS_HELLO_ACK, 65, sd__netfs__hello_ack__descriptor)          \
-	X(NFS_ERROR, 66, sd__netfs__error__descriptor)                  \
-	X(NFS_LIST_REQ, 67, sd__netfs__list_req__descriptor)            \
-	X(NFS_LIST_RESP, 68, sd__netfs__list_resp__descriptor)          \
-	X(NFS_STAT_REQ, 69, sd__netfs__stat_req__descriptor)            \
-	X(NFS_STAT_RESP, 70, sd__netfs__stat_resp__descriptor)          \
-	X(NFS_READ_REQ, 71, sd__netfs__read_req__descriptor)            \
-	X(NFS_READ_CHUNK, 72, sd__netfs__read_chunk__descriptor)        \
-	X(NFS_TAIL_REQ, 73, sd__netfs__tail_req__descriptor)            \
-	X(NFS_APPEND_REQ, 74, sd__netfs__append_req__descriptor)        \
-	X(NFS_APPEND_RESP, 75, sd__netfs__append_resp__descriptor)      \
-	X(NFS_CREATE_REQ, 76, sd__netfs__create_req__descriptor)        \
-	X(NFS_CREATE_RESP, 77, sd__netfs__create_resp__descriptor)      \
-	X(NFS_WRITE_REQ, 78, sd__netfs__write_req__descriptor)          \
-	X(NFS_COMMIT_REQ, 79, sd__netfs__commit_req__descriptor)        \
-	X(NFS_DELETE_REQ, 80, sd__netfs__delete_req__descriptor)        \
-	X(NFS_OK, 81, sd__netfs__ok__descriptor)                        \
-	X(NFS_CANCEL_REQ, 82, sd__netfs__cancel_req__descriptor)        \
-	X(NFS_CONCAT_REQ, 83, sd__netfs__concat_req__descriptor)        \
+	X(DATA_HELLO, 32, sd__data__hello__descriptor)                     \
+	X(DATA_BATCH, 33, sd__data__batch__descriptor)                     \
+	X(DATA_CREDIT, 34, sd__data__credit__descriptor)                   \
+	X(DATA_WATERMARK, 35, sd__data__watermark__descriptor)             \
+	X(DATA_END_OF_STREAM, 36, sd__data__end_of_stream__descriptor)     \
+	X(DATA_CHANNEL_ERROR, 37, sd__data__channel_error__descriptor)     \
+	X(DATA_BARRIER, 38, sd__data__barrier__descriptor)                 \
+	X(NFS_HELLO, 64, sd__netfs__hello__descriptor)                     \
+	X(NFS_HELLO_ACK, 65, sd__netfs__hello_ack__descriptor)             \
+	X(NFS_ERROR, 66, sd__netfs__error__descriptor)                     \
+	X(NFS_LIST_REQ, 67, sd__netfs__list_req__descriptor)               \
+	X(NFS_LIST_RESP, 68, sd__netfs__list_resp__descriptor)             \
+	X(NFS_STAT_REQ, 69, sd__netfs__stat_req__descriptor)               \
+	X(NFS_STAT_RESP, 70, sd__netfs__stat_resp__descriptor)             \
+	X(NFS_READ_REQ, 71, sd__netfs__read_req__descriptor)               \
+	X(NFS_READ_CHUNK, 72, sd__netfs__read_chunk__descriptor)           \
+	X(NFS_TAIL_REQ, 73, sd__netfs__tail_req__descriptor)               \
+	X(NFS_APPEND_REQ, 74, sd__netfs__append_req__descriptor)           \
+	X(NFS_APPEND_RESP, 75, sd__netfs__append_resp__descriptor)         \
+	X(NFS_CREATE_REQ, 76, sd__netfs__create_req__descriptor)           \
+	X(NFS_CREATE_RESP, 77, sd__netfs__create_resp__descriptor)         \
+	X(NFS_WRITE_REQ, 78, sd__netfs__write_req__descriptor)             \
+	X(NFS_COMMIT_REQ, 79, sd__netfs__commit_req__descriptor)           \
+	X(NFS_DELETE_REQ, 80, sd__netfs__delete_req__descriptor)           \
+	X(NFS_OK, 81, sd__netfs__ok__descriptor)                           \
+	X(NFS_CANCEL_REQ, 82, sd__netfs__cancel_req__descriptor)           \
+	X(NFS_CONCAT_REQ, 83, sd__netfs__concat_req__descriptor)           \
 	X(NFS_TRUNCATE_REQ, 84, sd__netfs__truncate_req__descriptor)
 
 enum wire_type {
