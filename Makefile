@@ -54,3 +54,12 @@ clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
 
 -include bench/bench.mk
+
+# The chaos harness (tests/chaos/README.md): SEEDS seeded runs from CHAOS_FIRST,
+# each a local cluster, a job and one or two injected faults; a summary table.
+SEEDS       ?= 10
+CHAOS_FIRST ?= 1
+
+.PHONY: chaos
+chaos: build
+	@tests/chaos/run_seeds.sh $(BUILD) $(SEEDS) $(CHAOS_FIRST)
