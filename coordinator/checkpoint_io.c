@@ -81,13 +81,19 @@ char *coord__chk_to_json(const struct coord_job *job, uint64_t id, const struct 
 	return text;
 }
 
-static int json_u64(const cJSON *o, const char *k, uint64_t *out)
+bool coord__json_u64(const struct cJSON *o, const char *k, uint64_t *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	/* JSON numbers are doubles: integers are exact up to 2^53. */
 	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9.007199254740992e15)
-		return SD_EPROTO;
+		return false;
 	*out = (uint64_t)v->valuedouble;
-	return 0;
+	return true;
+}
+
+static int json_u64(const cJSON *o, const char *k, uint64_t *out)
+{
+	return coord__json_u64(o, k, out) ? 0 : SD_EPROTO;
 }
 
 static char *json_str(const cJSON *o, const char *k)

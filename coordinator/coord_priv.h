@@ -14,6 +14,7 @@
 
 struct df_job;
 struct plc_constraint;
+struct cJSON;
 
 #define COORD_CHANNEL_CREDITS    8u    /* batches a receiver grants up front */
 #define COORD_CHANNEL_RATE_GUESS 1e6   /* bytes/s assumed per channel edge for placement */
@@ -127,6 +128,12 @@ void coord__send_job_done(struct coord_jobs *t, struct coord_job *job, bool ok);
 /* Frees job->compiled. */
 void coord__free_compiled(struct coord_job *job);
 
+/* A new job in the table (jobs.c): id NULL makes a fresh id and counts a
+ * submission; a given id (COORD_ID_LEN hex, from the job store) is kept.
+ * Owned by the table; NULL when full or out of memory. */
+struct coord_job *coord__job_new(struct coord_jobs *t, const char *id, const char *name,
+				 uint64_t now_us);
+
 /* ---- recovery.c ---- */
 
 /* Records an exception (message copied). root: it is what ended or restarted the job. */
@@ -186,6 +193,9 @@ int coord__task_sink_output(const struct coord_job *job, const struct coord_task
 			    size_t cap);
 /* Adds the job's checkpoints to a JSON object (api_render.c's cJSON *). */
 void coord__chk_render(const struct coord_job *job, void *json_object);
+
+/* A non-negative integer member k of JSON object o (exact up to 2^53). */
+bool coord__json_u64(const struct cJSON *o, const char *k, uint64_t *out);
 
 /* ---- store.c: the job store in --state-dir ---- */
 

@@ -238,7 +238,8 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static struct coord_job *job_new(struct coord_jobs *t, const char *name, uint64_t now_us)
+struct coord_job *coord__job_new(struct coord_jobs *t, const char *id, const char *name,
+				 uint64_t now_us)
 {
 	if (make_room(t))
 		return NULL;
@@ -259,15 +260,25 @@ static struct coord_job *job_new(struct coord_jobs *t, const char *name, uint64_
 		return NULL;
 	}
 	t->seq++;
-	/* Unique within a run (seq) and unlikely to repeat across runs (time). */
-	snprintf(job->id, sizeof(job->id), "%016llx%016llx",
-		 (unsigned long long)mix64(now_us ^ (t->seq << 48)),
-		 (unsigned long long)mix64(t->seq));
+	if (id) {
+		assert(strlen(id) == COORD_ID_LEN);
+		memcpy(job->id, id, COORD_ID_LEN + 1);
+	} else {
+		/* Unique within a run (seq) and unlikely to repeat across runs (time). */
+		snprintf(job->id, sizeof(job->id), "%016llx%016llx",
+			 (unsigned long long)mix64(now_us ^ (t->seq << 48)),
+			 (unsigned long long)mix64(t->seq));
+		t->submitted_total++;
+	}
 	job->state = COORD_JOB_CREATED;
 	job->state_at_us[COORD_JOB_CREATED] = now_us ? now_us : 1;
 	t->jobs[t->n_jobs++] = job;
-	t->submitted_total++;
 	return job;
+}
+
+static struct coord_job *job_new(struct coord_jobs *t, const char *name, uint64_t now_us)
+{
+	return coord__job_new(t, NULL, name, now_us);
 }
 
 static void job_drop_last(struct coord_jobs *t, struct coord_job *job)

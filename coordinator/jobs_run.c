@@ -216,8 +216,10 @@ static void commit_done(struct coord_jobs *t, struct coord_job *job, int rc, con
 		return;
 	}
 	uint64_t waited = now_us > job->commit_started_us ? now_us - job->commit_started_us : 0;
-	if (rc == SD_EAGAIN && waited < COORD_COMMIT_WAIT_US)
-		return; /* the tick tries again */
+	/* Parts not committed yet, or the file service restarting: every part
+	 * stays until all final files are in, so the tick simply tries again. */
+	if ((rc == SD_EAGAIN || coord_failure_recoverable(rc)) && waited < COORD_COMMIT_WAIT_US)
+		return;
 	job->committing = false;
 	if (rc) {
 		char why[ERR_TEXT_MAX + 32];

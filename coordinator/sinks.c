@@ -322,14 +322,15 @@ int coord__commit_sinks(struct coord_job *job, const struct coord_netfs *nfs, bo
 		if (sink_written(sk, i) && sk[i].stage < nst)
 			rc = parts_ready(in, job, &sk[i], st[sk[i].stage].parallelism, err,
 					 err_cap);
-	for (unsigned i = 0; i < nsink && rc == 0; i++) {
-		if (!sink_written(sk, i) || sk[i].stage >= nst)
-			continue;
-		unsigned par = st[sk[i].stage].parallelism;
-		if (ok)
-			rc = commit_one(in, out, job, &sk[i], par, err, err_cap);
-		delete_parts(out, job, &sk[i], par);
-	}
+	/* Every final file first, then the parts: a commit that fails half way
+	 * (the file service restarting) leaves every part for the retry. */
+	for (unsigned i = 0; i < nsink && rc == 0 && ok; i++)
+		if (sink_written(sk, i) && sk[i].stage < nst)
+			rc = commit_one(in, out, job, &sk[i], st[sk[i].stage].parallelism, err,
+					err_cap);
+	for (unsigned i = 0; i < nsink && rc == 0; i++)
+		if (sink_written(sk, i) && sk[i].stage < nst)
+			delete_parts(out, job, &sk[i], st[sk[i].stage].parallelism);
 	nfs_close(in);
 	nfs_close(out);
 	return rc;

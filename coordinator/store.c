@@ -216,36 +216,7 @@ struct coord_job *coord__job_adopt(struct coord_jobs *t, const char *id, const c
 {
 	if (!valid_id(id) || coord_jobs_find(t, id) || t->n_jobs >= COORD_JOBS_MAX)
 		return NULL;
-	if (t->n_jobs == t->cap_jobs) { /* grows as job_new (jobs.c) does */
-		size_t cap = t->cap_jobs ? t->cap_jobs * 2 : 16;
-		struct coord_job **jobs = realloc(t->jobs, cap * sizeof(*jobs));
-		if (!jobs)
-			return NULL;
-		t->jobs = jobs;
-		t->cap_jobs = cap;
-	}
-	struct coord_job *job = calloc(1, sizeof(*job));
-	if (!job)
-		return NULL;
-	job->name = coord__strndup(name && name[0] ? name : "job", COORD_NAME_MAX);
-	if (!job->name) {
-		free(job);
-		return NULL;
-	}
-	memcpy(job->id, id, COORD_ID_LEN + 1);
-	job->state = COORD_JOB_CREATED;
-	job->state_at_us[COORD_JOB_CREATED] = now_us ? now_us : 1;
-	t->jobs[t->n_jobs++] = job;
-	return job;
-}
-
-static bool json_u64(const cJSON *o, const char *k, uint64_t *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9.007199254740992e15)
-		return false;
-	*out = (uint64_t)v->valuedouble;
-	return true;
+	return coord__job_new(t, id, name, now_us);
 }
 
 static const char *json_str(const cJSON *o, const char *k)
@@ -278,11 +249,11 @@ static int rec_ft(struct rec *r, char *why, size_t cap)
 {
 	const cJSON *ft = cJSON_GetObjectItemCaseSensitive(r->doc, "ft");
 	uint64_t restart = 0, attempts = 0;
-	if (!json_u64(ft, "checkpoint_us", &r->ft.checkpoint_us) ||
-	    !json_u64(ft, "restart", &restart) || restart > COORD_RESTART_BACKOFF ||
-	    !json_u64(ft, "restart_attempts", &attempts) || attempts > UINT32_MAX ||
-	    !json_u64(ft, "restart_delay_us", &r->ft.restart_delay_us) ||
-	    !json_u64(ft, "restart_delay_max_us", &r->ft.restart_delay_max_us)) {
+	if (!coord__json_u64(ft, "checkpoint_us", &r->ft.checkpoint_us) ||
+	    !coord__json_u64(ft, "restart", &restart) || restart > COORD_RESTART_BACKOFF ||
+	    !coord__json_u64(ft, "restart_attempts", &attempts) || attempts > UINT32_MAX ||
+	    !coord__json_u64(ft, "restart_delay_us", &r->ft.restart_delay_us) ||
+	    !coord__json_u64(ft, "restart_delay_max_us", &r->ft.restart_delay_max_us)) {
 		snprintf(why, cap, "\"ft\" is missing or malformed");
 		return SD_EPROTO;
 	}
@@ -300,7 +271,7 @@ static int rec_parse(struct rec *r, const char *text, size_t len, const char *fi
 	uint64_t format = 0;
 	const cJSON *at = cJSON_GetObjectItemCaseSensitive(r->doc, "state_at_us");
 	int rc = SD_EPROTO;
-	if (!cJSON_IsObject(r->doc) || !json_u64(r->doc, "format", &format))
+	if (!cJSON_IsObject(r->doc) || !coord__json_u64(r->doc, "format", &format))
 		snprintf(why, cap, "not a job record (JSON object with \"format\")");
 	else if (format != STORE_FORMAT)
 		snprintf(why, cap, "record format %llu, this coordinator reads %d",
@@ -316,9 +287,9 @@ static int rec_parse(struct rec *r, const char *text, size_t len, const char *fi
 		snprintf(why, cap, "\"text\" is missing, empty or too long");
 	else if (state_from_name(json_str(r->doc, "state"), &r->state))
 		snprintf(why, cap, "\"state\" is missing or unknown");
-	else if (!cJSON_IsObject(at) || !json_u64(at, "CREATED", &r->created_us))
+	else if (!cJSON_IsObject(at) || !coord__json_u64(at, "CREATED", &r->created_us))
 		snprintf(why, cap, "\"state_at_us\" is missing or has no CREATED time");
-	else if (!json_u64(r->doc, "attempt", &r->attempt) || r->attempt > UINT32_MAX ||
+	else if (!coord__json_u64(r->doc, "attempt", &r->attempt) || r->attempt > UINT32_MAX ||
 		 !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(r->doc, "failure_code")))
 		snprintf(why, cap, "\"attempt\" or \"failure_code\" is missing or malformed");
 	else
@@ -420,7 +391,7 @@ static void restore_fields(struct coord_job *job, const struct rec *r)
 	const cJSON *at = cJSON_GetObjectItemCaseSensitive(r->doc, "state_at_us");
 	for (int s = 0; s < COORD_JOB_STATE_COUNT; s++) {
 		uint64_t us;
-		if (json_u64(at, coord_job_state_name((enum coord_job_state)s), &us))
+		if (coord__json_u64(at, coord_job_state_name((enum coord_job_state)s), &us))
 			job->state_at_us[s] = us;
 	}
 	job->state = r->state;
@@ -431,7 +402,7 @@ static void restore_fields(struct coord_job *job, const struct rec *r)
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(x, "code");
 	const cJSON *task = cJSON_GetObjectItemCaseSensitive(x, "task_id");
 	uint64_t at_us = 0;
-	if (json_str(x, "message") && cJSON_IsNumber(code) && json_u64(x, "at_us", &at_us))
+	if (json_str(x, "message") && cJSON_IsNumber(code) && coord__json_u64(x, "at_us", &at_us))
 		coord__add_exception(job, code->valueint, json_str(x, "message"),
 				     cJSON_IsNumber(task) ? (int64_t)task->valuedouble : -1,
 				     json_str(x, "node"), true, at_us);
@@ -443,11 +414,11 @@ static void restore_history(struct coord_job *job, const cJSON *k)
 {
 	struct coord_chk *c = job->chk;
 	char dir[COORD_PATH_MAX];
-	(void)json_u64(k, "completed", &c->completed);
-	(void)json_u64(k, "failed", &c->failed);
-	(void)json_u64(k, "restored", &c->restored);
-	(void)json_u64(k, "last_duration_us", &c->last_duration_us);
-	(void)json_u64(k, "last_size", &c->last_size);
+	(void)coord__json_u64(k, "completed", &c->completed);
+	(void)coord__json_u64(k, "failed", &c->failed);
+	(void)coord__json_u64(k, "restored", &c->restored);
+	(void)coord__json_u64(k, "last_duration_us", &c->last_duration_us);
+	(void)coord__json_u64(k, "last_size", &c->last_size);
 	const cJSON *e;
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(k, "savepoints"))
 	{
@@ -465,9 +436,11 @@ static void restore_history(struct coord_job *job, const cJSON *k)
 		struct chk_hist h = {0};
 		if (skip > 0 && skip--)
 			continue;
-		if (!json_u64(e, "id", &h.id) || !json_u64(e, "trigger_us", &h.trigger_us) ||
-		    !json_u64(e, "ack_us", &h.ack_us) || !json_u64(e, "size", &h.size) ||
-		    !json_u64(e, "alignment_us", &h.alignment_us))
+		if (!coord__json_u64(e, "id", &h.id) ||
+		    !coord__json_u64(e, "trigger_us", &h.trigger_us) ||
+		    !coord__json_u64(e, "ack_us", &h.ack_us) ||
+		    !coord__json_u64(e, "size", &h.size) ||
+		    !coord__json_u64(e, "alignment_us", &h.alignment_us))
 			continue;
 		h.savepoint = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "savepoint"));
 		h.completed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "completed"));
@@ -485,7 +458,7 @@ static int restore_checkpoints(struct coord_job *job, const cJSON *doc, char *er
 	if (!m)
 		return 0;
 	uint64_t next = 0;
-	(void)json_u64(doc, "next_checkpoint", &next);
+	(void)coord__json_u64(doc, "next_checkpoint", &next);
 	char *meta = cJSON_IsObject(m) ? cJSON_PrintUnformatted(m) : NULL;
 	int rc = meta ? coord__chk_adopt(job, meta, strlen(meta), next, err, cap) : SD_EPROTO;
 	if (!meta)
