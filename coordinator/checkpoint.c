@@ -61,8 +61,7 @@ void coord__chk_free(struct coord_job *job)
 	job->chk = NULL;
 }
 
-/* Returns the job's bookkeeping, made on first use; NULL on ENOMEM. */
-static struct coord_chk *chk_of(struct coord_job *job)
+struct coord_chk *coord__chk_of(struct coord_job *job)
 {
 	if (job->chk)
 		return job->chk;
@@ -128,7 +127,7 @@ void coord__chk_abort(struct coord_job *job, const char *why)
 /* Sends CTL_CHECKPOINT for the next id. */
 static int trigger(struct coord_jobs *t, struct coord_job *job, bool savepoint, uint64_t now_us)
 {
-	struct coord_chk *c = chk_of(job);
+	struct coord_chk *c = coord__chk_of(job);
 	if (!c)
 		return SD_ENOMEM;
 	if (c->pending_id)
@@ -211,7 +210,7 @@ int coord_jobs_savepoint(struct coord_jobs *t, struct coord_job *job, uint64_t n
 {
 	if (job->state != COORD_JOB_RUNNING || !all_running(job))
 		return SD_ESTATE;
-	struct coord_chk *c = chk_of(job);
+	struct coord_chk *c = coord__chk_of(job);
 	if (!c)
 		return SD_ENOMEM;
 	if (c->pending_id)

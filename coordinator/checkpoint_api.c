@@ -227,12 +227,8 @@ int coord__chk_adopt(struct coord_job *job, const char *meta_json, size_t len, u
 		snprintf(err, cap, "checkpoint metadata names checkpoint 0");
 		return SD_EPROTO;
 	}
-	/* As chk_of() in checkpoint.c makes it. */
-	struct coord_chk *c = calloc(1, sizeof(*c));
-	if (c && !(c->published = calloc(job->n_tasks ? job->n_tasks : 1, sizeof(uint64_t)))) {
-		free(c);
-		c = NULL;
-	}
+	coord__chk_free(job);
+	struct coord_chk *c = coord__chk_of(job);
 	if (!c) {
 		coord__chk_tasks_free(tasks, job->n_tasks);
 		snprintf(err, cap, "out of memory");
@@ -248,8 +244,6 @@ int coord__chk_adopt(struct coord_job *job, const char *meta_json, size_t len, u
 	for (size_t i = 0; i < job->n_tasks; i++)
 		if (tasks[i].staged_path && tasks[i].staged_bytes)
 			c->published[i] = tasks[i].before + tasks[i].staged_bytes;
-	coord__chk_free(job);
-	job->chk = c;
 	job->version++;
 	return 0;
 }

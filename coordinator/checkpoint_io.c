@@ -10,6 +10,8 @@
  */
 #include "coordinator/checkpoint_priv.h"
 
+#include "coordinator/checkpoint_api.h"
+
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -322,6 +324,74 @@ int coord__chk_restore_work(struct coord_job *job, const struct coord_netfs *nfs
 	if (rc == 0)
 		rc = publish(conn, job, c->latest, err, cap);
 	nfs_close(conn);
+	return rc;
+}
+
+/* ---- starting from a savepoint ---- */
+
+struct text_buf {
+	char *p;
+	size_t n;
+};
+
+static int take_text(void *arg, uint64_t offset, const void *data, size_t len)
+{
+	struct text_buf *b = arg;
+	(void)offset;
+	if (b->n + len > COORD_METADATA_MAX)
+		return SD_ETOOBIG;
+	char *p = realloc(b->p, b->n + len + 1);
+	if (!p)
+		return SD_ENOMEM;
+	memcpy(p + b->n, data, len);
+	b->p = p;
+	b->n += len;
+	p[b->n] = '\0';
+	return 0;
+}
+
+/* A savepoint's output was published in its own job: this one starts its
+ * sinks empty and never republishes what the savepoint staged. */
+static void forget_output(struct coord_job *job)
+{
+	struct coord_chk *c = job->chk;
+	for (size_t i = 0; i < job->n_tasks; i++) {
+		free(c->latest[i].staged_path);
+		c->latest[i].staged_path = NULL;
+		c->latest[i].staged_bytes = c->latest[i].before = 0;
+		c->published[i] = 0;
+	}
+	c->n_kept = 0; /* the savepoint belongs to the other job's directory */
+	c->restored++;
+}
+
+int coord__chk_savepoint_work(struct coord_job *job, const struct coord_netfs *nfs, char *err,
+			      size_t cap)
+{
+	char path[COORD_PATH_MAX + 16], why[COORD_ERR_TEXT_MAX];
+	const char *dir = coord__netfs_path(job->from_savepoint);
+	size_t dl = strlen(dir);
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	snprintf(path, sizeof(path), "%.*s/_metadata", (int)dl, dir);
+	struct text_buf b = {0};
+	struct nfs_conn *conn = NULL;
+	int rc = connect_nfs(nfs, &conn, err, cap);
+	if (rc == 0 && (rc = nfs_read(conn, path, 0, 0, take_text, &b)) != 0)
+		snprintf(err, cap, "savepoint %s: %s", job->from_savepoint,
+			 rc == SD_ENOENT    ? "no such savepoint (its _metadata is missing)"
+			 : rc == SD_ETOOBIG ? "its _metadata is larger than the limit"
+					    : nfs_last_error(conn));
+	nfs_close(conn);
+	if (rc == 0 && (rc = coord__chk_adopt(job, b.p, b.n, 0, why, sizeof(why))) != 0)
+		snprintf(err, cap, "savepoint %s: %s", job->from_savepoint, why);
+	free(b.p);
+	if (rc)
+		return rc;
+	forget_output(job);
+	const struct coord_compiled *cc = job->compiled;
+	if (cc && !cc->n_splits && coord__needs_listing(job))
+		rc = coord__plan_inputs(job, nfs, err, cap);
 	return rc;
 }
 

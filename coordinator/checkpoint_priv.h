@@ -53,6 +53,8 @@ struct coord_chk {
 };
 
 void coord__chk_tasks_free(struct chk_task *v, size_t n);
+/* The job's bookkeeping, made on first use (next id 1); NULL on ENOMEM. */
+struct coord_chk *coord__chk_of(struct coord_job *job);
 /* Whether checkpoint id is a savepoint (kept until deleted by hand). */
 bool coord__chk_kept(const struct coord_chk *c, uint64_t id);
 /* Metadata JSON of checkpoint id with tasks v (returns owned text, NULL on ENOMEM). */

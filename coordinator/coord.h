@@ -266,6 +266,7 @@ struct coord_job {
 	uint64_t last_restart_us; /* when the latest restart began; 0 = never */
 	uint64_t deploy_started_us;
 	void *chk;                  /* owned: checkpoint bookkeeping (checkpoint.c), NULL without */
+	char *from_savepoint;       /* owned: the savepoint to start from, until deployed */
 	bool stop_after_savepoint;  /* POST .../savepoints {"stop": true}: cancel once */
 	uint64_t stop_savepoint_id; /* ... this savepoint completes (checkpoint_api.c) */
 };

@@ -109,6 +109,7 @@ enum coord__nfs_op {
 	COORD__OP_CHK_COMPLETE, /* metadata, publish, retention; then N is the latest */
 	COORD__OP_RESTORE,      /* publish the latest checkpoint again; then deploy from it */
 	COORD__OP_CHK_PUBLISH,  /* publish the newly completed checkpoint, retention */
+	COORD__OP_SAVEPOINT,    /* read job->from_savepoint; then deploy from it */
 };
 
 /* DEPLOYING, then CTL_DEPLOY for every task. 0 or the first failure (err). */
@@ -158,10 +159,11 @@ int coord__replace(struct coord_job *job, const struct coord_registry *r,
 
 /* ---- checkpoint.c, checkpoint_io.c ---- */
 
-#define COORD_CHECKPOINTS_KEPT      3u        /* completed checkpoints kept on netfs */
-#define COORD_CHECKPOINT_HISTORY    32u       /* checkpoints listed by the API */
-#define COORD_SAVEPOINTS_MAX        16u       /* savepoints a job keeps */
-#define COORD_CHECKPOINT_TIMEOUT_US 60000000u /* a checkpoint not acked by then fails */
+#define COORD_CHECKPOINTS_KEPT      3u          /* completed checkpoints kept on netfs */
+#define COORD_CHECKPOINT_HISTORY    32u         /* checkpoints listed by the API */
+#define COORD_SAVEPOINTS_MAX        16u         /* savepoints a job keeps */
+#define COORD_CHECKPOINT_TIMEOUT_US 60000000u   /* a checkpoint not acked by then fails */
+#define COORD_METADATA_MAX          (16u << 20) /* bytes of a checkpoint's _metadata read back */
 
 void coord__chk_free(struct coord_job *job);
 /* Aborts the checkpoint in progress (counted as failed); no-op without one. */
@@ -179,6 +181,10 @@ int coord__chk_restore_work(struct coord_job *job, const struct coord_netfs *nfs
 			    size_t cap);
 void coord__chk_complete_after(struct coord_jobs *t, struct coord_job *job, int rc, const char *err,
 			       uint64_t now_us);
+/* Off the loop: reads job->from_savepoint's metadata (and lists inputs) so the
+ * tasks restore from it. SD_ESTATE/SD_EPROTO/SD_ENOENT with err naming it. */
+int coord__chk_savepoint_work(struct coord_job *job, const struct coord_netfs *nfs, char *err,
+			      size_t cap);
 int coord__chk_publish_work(struct coord_job *job, const struct coord_netfs *nfs, char *err,
 			    size_t cap);
 void coord__chk_publish_after(struct coord_jobs *t, struct coord_job *job, int rc, const char *err,

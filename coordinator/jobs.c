@@ -63,6 +63,7 @@ static void job_free(struct coord_job *job)
 	}
 	free(job->plan_json);
 	free(job->render_cache);
+	free(job->from_savepoint);
 	free(job);
 }
 
@@ -289,6 +290,23 @@ static void job_drop_last(struct coord_jobs *t, struct coord_job *job)
 	job_free(job);
 }
 
+/* --from-savepoint: the metadata is read off the loop; deploys after. */
+static int start_from_savepoint(struct coord_jobs *t, struct coord_job *job, const char *path,
+				char *err, size_t err_cap, uint64_t now_us)
+{
+	if (!job->ft.checkpoint_us) {
+		snprintf(err, err_cap,
+			 "--from-savepoint: this job takes no checkpoints (bounded jobs, or "
+			 "checkpoint = 0s), so it cannot restore one");
+		return SD_EINVAL;
+	}
+	job->from_savepoint = coord__strndup(path, COORD_PATH_MAX);
+	if (!job->from_savepoint)
+		return SD_ENOMEM;
+	coord__run_nfs_op(t, job, COORD__OP_SAVEPOINT, now_us);
+	return 0;
+}
+
 int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint64_t now_us,
 		      struct coord_job **out, char *err, size_t err_cap)
 {
@@ -328,6 +346,11 @@ int coord_jobs_submit(struct coord_jobs *t, const struct coord_submit *sub, uint
 		return 0;
 	if (rc == 0)
 		rc = coord__check_netfs(job, &t->netfs, err, err_cap);
+	if (rc == 0 && sub->from_savepoint) {
+		rc = start_from_savepoint(t, job, sub->from_savepoint, err, err_cap, now_us);
+		if (rc == 0)
+			return 0;
+	}
 	if (rc == 0 && coord__needs_listing(job)) {
 		/* Listing blocks on the file service: off the loop; deploys after. */
 		coord__run_nfs_op(t, job, COORD__OP_LIST_INPUTS, now_us);

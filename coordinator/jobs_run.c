@@ -85,6 +85,8 @@ static void nfs_op_work(void *data)
 		op->rc = coord__chk_complete_work(job, nfs, op->err, sizeof(op->err));
 	else if (op->kind == COORD__OP_RESTORE)
 		op->rc = coord__chk_restore_work(job, nfs, op->err, sizeof(op->err));
+	else if (op->kind == COORD__OP_SAVEPOINT)
+		op->rc = coord__chk_savepoint_work(job, nfs, op->err, sizeof(op->err));
 	else if (op->kind == COORD__OP_CHK_PUBLISH)
 		op->rc = coord__chk_publish_work(job, nfs, op->err, sizeof(op->err));
 	else
@@ -105,7 +107,8 @@ static void nfs_op_after(void *data)
 	struct coord_job *job = op->job;
 	uint64_t now = op_now(op);
 	job->busy = false;
-	if (op->kind == COORD__OP_LIST_INPUTS && !coord_job_state_terminal(job->state)) {
+	if ((op->kind == COORD__OP_LIST_INPUTS || op->kind == COORD__OP_SAVEPOINT) &&
+	    !coord_job_state_terminal(job->state)) {
 		int rc = op->rc ? op->rc
 				: coord__start_deploy(t, job, op->err, sizeof(op->err), now);
 		if (rc)
