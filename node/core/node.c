@@ -465,7 +465,9 @@ int node_task_view(struct node *n, const char *job_id, uint32_t task_id, struct 
 
 static bool no_coroutines(void *arg)
 {
-	return node_tasks_running(arg) == 0;
+	const struct node *n = arg;
+
+	return node_tasks_running(n) == 0 && n->chk_writers == 0;
 }
 
 void node_close(struct node *n)

@@ -14,7 +14,9 @@
  *      the file seam as a temporary file and committed (atomic);
  *   5. CheckpointAck to the coordinator (with an error when 4 failed).
  * Steps 1-3 failing fail the task (its output may be half gone); step 4
- * failing only declines the checkpoint.
+ * failing only declines the checkpoint. Steps 4-5 run in a coroutine of
+ * their own (struct chk_write), so the task goes on processing while its
+ * snapshot is written: it pauses only for serialising and the barrier.
  *
  * Snapshot file (little endian): u32 magic "SDCK" | u32 version 1 |
  * u64 checkpoint | u32 task | u32 split | u64 offset of the split's next
@@ -69,25 +71,42 @@ void node_checkpoint(struct node *n, const char *job_id, uint32_t attempt, uint6
 	}
 }
 
-static void send_ack(struct node_task *t, uint64_t id, int err, const char *why,
-		     uint64_t state_bytes, uint64_t started_us, uint64_t align_us,
-		     const char *staged, uint64_t staged_bytes, uint64_t staged_xxh3)
+/*
+ * One snapshot on its way to the file service: everything it needs is copied
+ * out of the task, so the task goes on (and may even end) while its own
+ * coroutine writes the file and acks. Memory: the serialised state, held
+ * until written.
+ */
+struct chk_write {
+	struct node *node;
+	char job_id[NODE_JOB_ID_MAX];
+	uint32_t attempt, task_id, split;
+	uint64_t id, off, started_us, align_us;
+	bool exact;
+	char server[PLAT_ADDR_MAX], token[128], dir[NODE_PATH_MAX];
+	char staged[NODE_PATH_MAX];
+	uint64_t staged_bytes, staged_xxh3;
+	uint8_t *state; /* owned (free()): dataflow's serialised state */
+	size_t len;
+};
+
+static void send_ack(const struct chk_write *w, int err, const char *why, uint64_t state_bytes)
 {
 	Sd__Control__CheckpointAck a = SD__CONTROL__CHECKPOINT_ACK__INIT;
 
-	a.job_id = t->job_id;
-	a.attempt = t->attempt;
-	a.task_id = t->task_id;
-	a.checkpoint_id = id;
+	a.job_id = (char *)w->job_id;
+	a.attempt = w->attempt;
+	a.task_id = w->task_id;
+	a.checkpoint_id = w->id;
 	a.error_code = err;
 	a.error_message = (char *)(why ? why : "");
 	a.state_bytes = state_bytes;
-	a.alignment_us = align_us;
-	a.duration_us = plat_now_us() - started_us;
-	a.staged_path = (char *)(staged ? staged : "");
-	a.staged_bytes = staged_bytes;
-	a.staged_xxh3 = staged_xxh3;
-	node__ctl_checkpoint_ack(t->node, &a);
+	a.alignment_us = w->align_us;
+	a.duration_us = plat_now_us() - w->started_us;
+	a.staged_path = (char *)w->staged;
+	a.staged_bytes = w->staged_bytes;
+	a.staged_xxh3 = w->staged_xxh3;
+	node__ctl_checkpoint_ack(w->node, &a);
 }
 
 /* ---- exactly-once sinks ---- */
@@ -153,44 +172,40 @@ static int eo_commit(struct node_task *t, char *path, size_t cap, uint64_t *byte
 
 /* ---- taking a checkpoint ---- */
 
-static int write_snapshot(struct node_task *t, uint64_t id, const uint8_t *state, size_t len,
-			  uint64_t *size)
+static int write_snapshot(const struct chk_write *w, uint64_t *size)
 {
-	const struct node_fs_ops *fs = t->node->fs;
+	const struct node_fs_ops *fs = w->node->fs;
 	char path[NODE_PATH_MAX + 64];
-	uint8_t hdr[CHK_HEADER], tail[8];
+	uint8_t hdr[CHK_HEADER], lenb[8], tail[8];
 	XXH3_state_t *xs = XXH3_createState();
 	void *h = NULL;
 	int rc = xs ? 0 : SD_ENOMEM;
 
-	snprintf(path, sizeof(path), "%s/chk-%llu/task-%u", t->chk_dir, (unsigned long long)id,
-		 t->task_id);
+	snprintf(path, sizeof(path), "%s/chk-%llu/task-%u", w->dir, (unsigned long long)w->id,
+		 w->task_id);
 	put32(hdr, CHK_MAGIC);
 	put32(hdr + 4, CHK_VERSION);
-	put64(hdr + 8, id);
-	put32(hdr + 16, t->task_id);
-	put32(hdr + 20, t->src_split);
-	put64(hdr + 24, t->src_off);
-	hdr[32] = t->src_exact ? 1 : 0;
+	put64(hdr + 8, w->id);
+	put32(hdr + 16, w->task_id);
+	put32(hdr + 20, w->split);
+	put64(hdr + 24, w->off);
+	hdr[32] = w->exact ? 1 : 0;
 	put32(hdr + 33, 0); /* reserved */
+	put64(lenb, w->len);
 	if (rc == 0) {
 		XXH3_64bits_reset(xs);
 		XXH3_64bits_update(xs, hdr, sizeof(hdr));
-	}
-	uint8_t lenb[8];
-	put64(lenb, len);
-	if (rc == 0) {
 		XXH3_64bits_update(xs, lenb, 8);
-		XXH3_64bits_update(xs, state, len);
+		XXH3_64bits_update(xs, w->state, w->len);
 		put64(tail, XXH3_64bits_digest(xs));
-		rc = fs->create(fs->ctx, t->chk_server, t->netfs_token, path, &h);
+		rc = fs->create(fs->ctx, w->server, w->token, path, &h);
 	}
 	if (rc == 0)
 		rc = fs->write(h, hdr, sizeof(hdr));
 	if (rc == 0)
 		rc = fs->write(h, lenb, 8);
-	if (rc == 0 && len)
-		rc = fs->write(h, state, len);
+	if (rc == 0 && w->len)
+		rc = fs->write(h, w->state, w->len);
 	if (rc == 0)
 		rc = fs->write(h, tail, 8);
 	if (rc == 0) {
@@ -201,48 +216,83 @@ static int write_snapshot(struct node_task *t, uint64_t id, const uint8_t *state
 		fs->discard(h);
 	if (xs)
 		XXH3_freeState(xs);
-	*size = sizeof(hdr) + 16 + len;
+	*size = sizeof(hdr) + 16 + w->len;
 	return rc;
+}
+
+/* Writes the snapshot, acks, frees w. Task context (its own coroutine). */
+static void chk_write_run(void *arg)
+{
+	struct chk_write *w = arg;
+	char why[NODE_REASON_MAX];
+	uint64_t size = 0;
+	int rc = write_snapshot(w, &size);
+
+	if (rc < 0)
+		snprintf(why, sizeof(why), "writing the snapshot of task %u: %s", w->task_id,
+			 sd_strerror(rc));
+	send_ack(w, rc < 0 ? rc : 0, rc < 0 ? why : NULL, size);
+	w->node->chk_writers--;
+	free(w->state);
+	plat_free(w);
+}
+
+static struct chk_write *chk_write_new(struct node_task *t, uint64_t id, uint64_t started_us,
+				       uint64_t align_us)
+{
+	struct chk_write *w = plat_calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->node = t->node;
+	snprintf(w->job_id, sizeof(w->job_id), "%s", t->job_id);
+	w->attempt = t->attempt;
+	w->task_id = t->task_id;
+	w->split = t->src_split;
+	w->off = t->src_off;
+	w->exact = t->src_exact;
+	w->id = id;
+	w->started_us = started_us;
+	w->align_us = align_us;
+	snprintf(w->server, sizeof(w->server), "%s", t->chk_server);
+	snprintf(w->token, sizeof(w->token), "%s", t->netfs_token);
+	snprintf(w->dir, sizeof(w->dir), "%s", t->chk_dir);
+	return w;
 }
 
 /* Steps 1-5 of the top comment. < 0 fails the task. */
 static int take(struct node_task *t, uint64_t id, uint64_t started_us, uint64_t align_us)
 {
 	const struct node_task_ops *ops = t->node->ops;
-	char staged[NODE_PATH_MAX], why[NODE_REASON_MAX];
-	uint64_t sbytes = 0, sx = 0, size = 0;
-	uint8_t *state = NULL;
-	size_t len = 0;
+	struct chk_write *w = chk_write_new(t, id, started_us, align_us);
 	int rc;
 
 	t->chk_last = id;
+	if (!w)
+		return SD_ENOMEM;
 	if (!ops->snapshot || !t->chk_dir[0]) {
-		send_ack(t, id, SD_ENOTSUP, "this task cannot take checkpoints", 0, started_us,
-			 align_us, NULL, 0, 0);
+		send_ack(w, SD_ENOTSUP, "this task cannot take checkpoints", 0);
+		plat_free(w);
 		return 0;
 	}
-	rc = ops->snapshot(t->body, &state, &len);
-	if (rc < 0)
-		return rc;
-	staged[0] = '\0';
-	if (t->sink_eo) {
+	rc = ops->snapshot(t->body, &w->state, &w->len);
+	if (rc == 0 && t->sink_eo) {
 		rc = node__sink_flush_eo(t);
 		if (rc == 0)
-			rc = eo_commit(t, staged, sizeof(staged), &sbytes, &sx);
+			rc = eo_commit(t, w->staged, sizeof(w->staged), &w->staged_bytes,
+				       &w->staged_xxh3);
 	}
 	for (unsigned i = 0; rc == 0 && i < t->n_outs; i++)
 		rc = chan_out_barrier(t->outs[i].ch, id);
 	if (rc < 0) {
-		free(state);
+		free(w->state);
+		plat_free(w);
 		return rc;
 	}
-	rc = write_snapshot(t, id, state, len, &size);
-	free(state);
-	if (rc < 0)
-		snprintf(why, sizeof(why), "writing the snapshot of task %u: %s", t->task_id,
-			 sd_strerror(rc));
-	send_ack(t, id, rc < 0 ? rc : 0, rc < 0 ? why : NULL, size, started_us, align_us, staged,
-		 sbytes, sx);
+	/* The write goes on beside the task: records keep flowing meanwhile. */
+	t->node->chk_writers++;
+	if (sched_spawn("chk-write", 0, chk_write_run, w, NULL) < 0)
+		chk_write_run(w); /* no memory for a coroutine: write in line */
 	return 0;
 }
 

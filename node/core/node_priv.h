@@ -109,6 +109,7 @@ struct node {
 	struct node_ctl *ctl;
 	bool exit_on_refusal;
 	uint64_t started_us;
+	unsigned chk_writers; /* snapshots being written (node_chk.c) */
 };
 
 /* task.c */
