@@ -182,6 +182,14 @@ static void maybe_complete(struct coord_jobs *t, struct coord_job *job)
 void coord__chk_tick(struct coord_jobs *t, struct coord_job *job, uint64_t now_us)
 {
 	struct coord_chk *c = job->chk;
+	if (c && coord_job_state_terminal(job->state) && !c->cleaned && !job->busy &&
+	    !c->completing) {
+		/* Ended and its last publish done: staged output of checkpoints that
+		 * never completed is dropped (checkpoints themselves are kept). */
+		c->cleaned = true;
+		coord__run_nfs_op(t, job, COORD__OP_CHK_CLEANUP, now_us);
+		return;
+	}
 	if (job->state != COORD_JOB_RUNNING || job->committing || job->busy)
 		return;
 	if (c && c->pending_id) {
@@ -306,9 +314,10 @@ void coord__chk_complete_after(struct coord_jobs *t, struct coord_job *job, int 
 	/* The commit point: once the store has N, a restart restores from N and
 	 * publishes N again (idempotent); before, it uses N - 1. */
 	coord__store_save(t, job);
+	/* Published whatever ends the job meanwhile (a savepoint's --stop, a
+	 * cancel): N is complete, so its output belongs to the output. */
+	coord__run_nfs_op(t, job, COORD__OP_CHK_PUBLISH, now_us);
 	coord__chk_after_complete_hook(t, job, id, now_us);
-	if (!coord_job_state_terminal(job->state))
-		coord__run_nfs_op(t, job, COORD__OP_CHK_PUBLISH, now_us);
 }
 
 void coord__chk_publish_after(struct coord_jobs *t, struct coord_job *job, int rc, const char *err,

@@ -327,6 +327,49 @@ int coord__chk_restore_work(struct coord_job *job, const struct coord_netfs *nfs
 	return rc;
 }
 
+struct staged_list {
+	char **paths;
+	size_t n;
+};
+
+static int on_staged(void *arg, const struct nfs_entry *e)
+{
+	struct staged_list *l = arg;
+	if (e->is_dir)
+		return 0;
+	char **p = realloc(l->paths, (l->n + 1) * sizeof(*p));
+	if (!p)
+		return SD_ENOMEM;
+	l->paths = p;
+	if (!(p[l->n] = coord__strndup(e->path, COORD_PATH_MAX)))
+		return SD_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+int coord__chk_cleanup_work(struct coord_job *job, const struct coord_netfs *nfs, char *err,
+			    size_t cap)
+{
+	char dir[COORD_PATH_MAX], pattern[COORD_PATH_MAX + 16];
+	struct staged_list l = {0};
+	struct nfs_conn *conn = NULL;
+	bool truncated = false;
+	int rc = coord__chk_dir(dir, sizeof(dir), job);
+	if (rc == 0)
+		rc = connect_nfs(nfs, &conn, err, cap);
+	snprintf(pattern, sizeof(pattern), "%s/staged/*", dir);
+	if (rc == 0)
+		rc = nfs_list(conn, pattern, on_staged, &l, &truncated);
+	for (size_t i = 0; i < l.n; i++) {
+		if (rc == 0)
+			(void)nfs_delete(conn, l.paths[i]);
+		free(l.paths[i]);
+	}
+	free(l.paths);
+	nfs_close(conn);
+	return rc == SD_ENOENT ? 0 : rc; /* nothing was ever staged */
+}
+
 /* ---- starting from a savepoint ---- */
 
 struct text_buf {

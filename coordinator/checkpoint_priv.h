@@ -38,6 +38,7 @@ struct coord_chk {
 	struct chk_task *pending; /* n_tasks */
 	bool completing;          /* the COMPLETE file service call runs */
 	bool meta_written;        /* its metadata is on netfs: N is complete */
+	bool cleaned;             /* ended: the staged files were removed */
 	/* latest completed */
 	uint64_t latest_id;
 	uint32_t latest_attempt;

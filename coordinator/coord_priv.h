@@ -110,6 +110,7 @@ enum coord__nfs_op {
 	COORD__OP_RESTORE,      /* publish the latest checkpoint again; then deploy from it */
 	COORD__OP_CHK_PUBLISH,  /* publish the newly completed checkpoint, retention */
 	COORD__OP_SAVEPOINT,    /* read job->from_savepoint; then deploy from it */
+	COORD__OP_CHK_CLEANUP,  /* the job ended: remove staged files never published */
 };
 
 /* DEPLOYING, then CTL_DEPLOY for every task. 0 or the first failure (err). */
@@ -185,6 +186,8 @@ void coord__chk_complete_after(struct coord_jobs *t, struct coord_job *job, int 
  * tasks restore from it. SD_ESTATE/SD_EPROTO/SD_ENOENT with err naming it. */
 int coord__chk_savepoint_work(struct coord_job *job, const struct coord_netfs *nfs, char *err,
 			      size_t cap);
+int coord__chk_cleanup_work(struct coord_job *job, const struct coord_netfs *nfs, char *err,
+			    size_t cap);
 int coord__chk_publish_work(struct coord_job *job, const struct coord_netfs *nfs, char *err,
 			    size_t cap);
 void coord__chk_publish_after(struct coord_jobs *t, struct coord_job *job, int rc, const char *err,

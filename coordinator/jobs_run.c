@@ -85,6 +85,8 @@ static void nfs_op_work(void *data)
 		op->rc = coord__chk_complete_work(job, nfs, op->err, sizeof(op->err));
 	else if (op->kind == COORD__OP_RESTORE)
 		op->rc = coord__chk_restore_work(job, nfs, op->err, sizeof(op->err));
+	else if (op->kind == COORD__OP_CHK_CLEANUP)
+		op->rc = coord__chk_cleanup_work(job, nfs, op->err, sizeof(op->err));
 	else if (op->kind == COORD__OP_SAVEPOINT)
 		op->rc = coord__chk_savepoint_work(job, nfs, op->err, sizeof(op->err));
 	else if (op->kind == COORD__OP_CHK_PUBLISH)
