@@ -275,15 +275,11 @@ char *coord_render_job(const struct coord_jobs *t, const struct coord_job *job, 
 	cJSON *ts = cJSON_AddObjectToObject(o, "timestamps");
 	for (int s = 0; s < COORD_JOB_STATE_COUNT; s++)
 		add_ms(ts, coord_job_state_name((enum coord_job_state)s), job->state_at_us[s]);
-	if (job->state == COORD_JOB_FAILED && job->n_exceptions) {
+	const struct coord_exception *root = coord_job_root_exception(job);
+	if (job->state == COORD_JOB_FAILED && root) {
 		cJSON *f = cJSON_AddObjectToObject(o, "failure");
-		for (size_t i = 0; i < job->n_exceptions; i++) {
-			if (!job->exceptions[i].root_cause)
-				continue;
-			cJSON_AddStringToObject(f, "code", sd_errname(job->exceptions[i].code));
-			cJSON_AddStringToObject(f, "message", job->exceptions[i].message);
-			break;
-		}
+		cJSON_AddStringToObject(f, "code", sd_errname(root->code));
+		cJSON_AddStringToObject(f, "message", root->message);
 	} else {
 		cJSON_AddNullToObject(o, "failure");
 	}
@@ -366,10 +362,7 @@ char *coord_render_job_exceptions(const struct coord_job *job)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", job->id);
-	const struct coord_exception *root = NULL;
-	for (size_t i = 0; i < job->n_exceptions && !root; i++)
-		if (job->exceptions[i].root_cause)
-			root = &job->exceptions[i];
+	const struct coord_exception *root = coord_job_root_exception(job);
 	if (root)
 		cJSON_AddItemToObject(o, "root_exception", exception_json(root));
 	else

@@ -466,6 +466,9 @@ int coord_jobs_add_for_test(struct coord_jobs *t, const char *name, size_t n_sta
 			    const uint32_t *parallelism, uint64_t now_us, struct coord_job **out);
 /* Test seam: deploys a job from coord_jobs_add_for_test whose tasks name nodes. */
 int coord_jobs_deploy_for_test(struct coord_jobs *t, struct coord_job *job, uint64_t now_us);
+/* The latest root cause: what ended the job, or restarted it last; NULL when
+ * none. Earlier restarts' causes stay in the exception history. */
+const struct coord_exception *coord_job_root_exception(const struct coord_job *job);
 /* Aggregated counters of one stage across its tasks. */
 void coord_job_stage_counters(const struct coord_job *job, uint32_t stage_id,
 			      struct coord_counters *out);

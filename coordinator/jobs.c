@@ -583,6 +583,14 @@ int coord_jobs_add_for_test(struct coord_jobs *t, const char *name, size_t n_sta
 	return 0;
 }
 
+const struct coord_exception *coord_job_root_exception(const struct coord_job *job)
+{
+	for (size_t i = job->n_exceptions; i-- > 0;)
+		if (job->exceptions[i].root_cause)
+			return &job->exceptions[i];
+	return NULL;
+}
+
 void coord_job_stage_counters(const struct coord_job *job, uint32_t stage_id,
 			      struct coord_counters *out)
 {

@@ -59,10 +59,7 @@ static void record_constraints(cJSON *o, const struct coord_job *job)
 /* The latest root cause: what ended (or last restarted) the job. */
 static void record_exception(cJSON *o, const struct coord_job *job)
 {
-	const struct coord_exception *e = NULL;
-	for (size_t i = 0; i < job->n_exceptions; i++)
-		if (job->exceptions[i].root_cause)
-			e = &job->exceptions[i];
+	const struct coord_exception *e = coord_job_root_exception(job);
 	if (!e)
 		return;
 	cJSON *x = cJSON_AddObjectToObject(o, "exception");
