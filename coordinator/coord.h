@@ -197,6 +197,7 @@ struct coord_ft {
 #define COORD_RESTART_DELAY_US      500000u   /* default fixed delay, first backoff delay */
 #define COORD_RESTART_DELAY_MAX_US  30000000u /* default backoff cap */
 #define COORD_DEPLOY_DEADLINE_US    15000000u /* DEPLOYING longer than this is a failure */
+#define COORD_DISCARD_DELAY_US      1000000u  /* a failed job's parts go this long after its end */
 
 struct coord_counters {
 	uint64_t records_in;
@@ -267,6 +268,7 @@ struct coord_job {
 	uint64_t deploy_started_us;
 	void *chk;                  /* owned: checkpoint bookkeeping (checkpoint.c), NULL without */
 	char *from_savepoint;       /* owned: the savepoint to start from, until deployed */
+	bool parts_discarded;       /* failed or canceled: its sink parts were removed */
 	bool stop_after_savepoint;  /* POST .../savepoints {"stop": true}: cancel once */
 	uint64_t stop_savepoint_id; /* ... this savepoint completes (checkpoint_api.c) */
 };

@@ -225,13 +225,29 @@ static void deploy_deadline(struct coord_jobs *t, struct coord_job *job, uint64_
 	coord_job_failure(t, job, SD_ETIMEDOUT, msg, task->task_id, n ? n->name : NULL, now_us);
 }
 
+/* A failed or canceled bounded job whose parts are still to be removed. */
+static bool failed_with_parts(const struct coord_job *job, uint64_t now_us)
+{
+	if ((job->state != COORD_JOB_FAILED && job->state != COORD_JOB_CANCELED) ||
+	    job->parts_discarded || !coord__has_sinks(job))
+		return false;
+	const struct coord_compiled *c = job->compiled;
+	return c && c->df && df_job_bounded(c->df) &&
+	       now_us - job->state_at_us[job->state] >= COORD_DISCARD_DELAY_US;
+}
+
 void coord__recovery_tick(struct coord_jobs *t, uint64_t now_us)
 {
 	for (size_t i = 0; i < t->n_jobs; i++) {
 		struct coord_job *job = t->jobs[i];
 		if (job->busy)
 			continue;
-		if (job->state == COORD_JOB_RESTARTING && now_us >= job->restart_at_us)
+		if (failed_with_parts(job, now_us)) {
+			/* Tasks that finished before the end committed parts: none may
+			 * stay visible. Nodes had a moment to act on Cancel/JobDone. */
+			job->parts_discarded = true;
+			coord__run_nfs_op(t, job, COORD__OP_DISCARD, now_us);
+		} else if (job->state == COORD_JOB_RESTARTING && now_us >= job->restart_at_us)
 			redeploy(t, job, now_us);
 		else if (job->state == COORD_JOB_DEPLOYING && job->deploy_started_us &&
 			 now_us - job->deploy_started_us > COORD_DEPLOY_DEADLINE_US)

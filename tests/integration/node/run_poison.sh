@@ -64,3 +64,18 @@ wait_for "3 nodes again" ready3
 wordcount_on_n1 2
 grep -q "dropping task" "$work/n1.log" || fail "n1 did not reconcile: $(tail -5 "$work/n1.log")"
 echo "ok: after a coordinator restart n1 dropped the unknown job's tasks and takes new jobs"
+
+# 3. a job that fails while some of its sink tasks already finished (their
+# parts committed) leaves no file behind (issue 15: "part files after a
+# failure", 6 of 7 runs before).
+cat >"$work/div.sd" <<'SD'
+job "div" { parallelism = 4 }
+generate(10).map(x -> 100 / (x - 5)).write_csv("netfs://out/div.csv")
+SD
+for round in 1 2 3; do
+	d=$(submit "$work/div.sd")
+	wait_for "the failing job to fail" is_state "$d" FAILED
+	no_parts() { [ -z "$(ls "$work/data/out" | grep '^div\.csv')" ]; }
+	wait_for "no part of the failed job left (round $round)" no_parts
+done
+echo "ok: a failed job left no part file (3 runs)"
