@@ -221,8 +221,15 @@ int coord_jobs_savepoint(struct coord_jobs *t, struct coord_job *job, uint64_t n
 	struct coord_chk *c = coord__chk_of(job);
 	if (!c)
 		return SD_ENOMEM;
+	if (c->pending_id && !c->completing) {
+		/* A checkpoint in flight becomes the savepoint: its barriers are the
+		 * same, it is only kept longer. */
+		c->pending_savepoint = true;
+		*id = c->pending_id;
+		return 0;
+	}
 	if (c->pending_id)
-		return SD_EBUSY;
+		return SD_EBUSY; /* its metadata is being written as a checkpoint */
 	int rc = trigger(t, job, true, now_us);
 	if (rc == 0)
 		*id = c->pending_id;

@@ -467,6 +467,9 @@ static int wait_savepoint(const struct cli_ctx *ctx, const char *job, double id,
 	return CLI_EXIT_ERROR;
 }
 
+#define CLI_SAVEPOINT_BUSY_TRIES   50     /* POSTs while a checkpoint completes */
+#define CLI_SAVEPOINT_BUSY_WAIT_US 100000 /* us between them */
+
 static int cmd_savepoint(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	const char *job = NULL;
@@ -490,8 +493,18 @@ static int cmd_savepoint(const struct cli_ctx *ctx, int argc, char **argv)
 	char path[128];
 	snprintf(path, sizeof(path), "/v1/jobs/%s/savepoints", job);
 	struct cli_response r;
-	int rc = cli_request(ctx, "POST", path, stop ? "{\"stop\":true}" : "{}", "application/json",
-			     &r);
+	int rc;
+	/* 409 SD_EBUSY: a checkpoint is being completed just now; a moment later
+	 * the savepoint can start (bounded: CLI_SAVEPOINT_BUSY_TRIES). */
+	for (int tries = 0;; tries++) {
+		rc = cli_request(ctx, "POST", path, stop ? "{\"stop\":true}" : "{}",
+				 "application/json", &r);
+		if (rc || r.status != 409 || !r.body || !strstr(r.body, "SD_EBUSY") ||
+		    tries == CLI_SAVEPOINT_BUSY_TRIES)
+			break;
+		cli_response_free(&r);
+		usleep(CLI_SAVEPOINT_BUSY_WAIT_US);
+	}
 	if (rc)
 		return rc;
 	if (r.status / 100 != 2) {

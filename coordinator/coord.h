@@ -401,7 +401,8 @@ int coord_jobs_cancel(struct coord_jobs *t, struct coord_job *job, const char *r
 int coord_jobs_checkpoint_ack(struct coord_jobs *t, struct coord_node *from,
 			      const Sd__Control__CheckpointAck *a, uint64_t now_us);
 /* Triggers a savepoint (a checkpoint kept until deleted); *id is its number.
- * SD_ESTATE unless every task runs, SD_EBUSY while a checkpoint is in progress. */
+ * SD_ESTATE unless every task runs; a checkpoint in flight becomes the
+ * savepoint; SD_EBUSY only while one is being completed (try again). */
 int coord_jobs_savepoint(struct coord_jobs *t, struct coord_job *job, uint64_t now_us,
 			 uint64_t *id);
 

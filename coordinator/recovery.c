@@ -179,7 +179,11 @@ static void redeploy(struct coord_jobs *t, struct coord_job *job, uint64_t now_u
 		return;
 	}
 	if (rc) {
-		coord_job_fail(t, job, rc, err[0] ? err : sd_strerror(rc), -1, NULL, now_us);
+		const struct coord_exception *why = coord_job_root_exception(job);
+		char msg[COORD_ERR_TEXT_MAX];
+		snprintf(msg, sizeof(msg), "%.2000s (the job was restarting: %.1500s)",
+			 err[0] ? err : sd_strerror(rc), why ? why->message : "?");
+		coord_job_fail(t, job, rc, msg, -1, NULL, now_us);
 		return;
 	}
 	job->attempt++;

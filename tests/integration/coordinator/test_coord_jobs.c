@@ -365,7 +365,9 @@ static void test_jobs_over_the_wire(void **state)
 		failed = strcmp(jstr(doc, "state"), "FAILED") == 0;
 		if (failed) {
 			const cJSON *fl = cJSON_GetObjectItemCaseSensitive(doc, "failure");
-			assert_string_equal(jstr(fl, "code"), "SD_ELOST");
+			/* No node left to restart on: the placement's reason, naming
+			 * what made the job restart. */
+			assert_string_equal(jstr(fl, "code"), "SD_EINFEASIBLE");
 			assert_non_null(strstr(jstr(fl, "message"), "worker-1"));
 		}
 		cJSON_Delete(doc);

@@ -151,11 +151,12 @@ static void test_savepoint_route(void **state)
 	assert_false(cJSON_IsTrue(get(o, "stop")));
 	cJSON_Delete(o);
 	assert_int_equal(count_sent(WIRE_CTL_CHECKPOINT) - before, 2); /* one per node */
+	/* Asked again while it is in flight: the same checkpoint, no new trigger. */
 	o = job_call(f, HTTP_POST, job, "savepoints", AUTH, NULL, &st);
-	assert_int_equal(st, 409);
-	assert_string_equal(get(o, "code")->valuestring, "SD_EBUSY");
-	assert_non_null(strstr(get(o, "error")->valuestring, "checkpoint 1"));
+	assert_int_equal(st, 202);
+	assert_int_equal(get(o, "id")->valueint, 1);
 	cJSON_Delete(o);
+	assert_int_equal(count_sent(WIRE_CTL_CHECKPOINT) - before, 2);
 
 	/* In progress: one ack so far, its state counted. */
 	fake_now += 300000;
@@ -368,13 +369,21 @@ static void test_submit_fields(void **state)
 	assert_int_equal(f->jobs.n_jobs, 0);
 	f->jobs.netfs.host = "127.0.0.1";
 	f->jobs.netfs.port = 9;
+	/* A bounded job takes no checkpoints, so it cannot start from one. */
 	cJSON *o = call(f, HTTP_POST, "/v1/jobs", AUTH,
 			"{\"text\":\"generate(3).collect()\",\"checkpoint_us\":2000000,"
 			"\"from_savepoint\":\".stardust/x/checkpoints/chk-4\"}",
 			&st);
+	assert_int_equal(st, 400);
+	assert_non_null(strstr(get(o, "error")->valuestring, "cannot restore"));
+	cJSON_Delete(o);
+	o = call(f, HTTP_POST, "/v1/jobs", AUTH,
+		 "{\"text\":\"tail_text(\\\"netfs://in/*.log\\\").print()\",\"checkpoint_us\":"
+		 "2000000,\"from_savepoint\":\".stardust/x/checkpoints/chk-4\"}",
+		 &st);
 	assert_int_equal(st, 202);
 	cJSON_Delete(o);
-	assert_int_equal(f->jobs.n_jobs, 1);
+	assert_int_equal(f->jobs.n_jobs, 2);
 }
 
 int main(void)
