@@ -299,8 +299,7 @@ static Sd__Control__Partitioning partitioning(enum df_chan_kind k)
 
 /* Copies dataflow's wiring of one task into Channel messages. */
 static void channel_ends(const struct coord_jobs *t, const struct coord_job *job,
-			 const struct df_chan_end *ends, size_t n, bool inputs,
-			 Sd__Control__Channel *out)
+			 const struct df_chan_end *ends, size_t n, Sd__Control__Channel *out)
 {
 	for (size_t k = 0; k < n; k++) {
 		const struct df_chan_end *de = &ends[k];
@@ -321,7 +320,6 @@ static void channel_ends(const struct coord_jobs *t, const struct coord_job *job
 		e->partitioning = partitioning(de->kind);
 		e->credits = COORD_CHANNEL_CREDITS;
 		e->port = 1 + de->port; /* this end's operator port, plus one */
-		(void)inputs;
 	}
 }
 
@@ -341,7 +339,7 @@ static int fill_channels(const struct coord_jobs *t, const struct coord_job *job
 	unsigned got = df_task_wiring(c->df, task->task_id, inputs, ends, (unsigned)*n);
 	assert(got == *n);
 	(void)got;
-	channel_ends(t, job, ends, *n, inputs, arr);
+	channel_ends(t, job, ends, *n, arr);
 	for (size_t i = 0; i < *n; i++)
 		(*list)[i] = &arr[i];
 	return 0;

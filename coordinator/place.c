@@ -78,12 +78,8 @@ static int add_graph(struct plc_model *m, const struct coord_job *job, int netfs
 			for (size_t b = 0; b < job->n_tasks; b++) {
 				if (job->tasks[b].stage_id != ch[k].to_stage)
 					continue;
-				bool link =
-					ch[k].kind == DF_CHAN_FORWARD
-						? job->tasks[a].partition == job->tasks[b].partition
-					: ch[k].kind == DF_CHAN_GATHER
-						? job->tasks[b].partition == 0
-						: true;
+				bool link = df_chan_connects(ch[k].kind, job->tasks[a].partition,
+							     job->tasks[b].partition);
 				if (link && plc_model_add_channel(m, (int)a, (int)b,
 								  COORD_CHANNEL_RATE_GUESS) < 0)
 					return SD_ENOMEM;

@@ -41,9 +41,9 @@ bool df_chan_connects(enum df_chan_kind kind, unsigned producer_partition,
 }
 
 /* The ends of one channel that touch (stage, partition); writes from out[k]. */
-static unsigned channel_ends(const struct df_job *job, const struct df_channel_info *ch,
-			     const struct df_stage_info *peer, bool inputs, unsigned partition,
-			     struct df_chan_end *out, unsigned k, unsigned cap)
+static unsigned channel_ends(const struct df_channel_info *ch, const struct df_stage_info *peer,
+			     bool inputs, unsigned partition, struct df_chan_end *out, unsigned k,
+			     unsigned cap)
 {
 	unsigned n = 0;
 
@@ -64,7 +64,6 @@ static unsigned channel_ends(const struct df_job *job, const struct df_channel_i
 		}
 		n++;
 	}
-	(void)job;
 	return n;
 }
 
@@ -85,7 +84,7 @@ unsigned df_task_wiring(const struct df_job *job, unsigned task_id, bool inputs,
 		if (mine != ti.stage)
 			continue;
 		assert(peer < nst);
-		n += channel_ends(job, &ch[i], &st[peer], inputs, ti.partition, out, n, cap);
+		n += channel_ends(&ch[i], &st[peer], inputs, ti.partition, out, n, cap);
 	}
 	return n;
 }
