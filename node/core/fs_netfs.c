@@ -38,6 +38,8 @@ struct fs_file {
 	uint64_t handle, written;
 	uint8_t *wbuf;
 	size_t wlen;
+	/* following and appending: where to reconnect */
+	char server[PLAT_ADDR_MAX], token[NFS_TOKEN_MAX + 1];
 };
 
 static void link_event(struct plat_sock *sock, unsigned events, void *arg)
@@ -161,6 +163,8 @@ static int fs_open_read(void *ctx, const char *server, const char *token, const 
 	if (!f)
 		return SD_ENOMEM;
 	snprintf(f->path, sizeof(f->path), "%s", path);
+	snprintf(f->server, sizeof(f->server), "%s", server);
+	snprintf(f->token, sizeof(f->token), "%s", token ? token : "");
 	f->follow = follow;
 	f->offset = offset;
 	f->req_done = true; /* no request in flight yet */
@@ -196,10 +200,26 @@ static int stage_chunk(struct fs_file *f, const struct nfs_event *ev)
 	return 0;
 }
 
+/*
+ * A followed file's link closed between tails (netfsd closes links idle past
+ * its timeout): open it anew; the next tail asks from f->offset, the first
+ * byte not yet taken, so nothing is lost or read twice.
+ */
+static int relink(struct fs_file *f, int rc, bool *again)
+{
+	if (!f->follow || *again || (rc != SD_ECLOSED && rc != SD_ECONNRESET))
+		return rc;
+	*again = true;
+	link_close(&f->link);
+	f->req_done = true;
+	return link_open(&f->link, f->server, f->token);
+}
+
 static long fs_read(void *h, uint8_t *buf, size_t cap)
 {
 	struct fs_file *f = h;
 	struct nfs_event ev;
+	bool again = false;
 	int rc;
 
 	while (f->chunk_pos == f->chunk_len) {
@@ -214,9 +234,13 @@ static long fs_read(void *h, uint8_t *buf, size_t cap)
 		}
 		do {
 			rc = link_next(&f->link, &ev);
+		} while (rc == 0 && ev.req_id != f->req);
+		if (rc < 0) {
+			rc = relink(f, rc, &again);
 			if (rc < 0)
 				return rc;
-		} while (ev.req_id != f->req);
+			continue;
+		}
 		if (ev.err)
 			return ev.err;
 		f->req_done = ev.done;
@@ -331,6 +355,17 @@ static int fs_append(void *h, const void *data, size_t len)
 
 	if (rc == 0)
 		rc = link_wait_done(&f->link, req, &ev);
+	if (rc == SD_ECLOSED || rc == SD_ECONNRESET) {
+		/* netfsd closes a link idle past its timeout (a quiet stream). It
+		 * does so only with no request outstanding, so this append was not
+		 * taken: open the link anew and send it once more. */
+		link_close(&f->link);
+		rc = link_open(&f->link, f->server, f->token);
+		if (rc == 0)
+			rc = nfs_proto_append(f->link.p, f->path, data, len, &req);
+		if (rc == 0)
+			rc = link_wait_done(&f->link, req, &ev);
+	}
 	if (rc == 0)
 		f->written = ev.size;
 	return rc;
@@ -347,6 +382,8 @@ static int fs_open_append(void *ctx, const char *server, const char *token, cons
 	if (!f)
 		return SD_ENOMEM;
 	snprintf(f->path, sizeof(f->path), "%s", path);
+	snprintf(f->server, sizeof(f->server), "%s", server);
+	snprintf(f->token, sizeof(f->token), "%s", token ? token : "");
 	rc = link_open(&f->link, server, token);
 	if (rc == 0)
 		rc = fs_append(f, NULL, 0);

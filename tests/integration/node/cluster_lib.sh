@@ -2,7 +2,8 @@
 # With the positional parameters REPO NODE COORDINATOR CLI NETFSD:
 #   cluster_init         work dir ($work, $work/data the netfs root), the
 #                        programs in $bin, cleanup on exit; fail, wait_for
-#   cluster_start        stardust-netfsd, stardust-coordinator and three
+#   cluster_start        stardust-netfsd (extra flags: $NETFSD_FLAGS),
+#                        stardust-coordinator and three
 #                        stardust-node processes (n1 us-east, n2 n3 eu-west;
 #                        CLUSTER_NODES=2 starts n1 n2 only);
 #                        defines sd (the CLI) and node_pid NAME
@@ -48,8 +49,9 @@ start_node() { # name region
 }
 ready3() { [ "$(sd nodes | grep -c ' ready ')" -ge "${CLUSTER_NODES:-3}" ]; }
 cluster_start() {
+	# shellcheck disable=SC2086 # NETFSD_FLAGS: extra words on purpose
 	"$bin/stardust-netfsd" --root "$work/data" --listen 127.0.0.1:0 \
-		--port-file "$work/netfs.port" >"$work/netfsd.log" 2>&1 &
+		--port-file "$work/netfs.port" ${NETFSD_FLAGS:-} >"$work/netfsd.log" 2>&1 &
 	pids="$pids $!"
 	wait_for "netfsd" test -s "$work/netfs.port"
 	"$bin/stardust-coordinator" --listen-http 127.0.0.1:0 --listen-control 127.0.0.1:0 \
