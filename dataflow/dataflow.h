@@ -340,7 +340,7 @@ int df_task_snapshot(struct df_task *t, uint8_t **out, size_t *len);
  *   watermark out, max event time, stats watermark, u64 generate next, end,
  *   records in, out, late, bad |
  *   u32 sections | per stateful operator in chain order: u32 operator index,
- *   u32 kind, u64 body bytes, body (df_ops_snap.inc: the tables' entries
+ *   u32 kind, u64 body bytes, body (df_ops_snap.c: the tables' entries
  *   with keys and rows in the batch field encoding)
  */
 int df_task_restore(struct df_task *t, const uint8_t *state, size_t len);

@@ -13,24 +13,10 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "dataflow/df_priv.h"
+#include "dataflow/df_expr_priv.h"
 
-struct ecx {
-	struct df_cx *cx;
-	uint32_t *code;
-	unsigned n, cap;
-	union df_val *consts;
-	uint8_t *ckinds;
-	unsigned nc, ccap;
-	int depth, max;
-	const char **pnames;
-	struct df_type **ptypes;
-	unsigned poff[DF_TUPLE_MAX];
-	unsigned np, nest;
-};
-
-static int terr(struct ecx *E, const struct df_ast *a, const char *fmt, const struct df_type *t1,
-		const struct df_type *t2)
+int df__expr_type_error(struct ecx *E, const struct df_ast *a, const char *fmt,
+			const struct df_type *t1, const struct df_type *t2)
 {
 	char b1[200] = "", b2[200] = "";
 	if (t1)
@@ -40,7 +26,7 @@ static int terr(struct ecx *E, const struct df_ast *a, const char *fmt, const st
 	return df__error(E->cx, SD_ETYPE, a->line, a->col, fmt, b1, b2);
 }
 
-static void stack(struct ecx *E, int d)
+void df__expr_stack(struct ecx *E, int d)
 {
 	E->depth += d;
 	if (E->depth > E->max)
@@ -66,7 +52,7 @@ static int emit_word(struct ecx *E, uint32_t w)
 	return 0;
 }
 
-static int emit(struct ecx *E, enum df_opc op, uint32_t a)
+int df__expr_emit(struct ecx *E, enum df_opc op, uint32_t a)
 {
 	assert(a < (1u << 24));
 	return emit_word(E, (uint32_t)op | a << 8);
@@ -90,11 +76,9 @@ static int emit_const(struct ecx *E, enum df_tk k, union df_val v)
 	}
 	E->consts[E->nc] = v;
 	E->ckinds[E->nc] = (uint8_t)k;
-	stack(E, 1);
-	return emit(E, OP_CONST, E->nc++);
+	df__expr_stack(E, 1);
+	return df__expr_emit(E, OP_CONST, E->nc++);
 }
-
-static int compile(struct ecx *E, const struct df_ast *a, struct df_type **t);
 
 static bool numeric(const struct df_type *t)
 {
@@ -159,24 +143,25 @@ static int compile_field(struct ecx *E, const struct df_ast *a, struct df_type *
 
 	if (path_slot(E, a, t, &off)) {
 		for (unsigned i = 0; i < (*t)->width; i++)
-			if (emit(E, OP_LOAD, off + i))
+			if (df__expr_emit(E, OP_LOAD, off + i))
 				return E->cx->err;
-		stack(E, (*t)->width);
+		df__expr_stack(E, (*t)->width);
 		return 0;
 	}
-	if (compile(E, a->kids[0], &pt))
+	if (df__expr_compile_node(E, a->kids[0], &pt))
 		return E->cx->err;
 	if (pt->k != DF_TUPLE && pt->k != DF_RECORD)
-		return terr(E, a, "field access on %s: expected a record or tuple", pt, NULL);
+		return df__expr_type_error(E, a, "field access on %s: expected a record or tuple",
+					   pt, NULL);
 	for (unsigned i = 0; i < pt->n; i++) {
 		bool hit = a->name ? (pt->k == DF_RECORD && strcmp(pt->names[i], a->name) == 0)
 				   : (int64_t)i == a->ival;
 		if (hit) {
 			*t = pt->el[i];
-			if (emit(E, OP_PICK, pt->width) ||
+			if (df__expr_emit(E, OP_PICK, pt->width) ||
 			    emit_word(E, df__type_offset(pt, i) | (uint32_t)(*t)->width << 16))
 				return E->cx->err;
-			stack(E, (int)(*t)->width - (int)pt->width);
+			df__expr_stack(E, (int)(*t)->width - (int)pt->width);
 			return 0;
 		}
 	}
@@ -187,11 +172,11 @@ static int compile_field(struct ecx *E, const struct df_ast *a, struct df_type *
 static struct df_type *unify_num(struct ecx *E, struct df_type *l, struct df_type *r)
 {
 	if (l->k == DF_FLOAT && r->k == DF_INT) {
-		emit(E, OP_I2F, 0);
+		df__expr_emit(E, OP_I2F, 0);
 		return &df__t_float;
 	}
 	if (l->k == DF_INT && r->k == DF_FLOAT) {
-		emit(E, OP_I2F, 1);
+		df__expr_emit(E, OP_I2F, 1);
 		return &df__t_float;
 	}
 	return l;
@@ -203,38 +188,39 @@ static int compile_arith(struct ecx *E, const struct df_ast *a, struct df_type *
 	enum df_tok op = a->op;
 	enum df_opc code;
 
-	stack(E, -1);
+	df__expr_stack(E, -1);
 	if (numeric(l) && numeric(r)) {
 		bool f = unify_num(E, l, r)->k == DF_FLOAT;
 		static const enum df_opc iops[] = {OP_ADDI, OP_SUBI, OP_MULI, OP_DIVI, OP_MODI};
 		static const enum df_opc fops[] = {OP_ADDF, OP_SUBF, OP_MULF, OP_DIVF, OP_COUNT_};
 		code = (f ? fops : iops)[op - T_PLUS];
 		if (code == OP_COUNT_)
-			return terr(E, a, "'%%' needs int operands, found float", NULL, NULL);
+			return df__expr_type_error(E, a, "'%%' needs int operands, found float",
+						   NULL, NULL);
 		*t = f ? &df__t_float : &df__t_int;
-		return emit(E, code, 0);
+		return df__expr_emit(E, code, 0);
 	}
 	if (l->k == DF_STR && r->k == DF_STR && op == T_PLUS) {
 		*t = &df__t_str;
-		return emit(E, OP_CONCAT, 0);
+		return df__expr_emit(E, OP_CONCAT, 0);
 	}
 	/* time and duration arithmetic on the underlying µs */
 	if (op == T_PLUS &&
 	    ((l->k == DF_TIME && r->k == DF_DUR) || (l->k == DF_DUR && r->k == DF_TIME) ||
 	     (l->k == DF_DUR && r->k == DF_DUR))) {
 		*t = (l->k == DF_TIME || r->k == DF_TIME) ? &df__t_time : &df__t_dur;
-		return emit(E, OP_ADDI, 0);
+		return df__expr_emit(E, OP_ADDI, 0);
 	}
 	if (op == T_MINUS && (l->k == DF_TIME || l->k == DF_DUR) &&
 	    (r->k == DF_DUR || (r->k == DF_TIME && l->k == DF_TIME))) {
 		*t = (l->k == DF_TIME && r->k == DF_DUR) ? &df__t_time : &df__t_dur;
-		return emit(E, OP_SUBI, 0);
+		return df__expr_emit(E, OP_SUBI, 0);
 	}
 	if ((op == T_STAR || op == T_SLASH) && l->k == DF_DUR && r->k == DF_INT) {
 		*t = &df__t_dur;
-		return emit(E, op == T_STAR ? OP_MULI : OP_DIVI, 0);
+		return df__expr_emit(E, op == T_STAR ? OP_MULI : OP_DIVI, 0);
 	}
-	return terr(E, a, "operator cannot combine %s and %s", l, r);
+	return df__expr_type_error(E, a, "operator cannot combine %s and %s", l, r);
 }
 
 static int compile_cmp(struct ecx *E, const struct df_ast *a, struct df_type *l, struct df_type *r,
@@ -243,7 +229,7 @@ static int compile_cmp(struct ecx *E, const struct df_ast *a, struct df_type *l,
 	unsigned k = (unsigned)(a->op - T_EQ);
 	enum df_opc base;
 
-	stack(E, -1);
+	df__expr_stack(E, -1);
 	*t = &df__t_bool;
 	if (numeric(l) && numeric(r)) {
 		base = unify_num(E, l, r)->k == DF_FLOAT ? OP_EQF : OP_EQI;
@@ -254,9 +240,9 @@ static int compile_cmp(struct ecx *E, const struct df_ast *a, struct df_type *l,
 	} else if (l->k == DF_BOOL && r->k == DF_BOOL && k <= 1) {
 		base = OP_EQI;
 	} else {
-		return terr(E, a, "cannot compare %s with %s", l, r);
+		return df__expr_type_error(E, a, "cannot compare %s with %s", l, r);
 	}
-	return emit(E, (enum df_opc)(base + k), 0);
+	return df__expr_emit(E, (enum df_opc)(base + k), 0);
 }
 
 /* `a && b` and `a || b` short-circuit with forward jumps. */
@@ -265,25 +251,27 @@ static int compile_logic(struct ecx *E, const struct df_ast *a, struct df_type *
 	struct df_type *l, *r;
 	unsigned j1, j2;
 
-	if (compile(E, a->kids[0], &l))
+	if (df__expr_compile_node(E, a->kids[0], &l))
 		return E->cx->err;
 	if (l->k != DF_BOOL)
-		return terr(E, a->kids[0],
-			    "expected bool on the left of a logical operator, found %s", l, NULL);
-	if (a->op == T_OR && emit(E, OP_NOT, 0))
+		return df__expr_type_error(
+			E, a->kids[0], "expected bool on the left of a logical operator, found %s",
+			l, NULL);
+	if (a->op == T_OR && df__expr_emit(E, OP_NOT, 0))
 		return E->cx->err;
 	j1 = E->n;
-	stack(E, -1);
-	if (emit(E, OP_JMPF, 0) || compile(E, a->kids[1], &r))
+	df__expr_stack(E, -1);
+	if (df__expr_emit(E, OP_JMPF, 0) || df__expr_compile_node(E, a->kids[1], &r))
 		return E->cx->err;
 	if (r->k != DF_BOOL)
-		return terr(E, a->kids[1],
-			    "expected bool on the right of a logical operator, found %s", r, NULL);
+		return df__expr_type_error(
+			E, a->kids[1], "expected bool on the right of a logical operator, found %s",
+			r, NULL);
 	j2 = E->n;
-	if (emit(E, OP_JMP, 0))
+	if (df__expr_emit(E, OP_JMP, 0))
 		return E->cx->err;
 	E->code[j1] = OP_JMPF | (E->n - j1 - 1) << 8;
-	stack(E, -1);
+	df__expr_stack(E, -1);
 	if (emit_const(E, DF_BOOL, (union df_val){.i = a->op == T_OR}))
 		return E->cx->err;
 	E->code[j2] = OP_JMP | (E->n - j2 - 1) << 8;
@@ -296,23 +284,25 @@ static int compile_if(struct ecx *E, const struct df_ast *a, struct df_type **t)
 	struct df_type *c, *y, *n;
 	unsigned j1, j2;
 
-	if (compile(E, a->kids[0], &c))
+	if (df__expr_compile_node(E, a->kids[0], &c))
 		return E->cx->err;
 	if (c->k != DF_BOOL)
-		return terr(E, a->kids[0], "the condition of 'if' must be bool, found %s", c, NULL);
-	stack(E, -1);
+		return df__expr_type_error(E, a->kids[0],
+					   "the condition of 'if' must be bool, found %s", c, NULL);
+	df__expr_stack(E, -1);
 	j1 = E->n;
-	if (emit(E, OP_JMPF, 0) || compile(E, a->kids[1], &y))
+	if (df__expr_emit(E, OP_JMPF, 0) || df__expr_compile_node(E, a->kids[1], &y))
 		return E->cx->err;
 	j2 = E->n;
-	if (emit(E, OP_JMP, 0))
+	if (df__expr_emit(E, OP_JMP, 0))
 		return E->cx->err;
 	E->code[j1] = OP_JMPF | (E->n - j1 - 1) << 8;
-	stack(E, -(int)y->width);
-	if (compile(E, a->kids[2], &n))
+	df__expr_stack(E, -(int)y->width);
+	if (df__expr_compile_node(E, a->kids[2], &n))
 		return E->cx->err;
 	if (!df__type_eq(y, n))
-		return terr(E, a->kids[2], "the branches of 'if' differ: %s and %s", y, n);
+		return df__expr_type_error(E, a->kids[2], "the branches of 'if' differ: %s and %s",
+					   y, n);
 	E->code[j2] = OP_JMP | (E->n - j2 - 1) << 8;
 	*t = y;
 	return 0;
@@ -323,25 +313,28 @@ static int compile_seq(struct ecx *E, const struct df_ast *a, struct df_type **t
 	struct df_type *el[DF_TUPLE_MAX];
 
 	for (unsigned i = 0; i < a->n; i++) {
-		if (compile(E, a->kids[i], &el[i]))
+		if (df__expr_compile_node(E, a->kids[i], &el[i]))
 			return E->cx->err;
 		if (el[i]->k == DF_LIST && a->k != A_LIST)
-			return terr(E, a->kids[i], "a list cannot be stored in a tuple or record",
-				    NULL, NULL);
+			return df__expr_type_error(E, a->kids[i],
+						   "a list cannot be stored in a tuple or record",
+						   NULL, NULL);
 	}
 	if (a->k == A_LIST) {
 		if (a->n == 0)
-			return terr(E, a, "empty list: its element type cannot be inferred", NULL,
-				    NULL);
+			return df__expr_type_error(
+				E, a, "empty list: its element type cannot be inferred", NULL,
+				NULL);
 		for (unsigned i = 1; i < a->n; i++)
 			if (!df__type_eq(el[0], el[i]))
-				return terr(E, a->kids[i], "list elements differ: %s and %s", el[0],
-					    el[i]);
+				return df__expr_type_error(E, a->kids[i],
+							   "list elements differ: %s and %s", el[0],
+							   el[i]);
 		*t = df__type_list(E->cx->a, el[0]);
 		if (!*t)
 			return df__error(E->cx, SD_ENOMEM, 0, 0, "out of memory");
-		stack(E, 1 - (int)(el[0]->width * a->n));
-		if (emit(E, OP_MKLIST, a->n) || emit_word(E, el[0]->width))
+		df__expr_stack(E, 1 - (int)(el[0]->width * a->n));
+		if (df__expr_emit(E, OP_MKLIST, a->n) || emit_word(E, el[0]->width))
 			return E->cx->err;
 		return 0;
 	}
@@ -352,9 +345,7 @@ static int compile_seq(struct ecx *E, const struct df_ast *a, struct df_type **t
 	return 0;
 }
 
-#include "dataflow/df_builtins.inc"
-
-static int compile(struct ecx *E, const struct df_ast *a, struct df_type **t)
+int df__expr_compile_node(struct ecx *E, const struct df_ast *a, struct df_type **t)
 {
 	struct df_type *l, *r;
 	int rc = 0;
@@ -395,27 +386,29 @@ static int compile(struct ecx *E, const struct df_ast *a, struct df_type **t)
 			rc = compile_logic(E, a, t);
 			break;
 		}
-		if (compile(E, a->kids[0], &l) || compile(E, a->kids[1], &r))
+		if (df__expr_compile_node(E, a->kids[0], &l) ||
+		    df__expr_compile_node(E, a->kids[1], &r))
 			return E->cx->err;
 		if (!df__type_scalar(l) || !df__type_scalar(r))
-			return terr(E, a, "operators work on scalars, found %s and %s", l, r);
+			return df__expr_type_error(
+				E, a, "operators work on scalars, found %s and %s", l, r);
 		rc = a->op >= T_EQ ? compile_cmp(E, a, l, r, t) : compile_arith(E, a, l, r, t);
 		break;
 	case A_UNOP:
-		if (compile(E, a->kids[0], &l))
+		if (df__expr_compile_node(E, a->kids[0], &l))
 			return E->cx->err;
 		*t = l;
 		if (a->op == T_NOT && l->k == DF_BOOL)
-			rc = emit(E, OP_NOT, 0);
+			rc = df__expr_emit(E, OP_NOT, 0);
 		else if (a->op == T_MINUS && (l->k == DF_INT || l->k == DF_DUR))
-			rc = emit(E, OP_NEGI, 0);
+			rc = df__expr_emit(E, OP_NEGI, 0);
 		else if (a->op == T_MINUS && l->k == DF_FLOAT)
-			rc = emit(E, OP_NEGF, 0);
+			rc = df__expr_emit(E, OP_NEGF, 0);
 		else
-			rc = terr(E, a,
-				  a->op == T_NOT ? "'!' needs bool, found %s"
-						 : "'-' needs a number, found %s",
-				  l, NULL);
+			rc = df__expr_type_error(E, a,
+						 a->op == T_NOT ? "'!' needs bool, found %s"
+								: "'-' needs a number, found %s",
+						 l, NULL);
 		break;
 	case A_IF:
 		rc = compile_if(E, a, t);
@@ -427,7 +420,7 @@ static int compile(struct ecx *E, const struct df_ast *a, struct df_type **t)
 		break;
 	case A_CALL:
 	case A_METHOD:
-		rc = compile_call(E, a, t);
+		rc = df__expr_compile_call(E, a, t);
 		break;
 	case A_LAMBDA:
 		rc = df__error(E->cx, SD_ETYPE, a->line, a->col,
@@ -473,7 +466,7 @@ int df__expr_compile(struct df_cx *cx, const struct df_ast *lam, struct df_type 
 		return df__error(cx, SD_ETYPE, lam->line, lam->col,
 				 "expected a lambda like x -> ...");
 	}
-	if (compile(&E, body, rtype) || emit(&E, OP_RET, 0))
+	if (df__expr_compile_node(&E, body, rtype) || df__expr_emit(&E, OP_RET, 0))
 		return cx->err ? cx->err : SD_ETYPE;
 	assert(E.depth == (int)(*rtype)->width);
 	struct df_prog *p = df__arena_alloc(cx->a, sizeof(*p));

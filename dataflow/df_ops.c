@@ -9,106 +9,20 @@
  * Entries are emitted in a deterministic order (by window, then key bytes)
  * so outputs do not depend on hash table layout.
  *
- * Checkpoints of all this state are written and read by df_ops_snap.inc.
+ * This file opens and closes an operator's state (struct df_opstate, owned
+ * by the task through t->st[i]), keeps its hash table and hands the task's
+ * calls to the operators: df_ops_agg.c (aggregates), df_ops_skt.c (their
+ * dense string-key table), df_ops_misc.c (distinct, top, join). Checkpoints
+ * of all this state are written and read by df_ops_snap.c; the structs they
+ * share are in df_ops_priv.h.
  */
-#include <assert.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
-#include "dataflow/df_task_priv.h"
+#include "dataflow/df_ops_priv.h"
 
-struct ent {
-	uint64_t h;
-	uint32_t klen;
-	int64_t ws, we;
-	struct jrow *rows;  /* join */
-	union df_val acc[]; /* acc_w slots, then klen key bytes */
-};
-
-struct jrow {
-	struct jrow *next;
-	int64_t ts;
-	uint32_t len;
-	uint8_t bytes[];
-};
-
-/* Open addressing with linear probing: a slot keeps the hash beside the
- * entry pointer so a miss costs no entry access. */
-struct slot {
-	uint64_t h;
-	struct ent *e; /* NULL: empty */
-};
-
-struct htab {
-	struct slot *s;
-	size_t nb, n; /* nb a power of two, n < nb * 3 / 4 */
-};
-
-struct topent {
-	union df_val key;
-	uint32_t len;
-	uint8_t bytes[]; /* row bytes, then the key string when it is one */
-};
-
-#define DF_AGG_PEND 32 /* string-key lookups in flight (a power of two) */
-
-struct pend { /* a queued string-key lookup */
-	const char *p;
-	uint32_t n;
-	uint64_t h;
-	union df_val x[2]; /* the value (raw) or accumulator (final) slots */
-};
-
-struct sk_slot {       /* df_ops_skt.inc */
-	uint64_t head; /* the key's first 8 bytes, zero-padded */
-	uint32_t len;
-	uint32_t id; /* entry index + 1; 0 = empty */
-};
-
-struct skt { /* dense string-key table (df_ops_skt.inc) */
-	struct sk_slot *s;
-	size_t nb; /* power of two; n * 2 <= nb */
-	uint32_t n, cap;
-	uint64_t *hash;    /* per entry */
-	size_t *koff;      /* per entry + 1: key id is keys[koff[id], koff[id + 1]) */
-	union df_val *acc; /* acc_w per entry */
-	char *keys;
-	size_t klen, kcap;
-	uint64_t bytes; /* accounted */
-};
-
-struct df_opstate {
-	/* entries of operators that drop them all at once (unwindowed
-	 * aggregates, distinct) come from a slab: dense, no per-entry malloc */
-	struct df_arena slab;
-	bool use_slab;
-	struct htab tab[2];
-	struct df_wbuf kb, vb;
-	unsigned acc_w;
-	uint8_t acc_kinds[DF_WIDTH_MAX];
-	int64_t wm, min_end;
-	struct topent **top;
-	uint32_t n_top;
-	union df_val tmp[2 * DF_WIDTH_MAX + 4];
-	union df_val tmp2[DF_WIDTH_MAX + 4];
-	struct pend *pend;                  /* DF_AGG_PEND queued lookups, or NULL: no queueing */
-	struct skt sk;                      /* the table of operators that queue */
-	unsigned pend_head, n_pend, pend_w; /* a ring: n_pend from pend_head */
-};
-
-static uint8_t *ekey(struct ent *e, unsigned acc_w)
-{
-	return (uint8_t *)(e->acc + acc_w);
-}
-
-static void account(struct df_task *t, int64_t n)
-{
-	t->stats.state_bytes = (uint64_t)((int64_t)t->stats.state_bytes + n);
-}
-
-static int over_budget(struct df_task *t, unsigned i)
+int df__op_over_budget(struct df_task *t, unsigned i)
 {
 	return df__task_fail(
 		t, SD_ELIMIT,
@@ -120,23 +34,6 @@ static int over_budget(struct df_task *t, unsigned i)
 
 /* ---- hash table ---- */
 
-#define HT_MIN 1024 /* slots of a new table */
-
-static struct ent *ht_find(const struct htab *ht, uint64_t h, const uint8_t *k, uint32_t kl,
-			   unsigned acc_w)
-{
-	size_t mask = ht->nb - 1, i = h & mask;
-	if (!ht->nb)
-		return NULL;
-	for (; ht->s[i].e; i = (i + 1) & mask) {
-		struct ent *e = ht->s[i].e;
-		if (ht->s[i].h == h && e->klen == kl &&
-		    (kl == 0 || memcmp(ekey(e, acc_w), k, kl) == 0))
-			return e;
-	}
-	return NULL;
-}
-
 static void ht_place(struct slot *s, size_t nb, struct ent *e)
 {
 	size_t i = e->h & (nb - 1);
@@ -147,7 +44,7 @@ static void ht_place(struct slot *s, size_t nb, struct ent *e)
 }
 
 /* Rebuilds the table with nb slots from its non-empty slots. */
-static int ht_resize(struct df_task *t, struct htab *ht, size_t nb)
+int df__ht_resize(struct df_task *t, struct htab *ht, size_t nb)
 {
 	struct slot *s = calloc(nb, sizeof(*s));
 	if (!s)
@@ -155,19 +52,19 @@ static int ht_resize(struct df_task *t, struct htab *ht, size_t nb)
 	for (size_t i = 0; i < ht->nb; i++)
 		if (ht->s[i].e)
 			ht_place(s, nb, ht->s[i].e);
-	account(t, (int64_t)((nb - ht->nb) * sizeof(*s)));
+	df__account(t, (int64_t)((nb - ht->nb) * sizeof(*s)));
 	free(ht->s);
 	ht->s = s;
 	ht->nb = nb;
 	return 0;
 }
 
-static struct ent *ht_add(struct df_task *t, struct df_opstate *st, struct htab *ht, uint64_t h,
-			  const uint8_t *k, uint32_t kl, unsigned acc_w)
+struct ent *df__ht_add(struct df_task *t, struct df_opstate *st, struct htab *ht, uint64_t h,
+		       const uint8_t *k, uint32_t kl, unsigned acc_w)
 {
 	struct ent *e;
 	size_t sz = sizeof(*e) + acc_w * sizeof(union df_val) + kl;
-	if ((ht->n + 1) * 4 > ht->nb * 3 && ht_resize(t, ht, ht->nb ? ht->nb * 2 : HT_MIN))
+	if ((ht->n + 1) * 4 > ht->nb * 3 && df__ht_resize(t, ht, ht->nb ? ht->nb * 2 : DF_HT_MIN))
 		return NULL;
 	e = st->use_slab ? df__arena_alloc(&st->slab, sz) : calloc(1, sz);
 	if (!e) {
@@ -177,39 +74,14 @@ static struct ent *ht_add(struct df_task *t, struct df_opstate *st, struct htab 
 	e->h = h;
 	e->klen = kl;
 	if (kl)
-		memcpy(ekey(e, acc_w), k, kl);
+		memcpy(df__ent_key(e, acc_w), k, kl);
 	ht_place(ht->s, ht->nb, e);
 	ht->n++;
-	account(t, (int64_t)sz);
+	df__account(t, (int64_t)sz);
 	return e;
 }
 
-/* Empties slot i, shifting later members of its probe run back. */
-static void ht_del_at(struct htab *ht, size_t i)
-{
-	size_t mask = ht->nb - 1, j = i;
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!ht->s[j].e)
-			break;
-		size_t home = ht->s[j].h & mask;
-		/* leave s[j] if its home lies cyclically in (i, j] */
-		if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
-			continue;
-		ht->s[i] = ht->s[j];
-		i = j;
-	}
-	ht->s[i].e = NULL;
-	ht->n--;
-}
-
-/* After a scan set some slots to NULL (n already lowered): restore probe runs. */
-static int ht_compact(struct df_task *t, struct htab *ht)
-{
-	return ht->nb ? ht_resize(t, ht, ht->nb) : 0;
-}
-
-static void ent_free(struct df_task *t, struct df_opstate *st, struct ent *e)
+void df__ent_free(struct df_task *t, struct df_opstate *st, struct ent *e)
 {
 	int64_t sz = (int64_t)(sizeof(*e) + st->acc_w * sizeof(union df_val) + e->klen);
 	for (unsigned j = 0; j < st->acc_w; j++)
@@ -222,10 +94,12 @@ static void ent_free(struct df_task *t, struct df_opstate *st, struct ent *e)
 		sz += (int64_t)(sizeof(*r) + r->len);
 		free(r);
 	}
-	account(t, -sz);
+	df__account(t, -sz);
 	if (!st->use_slab)
 		free(e);
 }
+
+/* ---- open and close ---- */
 
 /* The accumulator kinds an aggregate implies (partial out = final in). */
 static unsigned acc_kinds_of(const struct df_pop_spec *s, const uint8_t *val_kinds, unsigned vw,
@@ -304,7 +178,7 @@ static bool agg_layout_ok(const struct df_pop_spec *s, struct df_opstate *st)
 }
 
 /* Unwindowed aggregates of one string key with scalar values queue their
- * lookups (agg_into_str): their folds need nothing but the queued copy. */
+ * lookups (df_ops_agg.c): their folds need nothing but the queued copy. */
 static int agg_queue_open(const struct df_pop_spec *s, struct df_opstate *st)
 {
 	unsigned vw =
@@ -349,8 +223,6 @@ int df__op_open(struct df_task *t, unsigned i)
 	return 0;
 }
 
-static void sk_free(struct df_task *t, struct skt *sk);
-
 void df__op_close(struct df_task *t, unsigned i)
 {
 	struct df_opstate *st = t->st[i];
@@ -359,14 +231,14 @@ void df__op_close(struct df_task *t, unsigned i)
 	for (int k = 0; k < 2; k++) {
 		for (size_t b = 0; b < st->tab[k].nb; b++)
 			if (st->tab[k].s[b].e)
-				ent_free(t, st, st->tab[k].s[b].e);
+				df__ent_free(t, st, st->tab[k].s[b].e);
 		free(st->tab[k].s);
 	}
 	for (uint32_t k = 0; k < st->n_top; k++)
 		free(st->top[k]);
 	free(st->top);
 	free(st->pend);
-	sk_free(t, &st->sk);
+	df__sk_free(t, &st->sk);
 	df__arena_free(&st->slab);
 	free(st->kb.p);
 	free(st->vb.p);
@@ -374,19 +246,17 @@ void df__op_close(struct df_task *t, unsigned i)
 	t->st[i] = NULL;
 }
 
-#include "dataflow/df_ops_agg.inc"
-#include "dataflow/df_ops_misc.inc"
-#include "dataflow/df_ops_snap.inc"
+/* ---- the task's calls, handed to the operators ---- */
 
 int df__op_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 {
 	switch (t->plan.ops[i]->kind) {
 	case P_AGG:
-		return agg_push(t, i, row, ts);
+		return df__agg_push(t, i, row, ts);
 	case P_DISTINCT:
-		return distinct_push(t, i, row, ts);
+		return df__distinct_push(t, i, row, ts);
 	case P_TOP:
-		return top_push(t, i, row);
+		return df__top_push(t, i, row);
 	default:
 		return df__task_fail(t, SD_EPROTO, "operator %u cannot take rows here", i);
 	}
@@ -396,39 +266,20 @@ int df__op_drain(struct df_task *t)
 {
 	while (t->pend_ops) {
 		unsigned i = (unsigned)__builtin_ctzll(t->pend_ops);
-		if (t->st[i] && t->st[i]->n_pend && agg_drain(t, i))
+		if (t->st[i] && t->st[i]->n_pend && df__agg_drain(t, i))
 			return t->err;
 		t->pend_ops &= ~(1ull << i);
 	}
 	return t->err;
 }
 
-int df__op_push_many(struct df_task *t, unsigned i, const union df_val *el, uint32_t n, unsigned w,
-		     const uint16_t *pj, union df_val *tmp, int64_t ts)
-{
-	if (t->plan.ops[i]->kind == P_AGG && t->st[i]->pend)
-		return agg_push_many(t, i, el, n, w, pj, tmp);
-	for (uint32_t k = 0; k < n; k++) {
-		const union df_val *row = el + (size_t)k * w;
-		int rc;
-		if (pj) {
-			for (unsigned m = 0; m < t->plan.ops[i]->in_width; m++)
-				tmp[m] = row[pj[m]];
-			row = tmp;
-		}
-		if ((rc = df__op_push(t, i, row, ts)))
-			return rc;
-	}
-	return 0;
-}
-
 int df__op_watermark(struct df_task *t, unsigned i, int64_t wm)
 {
 	switch (t->plan.ops[i]->kind) {
 	case P_AGG:
-		return agg_fire(t, i, wm, false);
+		return df__agg_fire(t, i, wm, false);
 	case P_JOIN:
-		return join_evict(t, i, wm);
+		return df__join_evict(t, i, wm);
 	default:
 		return 0;
 	}
@@ -438,9 +289,9 @@ int df__op_finish(struct df_task *t, unsigned i)
 {
 	switch (t->plan.ops[i]->kind) {
 	case P_AGG:
-		return agg_fire(t, i, INT64_MAX, true);
+		return df__agg_fire(t, i, INT64_MAX, true);
 	case P_TOP:
-		return top_emit(t, i);
+		return df__top_emit(t, i);
 	default:
 		return 0;
 	}

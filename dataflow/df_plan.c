@@ -5,8 +5,13 @@
  *
  * Stream methods: map filter flat_map key_by event_time window
  * reduce_by_key count sum min max avg distinct top union join and the sinks
- * write_csv write_text collect print. Sources: read_text read_csv tail_text
- * tail_csv generate.
+ * write_csv write_text collect print (df_methods.c). Sources: read_text
+ * read_csv tail_text tail_csv generate.
+ *
+ * This file walks the statements and let bindings, evaluates sources and
+ * annotations and keeps the helpers both it and df_methods.c use to check
+ * arguments and make nodes (declared in df_plan.h). Everything it makes
+ * lives in the compile arena and belongs to the job.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,23 +19,13 @@
 #include "base/err.h"
 #include "dataflow/df_plan.h"
 
-struct pcx {
-	struct df_cx *cx;
-	struct df_job *job;
-	const struct df_program_ast *prog;
-	const char *let_names[256];
-	struct lnode *let_nodes[256];
-	unsigned n_lets;
-	unsigned depth; /* of eval: method chains recurse */
-};
-
-static int perr(struct pcx *P, const struct df_ast *a, const char *fmt, const char *s)
+int df__plan_err(struct pcx *P, const struct df_ast *a, const char *fmt, const char *s)
 {
 	return df__error(P->cx, SD_ETYPE, a->line, a->col, fmt, s);
 }
 
-static struct lnode *new_node(struct pcx *P, enum lk k, const struct df_ast *at, struct lnode *in,
-			      const char *label)
+struct lnode *df__plan_node(struct pcx *P, enum lk k, const struct df_ast *at, struct lnode *in,
+			    const char *label)
 {
 	struct lnode *n;
 	if (P->job->n_nodes >= DF_NODES_MAX) {
@@ -60,8 +55,8 @@ static struct lnode *new_node(struct pcx *P, enum lk k, const struct df_ast *at,
 	return n;
 }
 
-static struct df_pop_spec *new_spec(struct pcx *P, enum df_pop kind, const struct df_type *in,
-				    const struct df_type *out)
+struct df_pop_spec *df__plan_spec(struct pcx *P, enum df_pop kind, const struct df_type *in,
+				  const struct df_type *out)
 {
 	struct df_pop_spec *s = df__arena_alloc(P->cx->a, sizeof(*s));
 	if (!s) {
@@ -128,7 +123,7 @@ struct df_prog *df__prog_with_input(struct df_arena *a, const struct df_prog *p)
 
 /* ---- arguments ---- */
 
-static const struct df_ast *arg(const struct df_ast *m, unsigned pos, const char *name)
+const struct df_ast *df__plan_arg(const struct df_ast *m, unsigned pos, const char *name)
 {
 	unsigned seen = 0;
 	for (unsigned i = m->k == A_METHOD ? 1 : 0; i < m->n; i++) {
@@ -140,8 +135,8 @@ static const struct df_ast *arg(const struct df_ast *m, unsigned pos, const char
 	return NULL;
 }
 
-static int check_args(struct pcx *P, const struct df_ast *m, unsigned max_pos,
-		      const char *const *named)
+int df__plan_check_args(struct pcx *P, const struct df_ast *m, unsigned max_pos,
+			const char *const *named)
 {
 	unsigned pos = 0;
 	for (unsigned i = m->k == A_METHOD ? 1 : 0; i < m->n; i++) {
@@ -163,8 +158,8 @@ static int check_args(struct pcx *P, const struct df_ast *m, unsigned max_pos,
 	return 0;
 }
 
-static int need_lambda(struct pcx *P, const struct df_ast *m, const struct df_ast *l,
-		       const char *what)
+int df__plan_need_lambda(struct pcx *P, const struct df_ast *m, const struct df_ast *l,
+			 const char *what)
 {
 	if (!l)
 		return df__error(P->cx, SD_ETYPE, m->line, m->col, "%s() needs %s", m->name, what);
@@ -174,8 +169,8 @@ static int need_lambda(struct pcx *P, const struct df_ast *m, const struct df_as
 	return 0;
 }
 
-static int const_int(struct pcx *P, const struct df_ast *v, enum df_ak k, int64_t *out,
-		     const char *what)
+int df__plan_const_int(struct pcx *P, const struct df_ast *v, enum df_ak k, int64_t *out,
+		       const char *what)
 {
 	if (!v || v->k != k)
 		return df__error(P->cx, SD_ETYPE, v ? v->line : 0, v ? v->col : 0, "expected %s",
@@ -184,7 +179,7 @@ static int const_int(struct pcx *P, const struct df_ast *v, enum df_ak k, int64_
 	return 0;
 }
 
-static int const_str(struct pcx *P, const struct df_ast *v, const char **out, const char *what)
+int df__plan_const_str(struct pcx *P, const struct df_ast *v, const char **out, const char *what)
 {
 	if (!v || v->k != A_STR)
 		return df__error(P->cx, SD_ETYPE, v ? v->line : 0, v ? v->col : 0,
@@ -209,10 +204,6 @@ static struct df_type *type_name(struct pcx *P, const struct df_ast *v)
 	return NULL;
 }
 
-static struct lnode *eval(struct pcx *P, const struct df_ast *a);
-
-#include "dataflow/df_methods.inc"
-
 static struct lnode *eval_source(struct pcx *P, const struct df_ast *a)
 {
 	static const char *const srcs[] = {"read_text", "tail_text", "read_csv", "tail_csv",
@@ -222,19 +213,20 @@ static struct lnode *eval_source(struct pcx *P, const struct df_ast *a)
 	struct lnode *n;
 	struct df_source_info *si;
 	unsigned which = 0;
-	const struct df_ast *path = arg(a, 0, "path");
+	const struct df_ast *path = df__plan_arg(a, 0, "path");
 
 	while (which < 5 && strcmp(srcs[which], a->name) != 0)
 		which++;
 	if (which == 5) {
-		perr(P, a,
-		     "unknown source '%s': expected read_text, read_csv, tail_text, tail_csv or "
-		     "generate",
-		     a->name);
+		df__plan_err(
+			P, a,
+			"unknown source '%s': expected read_text, read_csv, tail_text, tail_csv or "
+			"generate",
+			a->name);
 		return NULL;
 	}
-	if (check_args(P, a, which >= 2 && which < 4 ? 2 : 1, named) ||
-	    !(n = new_node(P, L_SOURCE, a, NULL, a->name)))
+	if (df__plan_check_args(P, a, which >= 2 && which < 4 ? 2 : 1, named) ||
+	    !(n = df__plan_node(P, L_SOURCE, a, NULL, a->name)))
 		return NULL;
 	if (job->n_sources % 16 == 0) {
 		struct df_source_info *ns =
@@ -254,14 +246,15 @@ static struct lnode *eval_source(struct pcx *P, const struct df_ast *a)
 	si->follow = !n->bounded;
 	if (which == 4) {
 		int64_t cnt = 0;
-		if (const_int(P, arg(a, 0, "count"), A_INT, &cnt, "generate(count): an integer"))
+		if (df__plan_const_int(P, df__plan_arg(a, 0, "count"), A_INT, &cnt,
+				       "generate(count): an integer"))
 			return NULL;
 		si->kind = DF_SRC_GENERATE;
 		si->generate_n = (uint64_t)cnt;
 		n->type = &df__t_int;
 		return n;
 	}
-	if (const_str(P, path, &si->path, "the path"))
+	if (df__plan_const_str(P, path, &si->path, "the path"))
 		return NULL;
 	if (strncmp(si->path, "netfs://", 8) != 0) {
 		df__error(P->cx, SD_ETYPE, path->line, path->col,
@@ -273,7 +266,7 @@ static struct lnode *eval_source(struct pcx *P, const struct df_ast *a)
 		n->type = &df__t_str;
 		return n;
 	}
-	const struct df_ast *sch = arg(a, 1, "schema");
+	const struct df_ast *sch = df__plan_arg(a, 1, "schema");
 	if (!sch || sch->k != A_RECORD || sch->n == 0) {
 		df__error(P->cx, SD_ETYPE, sch ? sch->line : a->line, sch ? sch->col : a->col,
 			  "%s needs a record type like { ts: int, url: str }", a->name);
@@ -290,7 +283,7 @@ static struct lnode *eval_source(struct pcx *P, const struct df_ast *a)
 static struct lnode *eval_at(struct pcx *P, const struct df_ast *a);
 
 /* Chains nest as deeply as they are long: bound the recursion. */
-static struct lnode *eval(struct pcx *P, const struct df_ast *a)
+struct lnode *df__plan_eval(struct pcx *P, const struct df_ast *a)
 {
 	struct lnode *n;
 	if (++P->depth > DF_CHAIN_MAX) {
@@ -313,27 +306,28 @@ static struct lnode *eval_at(struct pcx *P, const struct df_ast *a)
 		for (unsigned i = P->n_lets; i-- > 0;)
 			if (strcmp(P->let_names[i], a->name) == 0)
 				return P->let_nodes[i];
-		perr(P, a, "unknown stream '%s': expected a source or a name bound with let",
-		     a->name);
+		df__plan_err(P, a,
+			     "unknown stream '%s': expected a source or a name bound with let",
+			     a->name);
 		return NULL;
 	case A_METHOD:
-		if (!(n = eval(P, a->kids[0])))
+		if (!(n = df__plan_eval(P, a->kids[0])))
 			return NULL;
-		return eval_method(P, a, n);
+		return df__plan_method(P, a, n);
 	case A_ANNOT:
-		if (!(n = eval(P, a->kids[0])))
+		if (!(n = df__plan_eval(P, a->kids[0])))
 			return NULL;
 		if (n->n_anns >= DF_ANNS_MAX) {
-			perr(P, a, "too many annotations on one operator%s", "");
+			df__plan_err(P, a, "too many annotations on one operator%s", "");
 			return NULL;
 		}
 		if (strcmp(a->name, "parallelism") == 0) {
 			int64_t v = 0;
-			if (a->n != 2 || const_int(P, a->kids[1], A_INT, &v,
-						   "@parallelism(n) with an integer n"))
+			if (a->n != 2 || df__plan_const_int(P, a->kids[1], A_INT, &v,
+							    "@parallelism(n) with an integer n"))
 				return NULL;
 			if (v < 1 || v > DF_PARALLELISM_MAX) {
-				perr(P, a, "@parallelism must be between 1 and %s", "1024");
+				df__plan_err(P, a, "@parallelism must be between 1 and %s", "1024");
 				return NULL;
 			}
 			n->parallelism = (unsigned)v;
@@ -345,7 +339,8 @@ static struct lnode *eval_at(struct pcx *P, const struct df_ast *a)
 		n->n_anns++;
 		return n;
 	default:
-		perr(P, a, "expected a stream (a source, a let name or a method chain)%s", "");
+		df__plan_err(P, a, "expected a stream (a source, a let name or a method chain)%s",
+			     "");
 		return NULL;
 	}
 }
@@ -363,7 +358,7 @@ int df__build_logical(struct df_cx *cx, struct df_job *job, const struct df_prog
 				return cx->err;
 	for (unsigned i = 0; i < prog->n_stmts; i++) {
 		const struct df_stmt *s = &prog->stmts[i];
-		struct lnode *n = eval(&P, s->e);
+		struct lnode *n = df__plan_eval(&P, s->e);
 		if (!n)
 			return cx->err ? cx->err
 				       : df__error(cx, SD_ETYPE, s->line, s->col, "bad statement");

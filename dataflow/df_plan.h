@@ -108,4 +108,48 @@ int df__job_option(struct df_cx *cx, struct df_job *job, const char *key, const 
 struct df_prog *df__prog_keyed(struct df_arena *a, const struct df_prog *p, unsigned kw);
 struct df_prog *df__prog_with_input(struct df_arena *a, const struct df_prog *p);
 
+/* ---- the evaluator: df_plan.c (statements, sources), df_methods.c (methods) ---- */
+
+/* One per df__build_logical call, on its stack; nodes and specs go to the
+ * compile arena (cx->a), owned by the job. */
+struct pcx {
+	struct df_cx *cx;
+	struct df_job *job;
+	const struct df_program_ast *prog;
+	const char *let_names[256];
+	struct lnode *let_nodes[256];
+	unsigned n_lets;
+	unsigned depth; /* of eval: method chains recurse */
+};
+
+/* df_plan.c */
+/* An SD_ETYPE error at a; fmt has one %s, filled with s. */
+int df__plan_err(struct pcx *P, const struct df_ast *a, const char *fmt, const char *s);
+/* A new logical node of kind k reading in (NULL for a source), which it
+ * inherits type and flags from; NULL on failure (the error is set). */
+struct lnode *df__plan_node(struct pcx *P, enum lk k, const struct df_ast *at, struct lnode *in,
+			    const char *label);
+/* An operator spec with in and out flattened into its kinds (either may be
+ * NULL: filled in later); NULL when out of memory. */
+struct df_pop_spec *df__plan_spec(struct pcx *P, enum df_pop kind, const struct df_type *in,
+				  const struct df_type *out);
+/* Argument pos (positional) or name (named) of call m; NULL when absent. */
+const struct df_ast *df__plan_arg(const struct df_ast *m, unsigned pos, const char *name);
+/* At most max_pos positional arguments and only the NULL-ended named ones. */
+int df__plan_check_args(struct pcx *P, const struct df_ast *m, unsigned max_pos,
+			const char *const *named);
+/* l is a lambda; what names it in the error when it is not. */
+int df__plan_need_lambda(struct pcx *P, const struct df_ast *m, const struct df_ast *l,
+			 const char *what);
+/* v is a literal of kind k (A_INT or A_DUR); its value into *out. */
+int df__plan_const_int(struct pcx *P, const struct df_ast *v, enum df_ak k, int64_t *out,
+		       const char *what);
+/* v is a string literal; *out borrows it from the AST. */
+int df__plan_const_str(struct pcx *P, const struct df_ast *v, const char **out, const char *what);
+/* The node of stream expression a (a source, a let name or a method chain). */
+struct lnode *df__plan_eval(struct pcx *P, const struct df_ast *a);
+
+/* df_methods.c: method m applied to stream in */
+struct lnode *df__plan_method(struct pcx *P, const struct df_ast *m, struct lnode *in);
+
 #endif /* SD_DATAFLOW_PLAN_H */

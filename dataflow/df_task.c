@@ -7,8 +7,13 @@
  * made by expressions live in a scratch arena that is reset every
  * DF_SCRATCH_ROWS rows: by then every row derived from them has been copied
  * into an output batch or into operator state.
+ *
+ * The task (struct df_task, df_task_priv.h) is made by df_task_open and
+ * owned by the caller until df_task_close. What enters it (lines, generated
+ * records, batches, watermarks, ends of input) comes through
+ * df_task_input.c, checkpoints through df_snap.c; the stateful operators
+ * are df_ops*.c, the batch-at-a-time leading maps and filters df_vec.c.
  */
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,7 +180,7 @@ static int output_late(struct df_task *t, unsigned i, const union df_val *row, i
 	return 0;
 }
 
-static int flush_outputs(struct df_task *t)
+int df__task_flush_outputs(struct df_task *t)
 {
 	for (unsigned o = 0; o < t->plan.n_outs; o++) {
 		if (t->plan.outs[o].kind == OUT_SINK) {
@@ -194,7 +199,7 @@ static int emit_watermark(struct df_task *t, int64_t wm)
 {
 	if (wm <= t->wm_out || !t->plan.out_timed)
 		return 0;
-	if (flush_outputs(t)) /* data before the watermark that covers it */
+	if (df__task_flush_outputs(t)) /* data before the watermark that covers it */
 		return t->err;
 	t->wm_out = wm;
 	t->stats.watermark_us = wm;
@@ -274,20 +279,9 @@ vm_fail:
 	return df__task_fail(t, rc, "stage %u operator %u: %s", t->plan.stage, i, why);
 }
 
-static int scratch_tick(struct df_task *t)
-{
-	if (++t->scratch_rows >= DF_SCRATCH_ROWS) {
-		if (t->pend_ops && df__op_drain(t))
-			return t->err;
-		df__arena_reset(&t->scratch);
-		t->scratch_rows = 0;
-	}
-	return 0;
-}
-
 /* Watermark w reaches operator i: stateful operators fire, the rest pass;
  * an event_time operator stops it (it makes its own from the records). */
-static int watermark_from(struct df_task *t, unsigned i, int64_t w)
+int df__task_watermark_from(struct df_task *t, unsigned i, int64_t w)
 {
 	for (; i < t->plan.n_ops; i++) {
 		const struct df_pop_spec *s = t->plan.ops[i];
@@ -307,30 +301,12 @@ static int event_time_tick(struct df_task *t)
 {
 	if (t->ev_op < 0 || t->ev_max == DF_WM_NONE || t->finished)
 		return 0;
-	return watermark_from(t, (unsigned)t->ev_op + 1,
-			      t->ev_max - t->plan.ops[t->ev_op]->lateness);
-}
-
-/* One input row into the chain: collected for the batch-at-a-time maps and
- * filters, or run through the chain now. */
-static int run_row(struct df_task *t, const union df_val *row, int64_t ts)
-{
-	if (t->vec_ops) {
-		unsigned w = t->plan.ops[0]->in_width;
-		if (w == 1)
-			t->vin[t->vn] = row[0];
-		else
-			memcpy(t->vin + (size_t)t->vn * w, row, w * sizeof(*row));
-		t->vts[t->vn] = ts;
-		return ++t->vn == DF_VEC_ROWS ? df__vec_flush(t) : 0;
-	}
-	if (df__run(t, 0, row, ts))
-		return t->err;
-	return scratch_tick(t);
+	return df__task_watermark_from(t, (unsigned)t->ev_op + 1,
+				       t->ev_max - t->plan.ops[t->ev_op]->lateness);
 }
 
 /* The end of an input call: queued work may borrow the caller's memory. */
-static int input_done(struct df_task *t)
+int df__task_input_done(struct df_task *t)
 {
 	if (t->vn && df__vec_flush(t))
 		return t->err;
@@ -339,7 +315,9 @@ static int input_done(struct df_task *t)
 	return event_time_tick(t);
 }
 
-static int finish(struct df_task *t)
+/* Every input ended: stateful operators emit what they hold, then the final
+ * watermark. */
+int df__task_finish(struct df_task *t)
 {
 	if (t->finished)
 		return 0;
@@ -347,7 +325,7 @@ static int finish(struct df_task *t)
 	for (unsigned i = 0; i < t->plan.n_ops; i++)
 		if (t->plan.ops[i]->kind >= P_AGG && df__op_finish(t, i))
 			return t->err;
-	if (flush_outputs(t))
+	if (df__task_flush_outputs(t))
 		return t->err;
 	return emit_watermark(t, INT64_MAX);
 }
@@ -575,6 +553,3 @@ void df_task_close(struct df_task *t)
 	free(t->plan_bytes);
 	free(t);
 }
-
-#include "dataflow/df_task_input.inc"
-#include "dataflow/df_snap.inc"

@@ -1,6 +1,8 @@
 /*
- * dataflow/df_task_priv.h — the running task (internal to df_task.c and
- * df_ops.c): its decoded plan, per-operator state, output builders.
+ * dataflow/df_task_priv.h — the running task (internal to the task's
+ * sources: df_task.c, df_task_input.c, df_snap.c, df_vec.c and the
+ * operators, df_ops*.c): its decoded plan, per-operator state, output
+ * builders.
  */
 #ifndef SD_DATAFLOW_TASK_PRIV_H
 #define SD_DATAFLOW_TASK_PRIV_H
@@ -12,7 +14,7 @@
 #define DF_WM_NONE      INT64_MIN
 #define DF_VEC_ROWS     128 /* rows per batch of the leading maps and filters */
 
-struct df_opstate; /* per operator, df_ops.c */
+struct df_opstate; /* per operator, df_ops_priv.h */
 
 struct df_task {
 	struct df_tplan plan;
@@ -67,6 +69,15 @@ int df__task_fail(struct df_task *t, int code, const char *fmt, ...)
 int df__run(struct df_task *t, unsigned i, const union df_val *row, int64_t ts);
 /* Accounts n more (or fewer, negative) bytes of state; SD_ELIMIT past the budget. */
 bool df__state_over(struct df_task *t);
+/* Hands every batch and sink text buffered so far to the node. */
+int df__task_flush_outputs(struct df_task *t);
+/* Watermark w reaches operator i: stateful operators fire, the rest pass. */
+int df__task_watermark_from(struct df_task *t, unsigned i, int64_t w);
+/* The end of an input call (df_task_input.c): runs the batched rows and the
+ * queued lookups, which may borrow the caller's memory; then event time. */
+int df__task_input_done(struct df_task *t);
+/* Every input ended: operators emit their state, then the final watermark. */
+int df__task_finish(struct df_task *t);
 
 /* df_vec.c: batch-at-a-time leading maps and filters */
 int df__vec_open(struct df_task *t); /* sets vec_ops (0: rows go to df__run one by one) */
@@ -74,7 +85,7 @@ void df__vec_close(struct df_task *t);
 /* Runs the collected rows through the chain; resets the scratch arena. */
 int df__vec_flush(struct df_task *t);
 
-/* df_ops.c: stateful operators */
+/* df_ops*.c (df_ops_priv.h): stateful operators */
 int df__op_open(struct df_task *t, unsigned i);
 void df__op_close(struct df_task *t, unsigned i);
 int df__op_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts);
@@ -88,10 +99,10 @@ int df__op_finish(struct df_task *t, unsigned i);
 int df__op_drain(struct df_task *t);
 int df__join_push(struct df_task *t, unsigned side, const union df_val *row, int64_t ts);
 
-/* ---- checkpoints: df_snap.inc (task, format), df_ops_snap.inc (operators) ---- */
+/* ---- checkpoints: df_snap.c (task, format), df_ops_snap.c (operators) ---- */
 
 #define DF_SNAP_MAGIC   0x31534453u /* "SDS1" as a little-endian u32 */
-#define DF_SNAP_VERSION 1u          /* the format df_snap.inc writes and reads */
+#define DF_SNAP_VERSION 1u          /* the format df_snap.c writes and reads */
 /* a restored hash table keeps its slot count (and so its exact layout) while
  * it has at most this many slots per entry; a sparser one is rebuilt smaller
  * rather than allocating more than the snapshot's bytes justify */

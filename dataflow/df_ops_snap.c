@@ -1,10 +1,12 @@
 /*
- * dataflow/df_ops_snap.inc — the stateful operators' part of a checkpoint
- * (included by df_ops.c; the task's part, the header and the sections are in
- * df_snap.inc, the format is described in dataflow.h).
+ * dataflow/df_ops_snap.c — the stateful operators' part of a checkpoint
+ * (df__op_snapshot and df__op_restore, called by df_snap.c, which writes the
+ * task's part, the header and the sections; the format is described in
+ * dataflow.h). Writing borrows the operator's state; restoring fills the
+ * empty state of a freshly opened task, which then owns what was read.
  *
  * One section body per stateful operator, read back through the operators'
- * own insert paths (ht_add, acc_new, sk_fold, top_push), so memory
+ * own insert paths (df__ht_add, df__acc_new, df__sk_fold, df__top_push), so memory
  * accounting and every table invariant hold after a restore exactly as after
  * the input that made the state. The body:
  *
@@ -31,6 +33,12 @@
  * Cost: O(state) time both ways; the section is about the size of the
  * entries' keys and values (no pointers, slots or padding).
  */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "dataflow/df_ops_priv.h"
 
 /* ---- values and rows ---- */
 
@@ -124,14 +132,14 @@ static int sr_table(struct df_task *t, struct htab *ht, struct df_rbuf *r, size_
 	uint64_t nb = df__r_u64(r), cnt = df__r_u64(r);
 	if (r->bad || cnt > (r->len - r->off) / min_ent)
 		return SD_EPROTO;
-	if (nb == 0 ? cnt != 0 : (nb & (nb - 1)) || nb < HT_MIN || cnt > nb / 4 * 3)
+	if (nb == 0 ? cnt != 0 : (nb & (nb - 1)) || nb < DF_HT_MIN || cnt > nb / 4 * 3)
 		return SD_EPROTO;
 	assert(ht->nb == 0 && ht->n == 0);
-	if (nb / DF_SNAP_SPARSE > cnt && nb > HT_MIN) /* the smallest table that holds them */
-		for (nb = HT_MIN; cnt > nb / 4 * 3;)
+	if (nb / DF_SNAP_SPARSE > cnt && nb > DF_HT_MIN) /* the smallest table that holds them */
+		for (nb = DF_HT_MIN; cnt > nb / 4 * 3;)
 			nb *= 2;
 	*n = cnt;
-	return nb ? ht_resize(t, ht, (size_t)nb) : 0;
+	return nb ? df__ht_resize(t, ht, (size_t)nb) : 0;
 }
 
 /* ---- aggregates ---- */
@@ -150,7 +158,7 @@ static void sw_agg_ent(struct df_sw *w, const struct df_task *t, unsigned i, str
 	const struct df_pop_spec *s = t->plan.ops[i];
 	const struct df_opstate *st = t->st[i];
 	df__sw_u32(w, e->klen);
-	df__sw_bytes(w, ekey(e, st->acc_w), e->klen);
+	df__sw_bytes(w, df__ent_key(e, st->acc_w), e->klen);
 	if (s->win == W_SESSION) {
 		df__sw_u64(w, (uint64_t)e->ws);
 		df__sw_u64(w, (uint64_t)e->we);
@@ -199,9 +207,9 @@ static int sr_agg_table(struct df_task *t, unsigned i, struct df_rbuf *r)
 		    !sr_vals(r, st->acc_kinds, acc, st->acc_w) || !acc_ok(s, acc))
 			return SD_EPROTO;
 		uint64_t h = raw_str ? df__hash_bytes(key + 4, kl - 4) : df__hash_bytes(key, kl);
-		if (s->win != W_SESSION && ht_find(ht, h, key, kl, st->acc_w))
+		if (s->win != W_SESSION && df__ht_find(ht, h, key, kl, st->acc_w))
 			return SD_EPROTO; /* a key twice */
-		if (!(e = acc_new(t, st, ht, h, key, kl, acc)))
+		if (!(e = df__acc_new(t, st, ht, h, key, kl, acc)))
 			return t->err;
 		e->ws = ws;
 		e->we = we;
@@ -239,7 +247,7 @@ static int sr_skt(struct df_task *t, unsigned i, struct df_rbuf *r)
 		if (!key || !sr_vals(r, st->acc_kinds, acc, st->acc_w) ||
 		    !acc_ok(t->plan.ops[i], acc))
 			return SD_EPROTO;
-		if ((rc = sk_fold(t, i, key, kl, df__hash_bytes(key, kl), acc, false)))
+		if ((rc = df__sk_fold(t, i, key, kl, df__hash_bytes(key, kl), acc, false)))
 			return rc;
 		if (st->sk.n != before + 1)
 			return SD_EPROTO; /* a key twice */
@@ -252,7 +260,7 @@ static int sr_skt(struct df_task *t, unsigned i, struct df_rbuf *r)
 static void sw_key_ent(struct df_sw *w, const struct df_task *t, unsigned i, struct ent *e)
 {
 	df__sw_u32(w, e->klen);
-	df__sw_bytes(w, ekey(e, 0), e->klen);
+	df__sw_bytes(w, df__ent_key(e, 0), e->klen);
 }
 
 static int sr_distinct(struct df_task *t, unsigned i, struct df_rbuf *r)
@@ -271,9 +279,9 @@ static int sr_distinct(struct df_task *t, unsigned i, struct df_rbuf *r)
 		if (!key)
 			return SD_EPROTO;
 		uint64_t h = df__hash_bytes(key, kl);
-		if (ht_find(ht, h, key, kl, 0))
+		if (df__ht_find(ht, h, key, kl, 0))
 			return SD_EPROTO;
-		if (!ht_add(t, st, ht, h, key, kl, 0))
+		if (!df__ht_add(t, st, ht, h, key, kl, 0))
 			return t->err;
 	}
 	return 0;
@@ -319,7 +327,7 @@ static int sr_join_rows(struct df_task *t, struct ent *e, struct df_rbuf *r, con
 		memcpy(q->bytes, p, len);
 		*tail = q;
 		tail = &q->next;
-		account(t, (int64_t)(sizeof(*q) + len));
+		df__account(t, (int64_t)(sizeof(*q) + len));
 	}
 	return 0;
 }
@@ -346,9 +354,9 @@ static int sr_join(struct df_task *t, unsigned i, struct df_rbuf *r)
 			if (!key)
 				return SD_EPROTO;
 			uint64_t h = df__hash_bytes(key, kl);
-			if (ht_find(ht, h, key, kl, 0))
+			if (df__ht_find(ht, h, key, kl, 0))
 				return SD_EPROTO;
-			if (!(e = ht_add(t, st, ht, h, key, kl, 0)))
+			if (!(e = df__ht_add(t, st, ht, h, key, kl, 0)))
 				return t->err;
 			if ((rc = sr_join_rows(t, e, r, kinds + s->key_width,
 					       side ? s->right_width : s->left_width)))
@@ -369,7 +377,7 @@ static void sw_top(struct df_sw *w, const struct df_opstate *st)
 	}
 }
 
-/* Rows go back through top_push: it recomputes each rank key with the
+/* Rows go back through df__top_push: it recomputes each rank key with the
  * operator's own program and keeps them in its order. */
 static int sr_top(struct df_task *t, unsigned i, struct df_rbuf *r)
 {
@@ -386,7 +394,7 @@ static int sr_top(struct df_task *t, unsigned i, struct df_rbuf *r)
 		if (!p)
 			return SD_EPROTO;
 		df__row_decode(p, s->in_kinds, st->tmp, s->in_width);
-		if ((rc = top_push(t, i, st->tmp)))
+		if ((rc = df__top_push(t, i, st->tmp)))
 			return rc;
 		assert(st->n_top == k + 1); /* room for all: n <= top_n */
 	}

@@ -1,9 +1,21 @@
 /*
- * dataflow/df_ops_misc.inc — distinct, top(n) and the join (included by
- * df_ops.c).
+ * dataflow/df_ops_misc.c — distinct, top(n) and the inner equi-join, the
+ * stateful operators besides the aggregates.
+ *
+ * The task's calls reach them through df_ops.c (df__op_push, df__op_finish,
+ * df__op_watermark), except the join's rows: df_task_input.c hands both of
+ * its inputs to df__join_push directly. Distinct and the join keep entries
+ * in the operator's hash tables (df_ops.c), which own them and the join's
+ * rows; top keeps its best n rows as malloc'd copies in an array sorted best
+ * first, freed as they are emitted.
  */
+#include <stdlib.h>
+#include <string.h>
 
-static int distinct_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
+#include "base/err.h"
+#include "dataflow/df_ops_priv.h"
+
+int df__distinct_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 {
 	const struct df_pop_spec *s = t->plan.ops[i];
 	struct df_opstate *st = t->st[i];
@@ -14,21 +26,21 @@ static int distinct_push(struct df_task *t, unsigned i, const union df_val *row,
 	if (st->kb.oom)
 		return df__task_fail(t, SD_ENOMEM, "out of memory encoding a row");
 	uint64_t h = df__hash_bytes(st->kb.p, st->kb.len);
-	if (ht_find(ht, h, st->kb.p, (uint32_t)st->kb.len, 0))
+	if (df__ht_find(ht, h, st->kb.p, (uint32_t)st->kb.len, 0))
 		return 0;
-	if (!ht_add(t, st, ht, h, st->kb.p, (uint32_t)st->kb.len, 0))
+	if (!df__ht_add(t, st, ht, h, st->kb.p, (uint32_t)st->kb.len, 0))
 		return t->err;
 	if (df__state_over(t))
-		return over_budget(t, i);
+		return df__op_over_budget(t, i);
 	return df__run(t, i + 1, row, ts);
 }
 
 /* ---- top(n): kept sorted best first ---- */
 
-static int top_cmp(uint8_t kind, const struct topent *a, union df_val key, const uint8_t *bytes,
-		   uint32_t len)
+static inline int top_cmp(uint8_t kind, const struct topent *a, union df_val key,
+			  const uint8_t *bytes, uint32_t len)
 {
-	int c = vcmp(kind, key, a->key); /* > 0: the new one ranks higher */
+	int c = df__vcmp(kind, key, a->key); /* > 0: the new one ranks higher */
 	if (c)
 		return c;
 	uint32_t n = len < a->len ? len : a->len;
@@ -36,7 +48,7 @@ static int top_cmp(uint8_t kind, const struct topent *a, union df_val key, const
 	return c ? c : (a->len > len) - (a->len < len);
 }
 
-static int top_push(struct df_task *t, unsigned i, const union df_val *row)
+int df__top_push(struct df_task *t, unsigned i, const union df_val *row)
 {
 	const struct df_pop_spec *s = t->plan.ops[i];
 	struct df_opstate *st = t->st[i];
@@ -51,7 +63,8 @@ static int top_push(struct df_task *t, unsigned i, const union df_val *row)
 	if (st->vb.oom)
 		return df__task_fail(t, SD_ENOMEM, "out of memory encoding a row");
 	uint32_t len = (uint32_t)st->vb.len;
-	if (st->n_top == s->top_n && top_cmp(s->val_kind, st->top[st->n_top - 1], key, st->vb.p, len) <= 0)
+	if (st->n_top == s->top_n &&
+	    top_cmp(s->val_kind, st->top[st->n_top - 1], key, st->vb.p, len) <= 0)
 		return 0;
 	size_t ks = s->val_kind == DF_STR ? key.s.n : 0, sz = sizeof(struct topent) + len + ks;
 	struct topent *e = malloc(sz);
@@ -64,11 +77,11 @@ static int top_push(struct df_task *t, unsigned i, const union df_val *row)
 		memcpy(e->bytes + len, key.s.p, ks);
 		e->key.s.p = (const char *)e->bytes + len;
 	}
-	account(t, (int64_t)sz);
+	df__account(t, (int64_t)sz);
 	if (st->n_top == s->top_n) { /* drop the last */
 		struct topent *last = st->top[--st->n_top];
-		account(t, -(int64_t)(sizeof(*last) + last->len +
-				      (s->val_kind == DF_STR ? last->key.s.n : 0)));
+		df__account(t, -(int64_t)(sizeof(*last) + last->len +
+					  (s->val_kind == DF_STR ? last->key.s.n : 0)));
 		free(last);
 	}
 	/* binary search the position, best first */
@@ -84,11 +97,11 @@ static int top_push(struct df_task *t, unsigned i, const union df_val *row)
 	st->top[lo] = e;
 	st->n_top++;
 	if (df__state_over(t))
-		return over_budget(t, i);
+		return df__op_over_budget(t, i);
 	return 0;
 }
 
-static int top_emit(struct df_task *t, unsigned i)
+int df__top_emit(struct df_task *t, unsigned i)
 {
 	const struct df_pop_spec *s = t->plan.ops[i];
 	struct df_opstate *st = t->st[i];
@@ -99,7 +112,8 @@ static int top_emit(struct df_task *t, unsigned i)
 			df__row_decode(e->bytes, s->in_kinds, st->tmp, s->in_width);
 			rc = df__run(t, i + 1, st->tmp, 0);
 		}
-		account(t, -(int64_t)(sizeof(*e) + e->len + (s->val_kind == DF_STR ? e->key.s.n : 0)));
+		df__account(t, -(int64_t)(sizeof(*e) + e->len +
+					  (s->val_kind == DF_STR ? e->key.s.n : 0)));
 		free(e);
 	}
 	st->n_top = 0;
@@ -129,8 +143,8 @@ int df__join_push(struct df_task *t, unsigned side, const union df_val *row, int
 		return df__task_fail(t, SD_ENOMEM, "out of memory encoding a join row");
 	uint64_t h = df__hash_bytes(st->kb.p, st->kb.len);
 	uint32_t kl = (uint32_t)st->kb.len;
-	if (!(e = ht_find(&st->tab[side], h, st->kb.p, kl, 0)) &&
-	    !(e = ht_add(t, st, &st->tab[side], h, st->kb.p, kl, 0)))
+	if (!(e = df__ht_find(&st->tab[side], h, st->kb.p, kl, 0)) &&
+	    !(e = df__ht_add(t, st, &st->tab[side], h, st->kb.p, kl, 0)))
 		return t->err;
 	if (!(r = malloc(sizeof(*r) + st->vb.len)))
 		return df__task_fail(t, SD_ENOMEM, "out of memory for join state");
@@ -139,10 +153,10 @@ int df__join_push(struct df_task *t, unsigned side, const union df_val *row, int
 	memcpy(r->bytes, st->vb.p, st->vb.len);
 	r->next = e->rows;
 	e->rows = r;
-	account(t, (int64_t)(sizeof(*r) + r->len));
+	df__account(t, (int64_t)(sizeof(*r) + r->len));
 	if (df__state_over(t))
-		return over_budget(t, 0);
-	if (!(o = ht_find(&st->tab[!side], h, st->kb.p, kl, 0)))
+		return df__op_over_budget(t, 0);
+	if (!(o = df__ht_find(&st->tab[!side], h, st->kb.p, kl, 0)))
 		return 0;
 	/* the probe emits rows downstream; they cannot touch this operator's state */
 	union df_val *mine = st->tmp + (side ? lw : 0), *theirs = st->tmp + (side ? 0 : lw);
@@ -160,7 +174,7 @@ int df__join_push(struct df_task *t, unsigned side, const union df_val *row, int
 	return 0;
 }
 
-static int join_evict(struct df_task *t, unsigned i, int64_t w)
+int df__join_evict(struct df_task *t, unsigned i, int64_t w)
 {
 	const struct df_pop_spec *s = t->plan.ops[i];
 	struct df_opstate *st = t->st[i];
@@ -180,7 +194,7 @@ static int join_evict(struct df_task *t, unsigned i, int64_t w)
 				struct jrow *r = *rp;
 				if (r->ts < limit) {
 					*rp = r->next;
-					account(t, -(int64_t)(sizeof(*r) + r->len));
+					df__account(t, -(int64_t)(sizeof(*r) + r->len));
 					free(r);
 				} else {
 					rp = &r->next;
@@ -189,10 +203,10 @@ static int join_evict(struct df_task *t, unsigned i, int64_t w)
 			if (!e->rows) {
 				ht->s[b].e = NULL;
 				ht->n--;
-				ent_free(t, st, e);
+				df__ent_free(t, st, e);
 			}
 		}
-		if (ht->n != before && ht_compact(t, ht))
+		if (ht->n != before && df__ht_compact(t, ht))
 			return t->err;
 	}
 	return 0;

@@ -1,8 +1,7 @@
 /*
- * dataflow/df_snap.inc — checkpoints of a running task (included by
- * df_task.c): df_task_snapshot, df_task_restore, df_task_state_shape. The
- * format is described in dataflow.h; the operators' sections are written and
- * read by df_ops_snap.inc.
+ * dataflow/df_snap.c — checkpoints of a running task: df_task_snapshot,
+ * df_task_restore, df_task_state_shape. The format is described in
+ * dataflow.h; the operators' sections are written and read by df_ops_snap.c.
  *
  *   df_task_snapshot(t, &bytes, &len);   drains, flushes, serialises (owned)
  *   ... the caller sends its barrier and stores bytes ...
@@ -15,6 +14,12 @@
  * allocated for it, every key and row against its kinds, and a failure fails
  * the task (close it) like any other error.
  */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "dataflow/df_task_priv.h"
 
 /* ---- the writer ---- */
 
@@ -184,9 +189,9 @@ int df_task_snapshot(struct df_task *t, uint8_t **out, size_t *len)
 	if (t->err)
 		return t->err;
 	/* queued rows and lookups first: what they derive leaves before the barrier */
-	if ((t->vn || t->pend_ops) && input_done(t))
+	if ((t->vn || t->pend_ops) && df__task_input_done(t))
 		return t->err;
-	if (flush_outputs(t))
+	if (df__task_flush_outputs(t))
 		return t->err;
 	snap_write(t, &w);
 	if (!(w.p = malloc(w.len)))

@@ -1,15 +1,23 @@
 /*
- * dataflow/df_ops_skt.inc — the dense string-key table of unwindowed
- * aggregates with one string key and scalar accumulators (included by
- * df_ops.c; used when the operator queues its lookups, agg_queue_open).
+ * dataflow/df_ops_skt.c — the dense string-key table of unwindowed
+ * aggregates with one string key and scalar accumulators (used when the
+ * operator queues its lookups: agg_queue_open in df_ops.c; fed by the
+ * lookup ring of df_ops_agg.c, which calls df__sk_fold and df__sk_fire).
  *
  * Open addressing over 16-byte slots that keep the key's first 8 bytes and
  * its length beside the entry id, so a key of up to 8 bytes is compared
  * without leaving the slot; entries are dense arrays in insertion order
  * (hash, key offset, accumulators), the keys copied once, back to back, into
  * one byte arena. Frequent keys come first and share cache lines. No
- * per-key malloc; every byte counts against the task's memory budget.
+ * per-key malloc; every byte counts against the task's memory budget. The
+ * table (struct skt in the operator's state) owns all of it until
+ * df__sk_free or df__sk_fire empties it.
  */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "dataflow/df_ops_priv.h"
 
 #define SK_MIN 1024 /* slots of a new table; at most half are used */
 
@@ -34,7 +42,7 @@ static inline uint64_t sk_head(const char *p, uint32_t n)
 static void sk_account(struct df_task *t, struct skt *sk, int64_t n)
 {
 	sk->bytes = (uint64_t)((int64_t)sk->bytes + n);
-	account(t, n);
+	df__account(t, n);
 }
 
 static int sk_resize(struct df_task *t, struct skt *sk, size_t nb)
@@ -91,8 +99,8 @@ static int sk_reserve(struct df_task *t, struct skt *sk, unsigned acc_w, uint32_
 }
 
 /* Folds x into key p[n]'s accumulators (a new entry when it has none). */
-static int sk_fold(struct df_task *t, unsigned i, const char *p, uint32_t n, uint64_t h,
-		   const union df_val *x, bool raw)
+int df__sk_fold(struct df_task *t, unsigned i, const char *p, uint32_t n, uint64_t h,
+		const union df_val *x, bool raw)
 {
 	const struct df_pop_spec *s = t->plan.ops[i];
 	struct df_opstate *st = t->st[i];
@@ -108,13 +116,13 @@ static int sk_fold(struct df_task *t, unsigned i, const char *p, uint32_t n, uin
 	for (j = h & mask; (id = sk->s[j].id); j = (j + 1) & mask)
 		if (sk->s[j].head == head && sk->s[j].len == n &&
 		    (n <= 8 ||
-		     key_eq((const uint8_t *)sk->keys + sk->koff[id - 1] + 8, p + 8, n - 8))) {
+		     df__key_eq((const uint8_t *)sk->keys + sk->koff[id - 1] + 8, p + 8, n - 8))) {
 			union df_val *acc = sk->acc + (size_t)(id - 1) * aw;
 			if (s->agg == AG_COUNT) { /* the common fold, without the call */
 				acc->i += raw ? 1 : x[0].i;
 				return 0;
 			}
-			return acc_fold(t, st, s, acc, x, raw);
+			return df__acc_fold(t, st, s, acc, x, raw);
 		}
 	if (sk_reserve(t, sk, aw, n))
 		return t->err;
@@ -126,7 +134,7 @@ static int sk_fold(struct df_task *t, unsigned i, const char *p, uint32_t n, uin
 	sk->klen += n;
 	sk->koff[sk->n] = sk->klen; /* entry id's key ends where the next starts */
 	if (raw)
-		acc_first(s, x, sk->acc + (size_t)id * aw, aw);
+		df__acc_first(s, x, sk->acc + (size_t)id * aw, aw);
 	else
 		memcpy(sk->acc + (size_t)id * aw, x, aw * sizeof(*x));
 	sk->s[j] = (struct sk_slot){.head = head, .len = n, .id = id + 1};
@@ -135,19 +143,19 @@ static int sk_fold(struct df_task *t, unsigned i, const char *p, uint32_t n, uin
 	return 0;
 }
 
-static void sk_free(struct df_task *t, struct skt *sk)
+void df__sk_free(struct df_task *t, struct skt *sk)
 {
 	free(sk->s);
 	free(sk->hash);
 	free(sk->koff);
 	free(sk->acc);
 	free(sk->keys);
-	account(t, -(int64_t)sk->bytes);
+	df__account(t, -(int64_t)sk->bytes);
 	memset(sk, 0, sizeof(*sk));
 }
 
 /* Emits every entry in insertion order, then empties the table. */
-static int sk_fire(struct df_task *t, unsigned i)
+int df__sk_fire(struct df_task *t, unsigned i)
 {
 	const struct df_pop_spec *s = t->plan.ops[i];
 	struct df_opstate *st = t->st[i];
@@ -168,6 +176,6 @@ static int sk_fire(struct df_task *t, unsigned i)
 			r[1] = acc[0];
 		rc = df__run(t, i + 1, r, 0);
 	}
-	sk_free(t, sk);
+	df__sk_free(t, sk);
 	return rc;
 }

@@ -1,31 +1,28 @@
 /*
- * dataflow/df_ops_agg.inc — keyed aggregates (included by df_ops.c).
+ * dataflow/df_ops_agg.c — keyed aggregates: count, sum, min, max, avg and
+ * reduce_by_key, unwindowed or in tumbling, sliding and session windows.
  *
  * Partial rows in:  (key, value)                 out: (key, [window_start], acc)
  * Final rows in:    (key, [window_start], acc)   out: (key, [start, end], result)
  * acc: count (int) | sum (v) | min/max (v) | avg (float sum, int count) | reduce (V)
+ *
+ * The task's calls reach these through df_ops.c (df__agg_push, df__agg_fire,
+ * ...), except a flat_map's lists: df__op_push_many is here. Entries live in
+ * the operator's hash table (df_ops.c) or, for one string key without a
+ * window, in the dense table of df_ops_skt.c, which folds with df__acc_fold
+ * from here. The table owns every entry and the string accumulators copied
+ * into it; fired entries are freed as they are emitted.
  */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "dataflow/df_ops_priv.h"
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
 	int64_t q = a / b;
 	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int scmp(union df_val a, union df_val b)
-{
-	uint32_t n = a.s.n < b.s.n ? a.s.n : b.s.n;
-	int c = n ? memcmp(a.s.p, b.s.p, n) : 0;
-	return c ? c : (a.s.n > b.s.n) - (a.s.n < b.s.n);
-}
-
-static int vcmp(uint8_t kind, union df_val a, union df_val b)
-{
-	if (kind == DF_STR)
-		return scmp(a, b);
-	if (kind == DF_FLOAT)
-		return (a.f > b.f) - (a.f < b.f);
-	return (a.i > b.i) - (a.i < b.i);
 }
 
 /* Sets acc slot j, copying strings into owned memory. */
@@ -41,33 +38,16 @@ static int acc_set(struct df_task *t, struct df_opstate *st, union df_val *acc, 
 		return df__task_fail(t, SD_ENOMEM, "out of memory for aggregate state");
 	if (v.s.n)
 		memcpy(p, v.s.p, v.s.n);
-	account(t, (int64_t)v.s.n - (int64_t)acc[j].s.n);
+	df__account(t, (int64_t)v.s.n - (int64_t)acc[j].s.n);
 	free((void *)acc[j].s.p);
 	acc[j].s.p = p;
 	acc[j].s.n = v.s.n;
 	return 0;
 }
 
-/* The accumulator one raw value makes (partial mode), into dst. */
-static void acc_first(const struct df_pop_spec *s, const union df_val *x, union df_val *dst,
-		      unsigned acc_w)
-{
-	switch (s->agg) {
-	case AG_COUNT:
-		dst[0].i = 1;
-		break;
-	case AG_AVG:
-		dst[0].f = s->val_kind == DF_FLOAT ? x[0].f : (double)x[0].i;
-		dst[1].i = 1;
-		break;
-	default:
-		memcpy(dst, x, acc_w * sizeof(*dst));
-	}
-}
-
 /* Folds x (a raw value when partial, an accumulator when final) into acc. */
-static int acc_fold(struct df_task *t, struct df_opstate *st, const struct df_pop_spec *s,
-		    union df_val *acc, const union df_val *x, bool raw)
+int df__acc_fold(struct df_task *t, struct df_opstate *st, const struct df_pop_spec *s,
+		 union df_val *acc, const union df_val *x, bool raw)
 {
 	const char *why;
 	int rc;
@@ -83,7 +63,7 @@ static int acc_fold(struct df_task *t, struct df_opstate *st, const struct df_po
 		return 0;
 	case AG_MIN:
 	case AG_MAX: {
-		int c = vcmp(s->val_kind, x[0], acc[0]);
+		int c = df__vcmp(s->val_kind, x[0], acc[0]);
 		if ((s->agg == AG_MIN && c < 0) || (s->agg == AG_MAX && c > 0))
 			return acc_set(t, st, acc, 0, x[0]);
 		return 0;
@@ -104,10 +84,10 @@ static int acc_fold(struct df_task *t, struct df_opstate *st, const struct df_po
 	}
 }
 
-static struct ent *acc_new(struct df_task *t, struct df_opstate *st, struct htab *ht, uint64_t h,
-			   const uint8_t *k, uint32_t kl, const union df_val *acc)
+struct ent *df__acc_new(struct df_task *t, struct df_opstate *st, struct htab *ht, uint64_t h,
+			const uint8_t *k, uint32_t kl, const union df_val *acc)
 {
-	struct ent *e = ht_add(t, st, ht, h, k, kl, st->acc_w);
+	struct ent *e = df__ht_add(t, st, ht, h, k, kl, st->acc_w);
 	if (!e)
 		return NULL;
 	for (unsigned j = 0; j < st->acc_w; j++)
@@ -125,54 +105,29 @@ static int session_merge(struct df_task *t, unsigned i, const uint8_t *k, uint32
 	struct htab *ht = &st->tab[0];
 	struct ent *n;
 
-	if (!(n = acc_new(t, st, ht, h, k, kl, acc)))
+	if (!(n = df__acc_new(t, st, ht, h, k, kl, acc)))
 		return t->err;
 	n->ws = ws;
 	n->we = we;
 	for (size_t mask = ht->nb - 1, j = h & mask; ht->s[j].e;) {
 		struct ent *e = ht->s[j].e;
 		if (e == n || ht->s[j].h != h || e->klen != kl ||
-		    (kl && memcmp(ekey(e, st->acc_w), k, kl)) || e->ws > n->we || n->ws > e->we) {
+		    (kl && memcmp(df__ent_key(e, st->acc_w), k, kl)) || e->ws > n->we ||
+		    n->ws > e->we) {
 			j = (j + 1) & mask;
 			continue;
 		}
 		n->ws = e->ws < n->ws ? e->ws : n->ws;
 		n->we = e->we > n->we ? e->we : n->we;
-		if (acc_fold(t, st, s, n->acc, e->acc, false))
+		if (df__acc_fold(t, st, s, n->acc, e->acc, false))
 			return t->err;
-		ht_del_at(ht, j); /* a later entry may now sit at j: look again */
-		ent_free(t, st, e);
+		df__ht_del_at(ht, j); /* a later entry may now sit at j: look again */
+		df__ent_free(t, st, e);
 	}
 	if (n->we < st->min_end)
 		st->min_end = n->we;
 	return 0;
 }
-
-/* a == b for n bytes; short keys without a call (fixed-size, in-bounds loads) */
-static inline bool key_eq(const uint8_t *a, const char *b, uint32_t n)
-{
-	uint64_t x, y, u, v;
-	if (n >= 8 && n <= 16) {
-		memcpy(&x, a, 8), memcpy(&y, b, 8);
-		memcpy(&u, a + n - 8, 8), memcpy(&v, b + n - 8, 8);
-		return x == y && u == v;
-	}
-	if (n >= 4 && n < 8) {
-		uint32_t x4, y4, u4, v4;
-		memcpy(&x4, a, 4), memcpy(&y4, b, 4);
-		memcpy(&u4, a + n - 4, 4), memcpy(&v4, b + n - 4, 4);
-		return x4 == y4 && u4 == v4;
-	}
-	if (n < 4) {
-		for (uint32_t k = 0; k < n; k++)
-			if (a[k] != (uint8_t)b[k])
-				return false;
-		return true;
-	}
-	return memcmp(a, b, n) == 0;
-}
-
-#include "dataflow/df_ops_skt.inc"
 
 /* The common case — one string key, no window — looks the string up as it
  * is (hashing the raw bytes) and encodes the key only for a new entry. */
@@ -188,22 +143,22 @@ static int agg_str_fold(struct df_task *t, unsigned i, const char *p, uint32_t n
 	if (ht->nb)
 		for (size_t mask = ht->nb - 1, j = h & mask; (e = ht->s[j].e); j = (j + 1) & mask)
 			if (ht->s[j].h == h && e->klen == n + 4 &&
-			    key_eq(ekey(e, st->acc_w) + 4, p, n))
-				return acc_fold(t, st, s, e->acc, x, raw);
+			    df__key_eq(df__ent_key(e, st->acc_w) + 4, p, n))
+				return df__acc_fold(t, st, s, e->acc, x, raw);
 	st->kb.len = 0;
 	df__w_str(&st->kb, p, n);
 	if (st->kb.oom)
 		return df__task_fail(t, SD_ENOMEM, "out of memory encoding a key");
 	if (raw)
-		acc_first(s, x, init, st->acc_w);
-	if (!(e = acc_new(t, st, ht, h, st->kb.p, n + 4, raw ? init : x)))
+		df__acc_first(s, x, init, st->acc_w);
+	if (!(e = df__acc_new(t, st, ht, h, st->kb.p, n + 4, raw ? init : x)))
 		return t->err;
 	e->we = INT64_MAX;
 	return 0;
 }
 
 /* Folds every queued lookup, oldest first. */
-static int agg_drain(struct df_task *t, unsigned i)
+int df__agg_drain(struct df_task *t, unsigned i)
 {
 	const struct df_pop_spec *s = t->plan.ops[i];
 	struct df_opstate *st = t->st[i];
@@ -214,7 +169,7 @@ static int agg_drain(struct df_task *t, unsigned i)
 		const struct pend *q = &st->pend[st->pend_head];
 		st->pend_head = (st->pend_head + 1) & (DF_AGG_PEND - 1);
 		st->n_pend--;
-		if ((rc = sk_fold(t, i, q->p, q->n, q->h, q->x, s->mode == M_PARTIAL)))
+		if ((rc = df__sk_fold(t, i, q->p, q->n, q->h, q->x, s->mode == M_PARTIAL)))
 			return rc;
 	}
 	return 0;
@@ -264,7 +219,7 @@ static int agg_into_str(struct df_task *t, unsigned i, const union df_val *row,
 	q = &st->pend[st->pend_head];
 	st->pend_head = (st->pend_head + 1) & mask;
 	st->n_pend--;
-	return sk_fold(t, i, q->p, q->n, q->h, q->x, raw);
+	return df__sk_fold(t, i, q->p, q->n, q->h, q->x, raw);
 }
 
 static int agg_into(struct df_task *t, unsigned i, const union df_val *row, int64_t ws,
@@ -291,12 +246,13 @@ static int agg_into(struct df_task *t, unsigned i, const union df_val *row, int6
 			return df__task_fail(t, SD_EINTERNAL, "raw row in a session window");
 		return session_merge(t, i, st->kb.p, (uint32_t)st->kb.len, h, ws, we, x);
 	}
-	if ((e = ht_find(&st->tab[0], h, st->kb.p, (uint32_t)st->kb.len, st->acc_w)))
-		return acc_fold(t, st, s, e->acc, x, raw);
+	if ((e = df__ht_find(&st->tab[0], h, st->kb.p, (uint32_t)st->kb.len, st->acc_w)))
+		return df__acc_fold(t, st, s, e->acc, x, raw);
 	union df_val init[DF_WIDTH_MAX];
 	if (raw)
-		acc_first(s, x, init, st->acc_w);
-	if (!(e = acc_new(t, st, &st->tab[0], h, st->kb.p, (uint32_t)st->kb.len, raw ? init : x)))
+		df__acc_first(s, x, init, st->acc_w);
+	if (!(e = df__acc_new(t, st, &st->tab[0], h, st->kb.p, (uint32_t)st->kb.len,
+			      raw ? init : x)))
 		return t->err;
 	e->ws = ws;
 	e->we = we;
@@ -305,9 +261,7 @@ static int agg_into(struct df_task *t, unsigned i, const union df_val *row, int6
 	return 0;
 }
 
-static int agg_fire(struct df_task *t, unsigned i, int64_t w, bool all);
-
-static int agg_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
+int df__agg_push(struct df_task *t, unsigned i, const union df_val *row, int64_t ts)
 {
 	const struct df_pop_spec *s = t->plan.ops[i];
 	struct df_opstate *st = t->st[i];
@@ -328,7 +282,7 @@ static int agg_push(struct df_task *t, unsigned i, const union df_val *row, int6
 		}
 		memcpy(st->tmp, row, kw * sizeof(*row));
 		st->tmp[kw].i = ts;
-		acc_first(s, row + kw, st->tmp + kw + 1, st->acc_w);
+		df__acc_first(s, row + kw, st->tmp + kw + 1, st->acc_w);
 		return df__run(t, i + 1, st->tmp, ts);
 	} else {
 		int64_t last = floor_div(ts, s->win_step) * s->win_step;
@@ -339,14 +293,14 @@ static int agg_push(struct df_task *t, unsigned i, const union df_val *row, int6
 		return rc;
 	if (df__state_over(t)) {
 		if (s->mode == M_PARTIAL) /* a combiner may always pass its partials on */
-			return agg_fire(t, i, INT64_MAX, true);
-		return over_budget(t, i);
+			return df__agg_fire(t, i, INT64_MAX, true);
+		return df__op_over_budget(t, i);
 	}
 	return 0;
 }
 
 /* Rows of a flat_map's list for an aggregate that queues (df__op_push_many):
- * the checks agg_push makes per row are made once for the list. */
+ * the checks df__agg_push makes per row are made once for the list. */
 static int agg_push_many(struct df_task *t, unsigned i, const union df_val *el, uint32_t n,
 			 unsigned w, const uint16_t *pj, union df_val *tmp)
 {
@@ -366,8 +320,31 @@ static int agg_push_many(struct df_task *t, unsigned i, const union df_val *el, 
 	}
 	if (df__state_over(t)) {
 		if (raw) /* a combiner may always pass its partials on */
-			return agg_fire(t, i, INT64_MAX, true);
-		return over_budget(t, i);
+			return df__agg_fire(t, i, INT64_MAX, true);
+		return df__op_over_budget(t, i);
+	}
+	return 0;
+}
+
+/* The task's call for a flat_map's list (df_task_priv.h). It lives here, not
+ * with the other calls in df_ops.c, because its fast path is the
+ * aggregates' lookup queue: agg_push_many inlines into it, so a list costs
+ * one call, not two. Other operators take the rows one by one. */
+int df__op_push_many(struct df_task *t, unsigned i, const union df_val *el, uint32_t n, unsigned w,
+		     const uint16_t *pj, union df_val *tmp, int64_t ts)
+{
+	if (t->plan.ops[i]->kind == P_AGG && t->st[i]->pend)
+		return agg_push_many(t, i, el, n, w, pj, tmp);
+	for (uint32_t k = 0; k < n; k++) {
+		const union df_val *row = el + (size_t)k * w;
+		int rc;
+		if (pj) {
+			for (unsigned m = 0; m < t->plan.ops[i]->in_width; m++)
+				tmp[m] = row[pj[m]];
+			row = tmp;
+		}
+		if ((rc = df__op_push(t, i, row, ts)))
+			return rc;
 	}
 	return 0;
 }
@@ -394,7 +371,7 @@ static int agg_emit(struct df_task *t, unsigned i, struct ent *e)
 	unsigned kw = s->key_width, o = kw;
 	union df_val *r = st->tmp;
 
-	df__row_decode(ekey(e, st->acc_w), s->in_kinds, r, kw);
+	df__row_decode(df__ent_key(e, st->acc_w), s->in_kinds, r, kw);
 	if (s->win != W_NONE) {
 		r[o++].i = e->ws;
 		if (s->mode == M_FINAL)
@@ -411,7 +388,7 @@ static int agg_emit(struct df_task *t, unsigned i, struct ent *e)
 }
 
 /* Emits (and frees) every entry whose window ended by w; all = every entry. */
-static int agg_fire(struct df_task *t, unsigned i, int64_t w, bool all)
+int df__agg_fire(struct df_task *t, unsigned i, int64_t w, bool all)
 {
 	const struct df_pop_spec *s = t->plan.ops[i];
 	struct df_opstate *st = t->st[i];
@@ -420,12 +397,12 @@ static int agg_fire(struct df_task *t, unsigned i, int64_t w, bool all)
 	size_t n = 0;
 	int rc = 0;
 
-	if (st->n_pend && (rc = agg_drain(t, i)))
+	if (st->n_pend && (rc = df__agg_drain(t, i)))
 		return rc;
 	if (!all && w > st->wm)
 		st->wm = w;
 	if (st->pend) /* the dense table: unwindowed, so only the end fires it */
-		return all ? sk_fire(t, i) : 0;
+		return all ? df__sk_fire(t, i) : 0;
 	if (!all && (s->win == W_NONE || st->min_end > w))
 		return 0;
 	if (ht->n == 0)
@@ -441,17 +418,17 @@ static int agg_fire(struct df_task *t, unsigned i, int64_t w, bool all)
 			ht->s[b].e = NULL;
 			ht->n--;
 			f[n].e = e;
-			f[n++].k = ekey(e, st->acc_w);
+			f[n++].k = df__ent_key(e, st->acc_w);
 		} else if (e->we < st->min_end) {
 			st->min_end = e->we;
 		}
 	}
 	if (ht->n == 0) {
 		free(ht->s);
-		account(t, -(int64_t)(ht->nb * sizeof(*ht->s)));
+		df__account(t, -(int64_t)(ht->nb * sizeof(*ht->s)));
 		ht->s = NULL;
 		ht->nb = 0;
-	} else if (ht_compact(t, ht)) {
+	} else if (df__ht_compact(t, ht)) {
 		free(f);
 		return t->err;
 	}
@@ -460,7 +437,7 @@ static int agg_fire(struct df_task *t, unsigned i, int64_t w, bool all)
 	for (size_t k = 0; k < n; k++) {
 		if (!rc)
 			rc = agg_emit(t, i, f[k].e);
-		ent_free(t, st, f[k].e);
+		df__ent_free(t, st, f[k].e);
 	}
 	free(f);
 	if (st->use_slab && ht->n == 0)

@@ -1,8 +1,18 @@
 /*
- * dataflow/df_task_input.inc — what enters a task (included by df_task.c):
- * source lines (text and csv), generated records, batches, watermarks and
- * ends of input; plus the small accessors.
+ * dataflow/df_task_input.c — what enters a task: source lines (text and
+ * csv), generated records, batches, watermarks and ends of input; plus the
+ * small accessors.
+ *
+ * Every entry point borrows its input for the call only: rows whose keys
+ * still point into it (queued aggregate lookups, batched maps) are run
+ * through before it returns (df__task_input_done). Strings unquoted from
+ * csv go into the task's scratch arena, reset every DF_SCRATCH_ROWS rows.
  */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "dataflow/df_task_priv.h"
 
 static bool parse_i64(const char *p, size_t n, int64_t *out)
 {
@@ -119,6 +129,37 @@ static int check_state(struct df_task *t)
 	return 0;
 }
 
+/* Every DF_SCRATCH_ROWS rows the scratch arena is reset, after the queued
+ * lookups whose keys may point into it. */
+static int scratch_tick(struct df_task *t)
+{
+	if (++t->scratch_rows >= DF_SCRATCH_ROWS) {
+		if (t->pend_ops && df__op_drain(t))
+			return t->err;
+		df__arena_reset(&t->scratch);
+		t->scratch_rows = 0;
+	}
+	return 0;
+}
+
+/* One input row into the chain: collected for the batch-at-a-time maps and
+ * filters, or run through the chain now. */
+static int run_row(struct df_task *t, const union df_val *row, int64_t ts)
+{
+	if (t->vec_ops) {
+		unsigned w = t->plan.ops[0]->in_width;
+		if (w == 1)
+			t->vin[t->vn] = row[0];
+		else
+			memcpy(t->vin + (size_t)t->vn * w, row, w * sizeof(*row));
+		t->vts[t->vn] = ts;
+		return ++t->vn == DF_VEC_ROWS ? df__vec_flush(t) : 0;
+	}
+	if (df__run(t, 0, row, ts))
+		return t->err;
+	return scratch_tick(t);
+}
+
 int df_task_push_lines(struct df_task *t, const char *text, size_t len)
 {
 	union df_val row[DF_WIDTH_MAX];
@@ -154,7 +195,7 @@ int df_task_push_lines(struct df_task *t, const char *text, size_t len)
 		if (run_row(t, row, 0))
 			return t->err;
 	}
-	return input_done(t);
+	return df__task_input_done(t);
 }
 
 int df_task_generate(struct df_task *t, uint64_t max, bool *done)
@@ -182,7 +223,7 @@ int df_task_generate(struct df_task *t, uint64_t max, bool *done)
 				return t->err;
 		}
 		*done = t->gen_next >= t->gen_end;
-		return input_done(t);
+		return df__task_input_done(t);
 	}
 	for (uint64_t k = 0; k < max && t->gen_next < t->gen_end; k++) {
 		row[0].i = (int64_t)t->gen_next++;
@@ -191,7 +232,7 @@ int df_task_generate(struct df_task *t, uint64_t max, bool *done)
 			return t->err;
 	}
 	*done = t->gen_next >= t->gen_end;
-	return input_done(t);
+	return df__task_input_done(t);
 }
 
 int df_task_push(struct df_task *t, unsigned in, const uint8_t *batch, size_t len)
@@ -207,7 +248,8 @@ int df_task_push(struct df_task *t, unsigned in, const uint8_t *batch, size_t le
 	if (check_state(t))
 		return t->err;
 	if (in >= t->plan.n_inputs || t->ended[in])
-		return df__task_fail(t, SD_EINVAL, "push on input %u, which is unknown or ended", in);
+		return df__task_fail(t, SD_EINVAL, "push on input %u, which is unknown or ended",
+				     in);
 	if (df__br_open(&r, batch, len, t->plan.in_width[in]))
 		return df__task_fail(t, SD_EPROTO, "malformed batch on input %u", in);
 	join = t->plan.n_ops && t->plan.ops[0]->kind == P_JOIN;
@@ -219,7 +261,7 @@ int df_task_push(struct df_task *t, unsigned in, const uint8_t *batch, size_t le
 	}
 	if (rc < 0)
 		return df__task_fail(t, SD_EPROTO, "malformed batch on input %u", in);
-	return input_done(t);
+	return df__task_input_done(t);
 }
 
 static int64_t inputs_watermark(const struct df_task *t)
@@ -247,7 +289,7 @@ int df_task_watermark(struct df_task *t, unsigned in, int64_t event_time_us)
 		return 0;
 	t->in_wm[in] = event_time_us;
 	int64_t w = inputs_watermark(t);
-	return w == DF_WM_NONE || w == INT64_MAX ? 0 : watermark_from(t, 0, w);
+	return w == DF_WM_NONE || w == INT64_MAX ? 0 : df__task_watermark_from(t, 0, w);
 }
 
 int df_task_end_input(struct df_task *t, unsigned in)
@@ -266,9 +308,9 @@ int df_task_end_input(struct df_task *t, unsigned in)
 	}
 	if (t->n_ended < (t->plan.n_inputs ? t->plan.n_inputs : 1u)) {
 		int64_t w = inputs_watermark(t);
-		return w == DF_WM_NONE || w == INT64_MAX ? 0 : watermark_from(t, 0, w);
+		return w == DF_WM_NONE || w == INT64_MAX ? 0 : df__task_watermark_from(t, 0, w);
 	}
-	return finish(t);
+	return df__task_finish(t);
 }
 
 void df_task_get_stats(const struct df_task *t, struct df_task_stats *out)
