@@ -2,7 +2,13 @@
  * coordinator/control.c — the control listener: node connections over
  * proto/wire.h framing on libuv streams.
  *
- * Each connection reassembles frames with a wire_reader bounded by
+ * Each connection reassembles frames with a wire_reader. Until it has
+ * registered, a connection is "pending": its frames are bounded by
+ * COORD_PENDING_FRAME_MAX, it must register within the register
+ * deadline (coord__ctl_sweep_pending, from the daemon's sweep timer), and at
+ * most COORD_CONTROL_PENDING_MAX may exist (a new one closes the oldest), so
+ * clients that never register cost at most that many small buffers and cannot
+ * crowd out real nodes. A registered connection's frames are bounded by
  * WIRE_CONTROL_FRAME_MAX. The first frame must be CTL_REGISTER; a refused
  * registration is answered with RegisterAck{accepted=false, reason} and the
  * connection closes once the ack is written. Afterwards: Heartbeat (answered
@@ -13,16 +19,49 @@
  */
 #include "coordinator/server_priv.h"
 
+#include <assert.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "base/log.h"
 
+#define DROP_LOG_US 10000000u /* us: one log line at most this often about dropped clients */
+
 struct ctl_write {
 	uv_write_t req;
 	uint8_t data[]; /* the encoded frame */
 };
+
+static bool is_pending(const struct ctl_conn *c)
+{
+	return c->pending.next != NULL && c->pending.next != &c->pending;
+}
+
+static void pending_remove(struct ctl_conn *c)
+{
+	if (!is_pending(c))
+		return;
+	coord__list_remove(&c->srv->ctl_pending, &c->pending);
+	c->srv->ctl_pending_n--;
+}
+
+/* An unregistered client was turned away. Floods make many: one line per
+ * DROP_LOG_US, counting the rest. */
+static void note_dropped(struct coord_server *s, const char *why)
+{
+	uint64_t now = coord__mono_us();
+	s->ctl_dropped++;
+	if (s->ctl_dropped_log_us && now - s->ctl_dropped_log_us < DROP_LOG_US)
+		return;
+	sd_log_warn("coord",
+		    "closed %llu unregistered control connection(s) since the last such line, "
+		    "the latest: %s",
+		    (unsigned long long)s->ctl_dropped, why);
+	s->ctl_dropped = 0;
+	s->ctl_dropped_log_us = now;
+}
 
 static void ctl_closed(uv_handle_t *h)
 {
@@ -44,6 +83,7 @@ void coord__ctl_close(struct ctl_conn *c)
 		coord_registry_disconnect(&s->registry, c->node, now);
 		coord_jobs_node_lost(&s->jobs, c->node, now);
 	}
+	pending_remove(c);
 	coord__list_remove(&s->ctl_conns, &c->link);
 	s->ctl_open--;
 	uv_close((uv_handle_t *)&c->tcp, ctl_closed);
@@ -107,8 +147,11 @@ static void say_goodbye(struct ctl_conn *c, int code, const char *reason)
 	Sd__Control__Goodbye g = SD__CONTROL__GOODBYE__INIT;
 	g.error_code = code;
 	g.reason = (char *)reason;
-	sd_log_warn("coord", "control connection%s%s closed: %s", c->node ? " of node " : "",
-		    c->node ? c->node->name : "", reason);
+	if (c->node)
+		sd_log_warn("coord", "control connection of node %s closed: %s", c->node->name,
+			    reason);
+	else
+		note_dropped(c->srv, reason);
 	(void)coord__ctl_send(c, WIRE_CTL_GOODBYE, &g.base);
 	ctl_close_after_writes(c);
 }
@@ -132,6 +175,9 @@ static void on_register(struct ctl_conn *c, const Sd__Control__Register *msg)
 		return;
 	}
 	c->node = n;
+	/* A node: no register deadline, and its frames may be as large as plans. */
+	pending_remove(c);
+	c->reader.max_frame = WIRE_CONTROL_FRAME_MAX;
 	ack.node_id = n->id;
 	/* Reconciliation: the node drops every task of a (job, attempt) not listed. */
 	Sd__Control__JobRef refs[COORD_LIVE_JOBS_MAX], *refp[COORD_LIVE_JOBS_MAX];
@@ -284,15 +330,42 @@ void coord__ctl_accept(uv_stream_t *listener, int status)
 	c->tcp.data = c;
 	coord__list_add(&s->ctl_conns, &c->link);
 	s->ctl_open++;
+	c->accepted_us = coord__mono_us();
+	coord__list_add(&s->ctl_pending, &c->pending);
+	s->ctl_pending_n++;
 	if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 ||
-	    wire_reader_init(&c->reader, WIRE_CONTROL_FRAME_MAX) != 0 ||
-	    s->ctl_open > COORD_CONTROL_CONNS_MAX) {
+	    wire_reader_init(&c->reader, COORD_PENDING_FRAME_MAX) != 0) {
+		coord__ctl_close(c);
+		return;
+	}
+	if (s->ctl_pending_n > COORD_CONTROL_PENDING_MAX) {
+		/* The oldest goes, not the newest: a flood cannot keep a node out. */
+		struct ctl_conn *old = (struct ctl_conn *)((char *)s->ctl_pending.prev -
+							   offsetof(struct ctl_conn, pending));
+		assert(old != c);
+		note_dropped(s, "too many connections waiting to register");
+		coord__ctl_close(old);
+	}
+	if (s->ctl_open > COORD_CONTROL_CONNS_MAX) { /* every node slot taken too */
 		coord__ctl_close(c);
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	if (uv_read_start((uv_stream_t *)&c->tcp, ctl_alloc, ctl_read) != 0)
 		coord__ctl_close(c);
+}
+
+void coord__ctl_sweep_pending(struct coord_server *s, uint64_t now_mono_us)
+{
+	/* Newest first, so the expired ones are at the tail. */
+	while (s->ctl_pending.prev != &s->ctl_pending) {
+		struct ctl_conn *c = (struct ctl_conn *)((char *)s->ctl_pending.prev -
+							 offsetof(struct ctl_conn, pending));
+		if (now_mono_us - c->accepted_us <= s->register_timeout_us)
+			break;
+		note_dropped(s, "no Register within the deadline");
+		coord__ctl_close(c);
+	}
 }
 
 int coord__ctl_send_to_node(void *arg, struct coord_node *node, uint16_t type,

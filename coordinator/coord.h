@@ -49,11 +49,25 @@
 #define COORD_HTTP_URL_MAX          2048u      /* bytes: request target */
 #define COORD_HTTP_HEADERS_MAX      64u        /* header lines per request */
 #define COORD_HTTP_HEADER_BYTES_MAX 16384u     /* bytes: all header lines together */
-#define COORD_HTTP_CONNS_MAX        1024u      /* concurrent HTTP connections */
-#define COORD_HTTP_IDLE_US          60000000u  /* an HTTP connection silent this long is closed */
-#define COORD_HTTP_IDLE_CHECK_US    1000000u   /* how often idle connections are looked for */
 #define COORD_HTTP_PIPELINE_MAX     64u        /* responses queued per connection read */
-#define COORD_CONTROL_CONNS_MAX     (COORD_NODES_MAX + 64u)
+
+/*
+ * Connection limits: what a client that connects and then dawdles, trickles
+ * or floods can hold. A cap that is reached makes room by closing the oldest
+ * connection it covers, so a flood cannot lock real clients or nodes out.
+ * The deadlines are defaults that coord_config may override.
+ */
+#define COORD_HTTP_CONNS_MAX        1024u       /* HTTP connections open at once */
+#define COORD_HTTP_CONNS_PER_IP_MAX 64u         /* HTTP connections open from one IPv4 address */
+#define COORD_HTTP_IDLE_US          60000000u   /* us: no request under way this long: closed */
+#define COORD_HTTP_HEAD_US          10000000u   /* us: a request's first byte to its head's end */
+#define COORD_HTTP_BODY_US          60000000u   /* us: a request head's end to its body's end */
+#define COORD_HTTP_IDLE_CHECK_US    1000000u    /* us: how often HTTP deadlines are checked */
+#define COORD_CONTROL_PENDING_MAX   64u         /* control connections not yet registered */
+#define COORD_PENDING_FRAME_MAX     (64u << 10) /* bytes: a frame before Register */
+#define COORD_CONTROL_REGISTER_US   5000000u    /* us: accept to a successful Register */
+#define COORD_CONTROL_CONNS_MAX     (COORD_NODES_MAX + COORD_CONTROL_PENDING_MAX)
+
 #define COORD_LIVE_JOBS_MAX         256u        /* (job, attempt) pairs one RegisterAck lists */
 #define COORD_HEARTBEAT_INTERVAL_MS 1000u       /* what RegisterAck tells nodes */
 #define COORD_ID_LEN                32u         /* hex characters of a job id */
@@ -506,9 +520,9 @@ struct coord_api_stats {
 	uint64_t responses_by_class[6]; /* index = status / 100 */
 	uint64_t bad_requests_total;    /* refused before routing: malformed, too big */
 	uint64_t connections_total;
-	uint64_t connections_refused_total;
+	uint64_t connections_refused_total; /* turned away or closed to stay under a cap */
 	uint64_t connections_open;
-	uint64_t idle_closed_total; /* closed after COORD_HTTP_IDLE_US of silence */
+	uint64_t idle_closed_total; /* closed by a deadline: idle, request head or body */
 };
 
 struct coord_api {
@@ -575,6 +589,20 @@ int coord_http_conn_feed(struct coord_http_conn *c, const char *data, size_t len
 /* The peer closed its side; a request in progress is dropped. */
 void coord_http_conn_eof(struct coord_http_conn *c);
 
+/* Where a connection is in its current request, for the daemon's deadlines. */
+enum coord_http_phase {
+	COORD_HTTP_WAITING = 0, /* between requests: no byte of the next one yet */
+	COORD_HTTP_HEAD,        /* a request's first byte arrived, its head has not ended */
+	COORD_HTTP_BODY,        /* its head ended, its body has not */
+};
+
+/*
+ * The connection's phase, and in *requests how many requests have begun on
+ * it, so that the caller (which keeps the clock) can tell a new request
+ * from the one it timed before. O(1).
+ */
+enum coord_http_phase coord_http_conn_phase(const struct coord_http_conn *c, uint64_t *requests);
+
 /* ---- the daemon -------------------------------------------------------- */
 
 /* Fault-tolerance defaults given on the command line (the rest stay built in). */
@@ -593,6 +621,10 @@ struct coord_config {
 	const char *netfs_addr;   /* "host:port" of the job file service, NULL = none */
 	const char *netfs_token;  /* may be NULL */
 	struct coord_ft_flags ft; /* --checkpoint-interval, --restart-*: over the defaults */
+	/* Deadlines for clients that hold connections; 0 = the default in brackets. */
+	uint64_t register_timeout_us;  /* control: accept to Register [COORD_CONTROL_REGISTER_US] */
+	uint64_t http_head_timeout_us; /* HTTP: first byte to head's end [COORD_HTTP_HEAD_US] */
+	uint64_t http_idle_us;         /* HTTP: no request under way [COORD_HTTP_IDLE_US] */
 };
 
 /* Parses "host:port" (IPv4 dotted, or "localhost"). SD_EINVAL when malformed. */

@@ -6,8 +6,11 @@
  * the write callback. Pipelined requests are answered in order; keep-alive
  * follows HTTP/1.1 rules. Limits (coord.h): URL, header count and bytes,
  * body. Anything malformed or over a limit gets a 4xx JSON error naming the
- * problem and the connection closes. No sockets here, so the fuzz target and
- * the unit tests drive exactly what the daemon runs.
+ * problem and the connection closes; so do other HTTP versions than 1.x
+ * (400 for HTTP/0.9's bare "GET /", 505 for 2 and above), which http-parser
+ * would accept. No sockets and no clock here, so the fuzz target and the unit
+ * tests drive exactly what the daemon runs; the daemon times each request's
+ * phases (coord_http_conn_phase) against its deadlines.
  *
  * Memory: the URL and headers live in fixed buffers inside the connection;
  * the body grows on demand up to COORD_HTTP_BODY_MAX.
@@ -48,6 +51,8 @@ struct coord_http_conn {
 	const char *limit_message;
 	bool complete; /* a whole request is waiting to be answered */
 	bool closed;   /* answered with Connection: close; ignore further bytes */
+	enum coord_http_phase phase;
+	uint64_t requests; /* begun on this connection */
 };
 
 static struct coord_http_conn *conn_of(http_parser *p)
@@ -62,9 +67,31 @@ static int over_limit(struct coord_http_conn *c, int status, const char *message
 	return -1; /* stops the parser */
 }
 
+/*
+ * 0 when the request line names HTTP/1.x (or has not named a version yet:
+ * on_message_begin says 1.1 until the parser reads one), else the status
+ * to refuse it with. http-parser takes a bare "GET /" as HTTP/0.9, whose
+ * response would have no status line or headers.
+ */
+static int version_refusal(const http_parser *p, const char **message)
+{
+	if (p->http_major == 1)
+		return 0;
+	if (p->http_major == 0) {
+		*message = "HTTP/0.9 and HTTP/0.x requests are not supported: send HTTP/1.1";
+		return 400;
+	}
+	*message = "HTTP version not supported: send HTTP/1.1";
+	return 505;
+}
+
 static int on_message_begin(http_parser *p)
 {
 	struct coord_http_conn *c = conn_of(p);
+	p->http_major = 1; /* until the request line says otherwise (version_refusal) */
+	p->http_minor = 1;
+	c->phase = COORD_HTTP_HEAD;
+	c->requests++;
 	c->url_len = 0;
 	c->hlen = 0;
 	c->hcontent = 0;
@@ -127,6 +154,10 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 static int on_headers_complete(http_parser *p)
 {
 	struct coord_http_conn *c = conn_of(p);
+	const char *why;
+	int status = version_refusal(p, &why);
+	if (status)
+		return over_limit(c, status, why);
 	if (c->n_headers > 0) {
 		struct header_slot *last = &c->slots[c->n_headers - 1];
 		if (last->value_off == SIZE_MAX) { /* a field with no value */
@@ -137,6 +168,7 @@ static int on_headers_complete(http_parser *p)
 	}
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > COORD_HTTP_BODY_MAX)
 		return over_limit(c, 413, "request body larger than the limit");
+	c->phase = COORD_HTTP_BODY;
 	return 0;
 }
 
@@ -164,6 +196,7 @@ static int on_message_complete(http_parser *p)
 {
 	struct coord_http_conn *c = conn_of(p);
 	c->complete = true;
+	c->phase = COORD_HTTP_WAITING;
 	http_parser_pause(p, 1); /* answer before parsing a pipelined request */
 	return 0;
 }
@@ -323,7 +356,18 @@ int coord_http_conn_feed(struct coord_http_conn *c, const char *data, size_t len
 		if (n == 0)
 			return send_error(c, 400, "malformed HTTP request");
 	}
+	/* A version seen before the head ends: an HTTP/0.9 client sends no headers. */
+	const char *why;
+	int status = c->phase == COORD_HTTP_HEAD ? version_refusal(&c->parser, &why) : 0;
+	if (status)
+		return send_error(c, status, why);
 	return 0;
+}
+
+enum coord_http_phase coord_http_conn_phase(const struct coord_http_conn *c, uint64_t *requests)
+{
+	*requests = c->requests;
+	return c->phase;
 }
 
 void coord_http_conn_eof(struct coord_http_conn *c)

@@ -7,6 +7,7 @@
  *                        [--state-dir DIR] [--log-level info]
  *                        [--checkpoint-interval 5s] [--restart-strategy fixed|backoff|none]
  *                        [--restart-attempts N] [--restart-delay D] [--restart-delay-max D]
+ *                        [--register-timeout D] [--http-head-timeout D] [--http-idle-timeout D]
  *
  * The fault-tolerance flags set the defaults for jobs whose job block says
  * nothing (docs/language.md); bounded jobs never checkpoint.
@@ -48,10 +49,18 @@ static void usage(FILE *out)
 		"  --restart-attempts N        restarts before a job fails (%u)\n"
 		"  --restart-delay D           fixed delay, first backoff delay (%ums)\n"
 		"  --restart-delay-max D       backoff cap (%ums)\n"
+		"  --register-timeout D        close a control connection that has not registered\n"
+		"                              within D (%ums)\n"
+		"  --http-head-timeout D       close an HTTP connection whose request head takes\n"
+		"                              longer than D from its first byte (%ums)\n"
+		"  --http-idle-timeout D       close an HTTP connection with no request under way\n"
+		"                              for D (%ums)\n"
 		"  --log-level L               debug, info, warn, error, off (default info)\n"
 		"exit status: 0 after SIGINT/SIGTERM, 1 on a start-up error, 2 on bad usage\n",
 		COORD_CHECKPOINT_DEFAULT_US / 1000u, COORD_RESTART_ATTEMPTS,
-		COORD_RESTART_DELAY_US / 1000u, COORD_RESTART_DELAY_MAX_US / 1000u);
+		COORD_RESTART_DELAY_US / 1000u, COORD_RESTART_DELAY_MAX_US / 1000u,
+		COORD_CONTROL_REGISTER_US / 1000u, COORD_HTTP_HEAD_US / 1000u,
+		COORD_HTTP_IDLE_US / 1000u);
 }
 
 /* One fault-tolerance flag into f; 0, or -1 after saying what was wrong. */
@@ -99,6 +108,23 @@ static int ft_flag(struct coord_ft_flags *f, int ch, const char *arg)
 	return -1;
 }
 
+/* One connection deadline into cfg; 0, or -1 after saying what was wrong. */
+static int timeout_flag(struct coord_config *cfg, int ch, const char *arg)
+{
+	uint64_t us;
+	if (coord_parse_duration_us(arg, &us) || us == 0) {
+		fprintf(stderr, "stardust-coordinator: bad duration \"%s\"\n", arg);
+		return -1;
+	}
+	if (ch == 'R')
+		cfg->register_timeout_us = us;
+	else if (ch == 'E')
+		cfg->http_head_timeout_us = us;
+	else
+		cfg->http_idle_us = us;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct coord_config cfg = {
@@ -124,6 +150,9 @@ int main(int argc, char **argv)
 		{"restart-attempts", required_argument, NULL, 'a'},
 		{"restart-delay", required_argument, NULL, 'd'},
 		{"restart-delay-max", required_argument, NULL, 'D'},
+		{"register-timeout", required_argument, NULL, 'R'},
+		{"http-head-timeout", required_argument, NULL, 'E'},
+		{"http-idle-timeout", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -166,6 +195,12 @@ int main(int argc, char **argv)
 		case 'd':
 		case 'D':
 			if (ft_flag(&cfg.ft, ch, optarg))
+				return 2;
+			break;
+		case 'R':
+		case 'E':
+		case 'I':
+			if (timeout_flag(&cfg, ch, optarg))
 				return 2;
 			break;
 		case 'l':

@@ -236,11 +236,11 @@ static void http_families(struct mbuf *b, const struct coord_api *api)
 	family(b, "stardust_http_connections_total", "counter", "HTTP connections accepted.");
 	sample_u(b, "stardust_http_connections_total", api->stats.connections_total);
 	family(b, "stardust_http_connections_refused_total", "counter",
-	       "HTTP connections refused at the connection limit.");
+	       "HTTP connections refused, or closed to make room, at a connection cap.");
 	sample_u(b, "stardust_http_connections_refused_total",
 		 api->stats.connections_refused_total);
 	family(b, "stardust_http_connections_idle_closed_total", "counter",
-	       "HTTP connections closed after a minute of silence.");
+	       "HTTP connections closed by a deadline: idle, or a request head or body too slow.");
 	sample_u(b, "stardust_http_connections_idle_closed_total", api->stats.idle_closed_total);
 	family(b, "stardust_http_connections", "gauge", "HTTP connections open.");
 	sample_u(b, "stardust_http_connections", api->stats.connections_open);

@@ -10,6 +10,15 @@
  * HTTP connections feed coord_http_conn (http.c); a response is copied into
  * one uv_write. One read buffer serves every connection: libuv calls the
  * read callback right after the alloc callback on one thread.
+ *
+ * What a client can hold (coord.h, "connection limits"): each HTTP
+ * connection has one deadline, set when its phase changes (http.c tells the
+ * phase, this file keeps the clock): idle between requests, head from a
+ * request's first byte, body from the head's end. Bytes that trickle in do
+ * not move it, so a slow client cannot keep a connection forever. When a new
+ * connection puts its address over COORD_HTTP_CONNS_PER_IP_MAX or the server
+ * over COORD_HTTP_CONNS_MAX, the connection that has waited longest in its
+ * phase is closed to make room: real clients get in during a flood.
  */
 #include "base/parse.h"
 #include "coordinator/server_priv.h"
@@ -20,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,13 +43,19 @@
 #define COORD_VERSION  "0.1.0"
 #define ENDPOINTS_FILE "endpoints.json"
 #define PATH_BYTES_MAX 4096u
+/* descriptors: every connection the limits allow, plus listeners, files, threads */
+#define FDS_WANTED (COORD_HTTP_CONNS_MAX + COORD_CONTROL_CONNS_MAX + 256u)
 
 struct http_conn {
 	uv_tcp_t tcp;
 	struct coord_server *srv;
 	struct coord_http_conn *hc;
 	struct coord__link link;
-	uint64_t last_active_us; /* bytes last arrived; idle ones are closed */
+	uint32_t peer_ip;            /* IPv4, network order; 0 when unknown */
+	enum coord_http_phase phase; /* as last seen */
+	uint64_t requests;           /* coord_http_conn_phase's count, as last seen */
+	uint64_t since_us;           /* coord__mono_us when the phase began */
+	uint64_t deadline_us;        /* closed when coord__mono_us passes it */
 	bool closing;
 	bool shutting_down;
 };
@@ -56,6 +72,11 @@ uint64_t coord__now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t coord__mono_us(void)
+{
+	return uv_hrtime() / 1000u;
 }
 
 void coord__list_init(struct coord__link *head)
@@ -161,6 +182,22 @@ static void http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(http_read_buf, sizeof(http_read_buf));
 }
 
+/* A new phase (or a new request in the same phase) starts a new deadline;
+ * anything else leaves it where it was. */
+static void http_track_phase(struct http_conn *c, uint64_t now)
+{
+	uint64_t requests;
+	enum coord_http_phase phase = coord_http_conn_phase(c->hc, &requests);
+	if (phase == c->phase && requests == c->requests)
+		return;
+	c->phase = phase;
+	c->requests = requests;
+	c->since_us = now;
+	c->deadline_us = now + (phase == COORD_HTTP_HEAD   ? c->srv->http_head_us
+				: phase == COORD_HTTP_BODY ? COORD_HTTP_BODY_US
+							   : c->srv->http_idle_us);
+}
+
 static void http_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct http_conn *c = stream->data;
@@ -171,12 +208,62 @@ static void http_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (nread == 0 || c->shutting_down)
 		return;
-	c->last_active_us = coord__now_us();
 	int rc = coord_http_conn_feed(c->hc, buf->base, (size_t)nread);
 	if (rc == SD_ECLOSED)
 		http_close_after_writes(c);
 	else if (rc)
 		http_close(c);
+	else
+		http_track_phase(c, coord__mono_us());
+}
+
+static uint32_t peer_ipv4(uv_tcp_t *t)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) != 0 || ss.ss_family != AF_INET)
+		return 0;
+	return ((const struct sockaddr_in *)&ss)->sin_addr.s_addr;
+}
+
+/*
+ * Keeps the caps after c was accepted: when c's address or the server is
+ * over its cap, closes the connection of that address (or any) that has
+ * waited longest in its phase. Requests are answered as soon as they are
+ * complete, so every open connection is idle or has a request arriving:
+ * each may go. One pass over the connections, O(COORD_HTTP_CONNS_MAX).
+ * Returns false when nothing could be closed and c must go instead.
+ */
+static bool http_make_room(struct coord_server *s, struct http_conn *c)
+{
+	size_t same = 1; /* c */
+	struct http_conn *oldest = NULL, *oldest_same = NULL;
+	/* Newest first; "<=" leaves the earliest-listed of equals. */
+	for (struct coord__link *l = s->http_conns.next; l != &s->http_conns; l = l->next) {
+		struct http_conn *o =
+			(struct http_conn *)((char *)l - offsetof(struct http_conn, link));
+		if (o == c)
+			continue;
+		if (!oldest || o->since_us <= oldest->since_us)
+			oldest = o;
+		if (o->peer_ip != c->peer_ip)
+			continue;
+		same++;
+		if (!oldest_same || o->since_us <= oldest_same->since_us)
+			oldest_same = o;
+	}
+	struct http_conn *victim;
+	if (same > COORD_HTTP_CONNS_PER_IP_MAX)
+		victim = oldest_same;
+	else if (s->http_open > COORD_HTTP_CONNS_MAX)
+		victim = oldest;
+	else
+		return true;
+	if (!victim)
+		return false;
+	s->api.stats.connections_refused_total++;
+	http_close(victim);
+	return true;
 }
 
 static void http_accept(uv_stream_t *listener, int status)
@@ -200,13 +287,15 @@ static void http_accept(uv_stream_t *listener, int status)
 		http_close(c);
 		return;
 	}
-	if (s->http_open > COORD_HTTP_CONNS_MAX) {
+	c->peer_ip = peer_ipv4(&c->tcp);
+	c->since_us = coord__mono_us();
+	c->deadline_us = c->since_us + s->http_idle_us;
+	if (!http_make_room(s, c)) {
 		s->api.stats.connections_refused_total++;
 		http_close(c);
 		return;
 	}
 	s->api.stats.connections_total++;
-	c->last_active_us = coord__now_us();
 	c->hc = coord_http_conn_new(&s->api, http_write, c);
 	uv_tcp_nodelay(&c->tcp, 1);
 	if (!c->hc || uv_read_start((uv_stream_t *)&c->tcp, http_alloc, http_read) != 0)
@@ -313,16 +402,16 @@ static void on_lost(void *arg, struct coord_node *n)
 	coord_jobs_node_lost(&s->jobs, n, coord__now_us());
 }
 
-/* Closes HTTP connections idle (or trickling a request) past the limit. O(conns). */
-static void close_idle(struct coord_server *s, uint64_t now)
+/* Closes HTTP connections past their deadline (idle, or a request arriving
+ * too slowly, or a response not read). O(connections). */
+static void close_expired(struct coord_server *s, uint64_t now)
 {
 	struct coord__link *l = s->http_conns.next;
 	while (l != &s->http_conns) {
 		struct http_conn *c =
 			(struct http_conn *)((char *)l - offsetof(struct http_conn, link));
 		l = l->next; /* http_close unlinks c */
-		if (!c->closing && now > c->last_active_us &&
-		    now - c->last_active_us > COORD_HTTP_IDLE_US) {
+		if (!c->closing && now > c->deadline_us) {
 			s->api.stats.idle_closed_total++;
 			http_close(c);
 		}
@@ -341,9 +430,11 @@ static void sweep(uv_timer_t *t)
 	if (!stalled)
 		coord_registry_sweep(&s->registry, now, on_lost, s);
 	coord_jobs_tick(&s->jobs, now);
-	if (now - s->last_idle_check_us >= COORD_HTTP_IDLE_CHECK_US) {
-		s->last_idle_check_us = now;
-		close_idle(s, now);
+	uint64_t mono = coord__mono_us();
+	coord__ctl_sweep_pending(s, mono);
+	if (mono - s->last_idle_check_us >= COORD_HTTP_IDLE_CHECK_US) {
+		s->last_idle_check_us = mono;
+		close_expired(s, mono);
 	}
 }
 
@@ -437,10 +528,35 @@ static void apply_ft_flags(struct coord_ft *ft, const struct coord_ft_flags *f)
 		ft->restart_delay_max_us = f->ft.restart_delay_max_us;
 }
 
+/* The limits allow FDS_WANTED descriptors; a lower soft limit (often 1024)
+ * would make accept fail for everyone long before a cap makes room. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= FDS_WANTED)
+		return;
+	struct rlimit raised = rl;
+	raised.rlim_cur = rl.rlim_max < FDS_WANTED ? rl.rlim_max : FDS_WANTED;
+	if (raised.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &raised) == 0)
+		rl = raised;
+	if (rl.rlim_cur < FDS_WANTED)
+		sd_log_warn("coord",
+			    "open file limit %llu is below the %u descriptors the connection "
+			    "limits allow: raise it (ulimit -n) or connections may be refused",
+			    (unsigned long long)rl.rlim_cur, FDS_WANTED);
+}
+
 static int start(struct coord_server *s, const struct coord_config *cfg)
 {
 	coord__list_init(&s->http_conns);
 	coord__list_init(&s->ctl_conns);
+	coord__list_init(&s->ctl_pending);
+	s->register_timeout_us =
+		cfg->register_timeout_us ? cfg->register_timeout_us : COORD_CONTROL_REGISTER_US;
+	s->http_head_us =
+		cfg->http_head_timeout_us ? cfg->http_head_timeout_us : COORD_HTTP_HEAD_US;
+	s->http_idle_us = cfg->http_idle_us ? cfg->http_idle_us : COORD_HTTP_IDLE_US;
+	raise_fd_limit();
 	int rc = coord_registry_init(&s->registry, cfg->join_token, cfg->heartbeat_timeout_us);
 	if (rc)
 		return rc;

@@ -36,6 +36,7 @@ pid_t coord_pid, netfsd_pid;
 int netfs_port;
 char state_dir[256];
 int http_port, ctl_port;
+const char *const *coord_extra_args;
 
 void sleep_ms(unsigned ms)
 {
@@ -60,6 +61,41 @@ int connect_port(int port)
 	struct timeval tv = {10, 0}; /* a hung read fails the test instead of hanging it */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
+}
+
+int connect_port_from(const char *ip, int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in me = {.sin_family = AF_INET};
+	assert_int_equal(inet_pton(AF_INET, ip, &me.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+	return fd;
+}
+
+bool peer_closed(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR));
+}
+
+long proc_status_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = strlen(field);
+	long kb = -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, n) == 0 && line[n] == ':')
+			kb = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return kb;
 }
 
 void send_all(int fd, const void *p, size_t n)
@@ -238,10 +274,22 @@ static int spawn_coordinator(void)
 	assert_true(coord_pid >= 0);
 	if (coord_pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execl(coord_bin, coord_bin, "--listen-http", "127.0.0.1:0", "--listen-control",
-		      "127.0.0.1:0", "--token", "API-T", "--join-token", "JOIN-J",
-		      "--heartbeat-timeout", "1s", "--state-dir", state_dir, "--log-level", "warn",
-		      "--netfs", netfs_addr, "--netfs-token", "NFS-T", (char *)NULL);
+		const char *argv[32] = {coord_bin,     "--listen-http",
+					"127.0.0.1:0", "--listen-control",
+					"127.0.0.1:0", "--token",
+					"API-T",       "--join-token",
+					"JOIN-J",      "--heartbeat-timeout",
+					"1s",          "--state-dir",
+					state_dir,     "--log-level",
+					"warn",        "--netfs",
+					netfs_addr,    "--netfs-token",
+					"NFS-T"};
+		size_t n = 0;
+		while (argv[n])
+			n++;
+		for (size_t i = 0; coord_extra_args && coord_extra_args[i] && n < 31; i++)
+			argv[n++] = coord_extra_args[i];
+		execv(coord_bin, (char *const *)argv);
 		_exit(127);
 	}
 	char path[300];

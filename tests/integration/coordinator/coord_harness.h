@@ -27,6 +27,8 @@ extern const char *coord_bin, *cli_bin, *netfsd_bin; /* from argv */
 extern pid_t coord_pid, netfsd_pid;
 extern char state_dir[256]; /* the test's temporary directory */
 extern int http_port, ctl_port, netfs_port;
+/* More daemon flags (NULL-terminated, at most 12), set before start_coordinator. */
+extern const char *const *coord_extra_args;
 
 struct http_resp {
 	int status;
@@ -37,6 +39,12 @@ struct http_resp {
 void sleep_ms(unsigned ms);
 uint64_t mono_us(void);
 int connect_port(int port);
+/* Connects to port from the loopback address ip (any of 127/8), non-blocking. */
+int connect_port_from(const char *ip, int port);
+/* Whether the peer has closed (or reset) fd, or sent anything: no waiting. */
+bool peer_closed(int fd);
+/* A "Vm..:" figure of /proc/PID/status in KiB (VmRSS, VmHWM); -1 if absent. */
+long proc_status_kb(pid_t pid, const char *field);
 void send_all(int fd, const void *p, size_t n);
 
 /* The fake node. */
