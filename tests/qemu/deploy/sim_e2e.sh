@@ -55,7 +55,13 @@ mkdir -p "$run"
 "$sim" up --topology "$topo" --run-dir "$run" --data "$work/data" --hosted \
 	>/dev/null 2>&1 &
 upid=$!
-sleep 0.4
+# Midway: once it has started something (its state file lists it), however
+# slow the machine; a fixed sleep killed it before that under load.
+i=0
+until [ -s "$run/state" ] || [ $i -ge 200 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
 kill -KILL "$upid"
 wait "$upid" 2>/dev/null || true
 "$sim" down --run-dir "$run" >/dev/null 2>&1 || fail "down after a killed up"
