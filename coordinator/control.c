@@ -351,6 +351,9 @@ void coord__ctl_accept(uv_stream_t *listener, int status)
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
+	/* A node that vanishes without a reset (a VM killed) is LOST by the
+	 * heartbeat timeout; keepalive also lets the kernel drop its socket. */
+	uv_tcp_keepalive(&c->tcp, 1, COORD_CONTROL_KEEPALIVE_S);
 	if (uv_read_start((uv_stream_t *)&c->tcp, ctl_alloc, ctl_read) != 0)
 		coord__ctl_close(c);
 }

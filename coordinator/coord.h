@@ -69,6 +69,7 @@
 #define COORD_CONTROL_CONNS_MAX     (COORD_NODES_MAX + COORD_CONTROL_PENDING_MAX)
 
 #define COORD_LIVE_JOBS_MAX         256u        /* (job, attempt) pairs one RegisterAck lists */
+#define COORD_CONTROL_KEEPALIVE_S   30u         /* s of silence before TCP keepalive probes start */
 #define COORD_HEARTBEAT_INTERVAL_MS 1000u       /* what RegisterAck tells nodes */
 #define COORD_ID_LEN                32u         /* hex characters of a job id */
 #define COORD_PATH_MAX              1100u       /* bytes: a netfs path with the part suffix */

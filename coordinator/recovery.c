@@ -172,6 +172,14 @@ static void redeploy(struct coord_jobs *t, struct coord_job *job, uint64_t now_u
 {
 	char err[COORD_ERR_TEXT_MAX] = "";
 	int rc = coord__replace(job, t->registry, &t->netfs, err, sizeof(err));
+	if (rc == SD_EINFEASIBLE) {
+		/* Keeping the survivors' tasks where they are can break a limit
+		 * that changed meanwhile (@spread after a healed partition: more
+		 * regions, a smaller share each); every task restarts anyway, so
+		 * solve afresh. */
+		err[0] = '\0';
+		rc = coord__place(job, t->registry, &t->netfs, err, sizeof(err));
+	}
 	if (rc == SD_EINFEASIBLE && now_us - job->last_restart_us < REPLACE_WAIT_US) {
 		/* Nodes may still be coming back (a restarted coordinator, a
 		 * replacement joining): try again on a later tick. */

@@ -359,6 +359,10 @@ static void on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
+	/* A client that vanishes without a reset (a VM killed, a partition)
+	 * would hold an unfinished write, exempt from the idle timeout, for
+	 * ever: the kernel's probes find it dead and close it. */
+	uv_tcp_keepalive(&c->tcp, 1, SRV_KEEPALIVE_S);
 	peer_name(c);
 	if (sv->n_prehello >= SRV_PREHELLO_MAX) {
 		/* Make room: the oldest silent one goes, not the newcomer. */

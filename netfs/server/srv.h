@@ -53,6 +53,7 @@
 #define SRV_TAIL_TIMEOUT_MAX_MS 600000u    /* longest tail wait */
 #define SRV_MSG_MAX             (NFS_PATH_MAX + 256u) /* bytes of an error message */
 #define SRV_TMP_PREFIX          ".nfs-tmp-" /* temporary files: hidden, never client-addressable */
+#define SRV_KEEPALIVE_S         30u         /* s of silence before TCP keepalive probes start */
 
 struct srv_config {
 	const char *root;          /* borrowed: the export directory */
