@@ -67,6 +67,9 @@ int cli_render_job(const char *json);
 int cli_render_checkpoints(const char *json);
 /* Formats a byte count for people ("1.5MiB"). */
 void cli_fmt_bytes(double bytes, char *out, size_t cap);
+/* Formats milliseconds for people, each unit cut, never rounded up:
+ * "950ms", "59.9s", "3m50s", "2h05m". */
+void cli_fmt_duration(double ms, char *out, size_t cap);
 /* One line of progress for a running job (stage states, records/s). */
 void cli_render_progress(const char *json, char *out, size_t cap);
 

@@ -35,14 +35,19 @@ static int bad_shape(cJSON *doc, const char *what)
 	return CLI_EXIT_ERROR;
 }
 
-static void fmt_duration(double ms, char *out, size_t cap)
+void cli_fmt_duration(double ms, char *out, size_t cap)
 {
-	if (ms < 1000)
-		snprintf(out, cap, "%.0fms", ms);
-	else if (ms < 60000)
-		snprintf(out, cap, "%.1fs", ms / 1000);
+	/* whole milliseconds, and every smaller unit cut (a minute's 59.96 s must
+	 * not print as 60 s, nor 3m50s as 4m50s) */
+	unsigned long long t = ms > 0 && ms < 1e18 ? (unsigned long long)ms : 0;
+	if (t < 1000)
+		snprintf(out, cap, "%llums", t);
+	else if (t < 60000)
+		snprintf(out, cap, "%llu.%llus", t / 1000, t / 100 % 10);
+	else if (t < 3600000)
+		snprintf(out, cap, "%llum%02llus", t / 60000, t / 1000 % 60);
 	else
-		snprintf(out, cap, "%.0fm%02.0fs", ms / 60000, (double)((long)(ms / 1000) % 60));
+		snprintf(out, cap, "%lluh%02llum", t / 3600000, t / 60000 % 60);
 }
 
 int cli_render_nodes(const char *json)
@@ -59,7 +64,7 @@ int cli_render_nodes(const char *json)
 		char rtt[32] = "-", hb[32], labels[512] = "";
 		if (has_num(n, "rtt_us"))
 			snprintf(rtt, sizeof(rtt), "%.2fms", num(n, "rtt_us") / 1000);
-		fmt_duration(num(n, "heartbeat_age_ms"), hb, sizeof(hb));
+		cli_fmt_duration(num(n, "heartbeat_age_ms"), hb, sizeof(hb));
 		const cJSON *l;
 		size_t used = 0;
 		cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(n, "labels"))
@@ -92,7 +97,7 @@ int cli_render_jobs(const char *json)
 	cJSON_ArrayForEach(j, jobs)
 	{
 		char dur[32];
-		fmt_duration(num(j, "duration_ms"), dur, sizeof(dur));
+		cli_fmt_duration(num(j, "duration_ms"), dur, sizeof(dur));
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "tasks");
 		printf("%-32s  %-16.16s %-10s %10s %3.0f/%-3.0f %7.0f\n", str(j, "id"),
 		       str(j, "name"), str(j, "state"), dur, num(t, "FINISHED"), num(t, "total"),
@@ -144,7 +149,7 @@ int cli_render_checkpoints(const char *json)
 		return bad_shape(doc, "checkpoints");
 	char every[32] = "never";
 	if (num(doc, "interval_ms") > 0) {
-		fmt_duration(num(doc, "interval_ms"), every + 6, sizeof(every) - 6);
+		cli_fmt_duration(num(doc, "interval_ms"), every + 6, sizeof(every) - 6);
 		memcpy(every, "every ", 6);
 	}
 	printf("checkpoints: %.0f completed, %.0f failed, %.0f in progress, %.0f restored; %s\n",
@@ -162,8 +167,8 @@ int cli_render_checkpoints(const char *json)
 		char size[32], dur[32] = "-", align[32];
 		cli_fmt_bytes(num(e, "state_size"), size, sizeof(size));
 		if (has_num(e, "end_to_end_duration"))
-			fmt_duration(num(e, "end_to_end_duration"), dur, sizeof(dur));
-		fmt_duration(num(e, "alignment_ms"), align, sizeof(align));
+			cli_fmt_duration(num(e, "end_to_end_duration"), dur, sizeof(dur));
+		cli_fmt_duration(num(e, "alignment_ms"), align, sizeof(align));
 		printf("%-6.0f %-11s %-9s %10s %9s %9s  %s\n", num(e, "id"), str(e, "status"),
 		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "is_savepoint")) ? "yes"
 											 : "no",
@@ -182,7 +187,7 @@ int cli_render_job(const char *json)
 	if (!cJSON_IsArray(vertices))
 		return bad_shape(doc, "job");
 	char dur[32];
-	fmt_duration(num(doc, "duration_ms"), dur, sizeof(dur));
+	cli_fmt_duration(num(doc, "duration_ms"), dur, sizeof(dur));
 	printf("job %s (%s): %s after %s\n", str(doc, "id"), str(doc, "name"), str(doc, "state"),
 	       dur);
 	const cJSON *f = cJSON_GetObjectItemCaseSensitive(doc, "failure");
@@ -201,16 +206,24 @@ int cli_render_job(const char *json)
 		else
 			printf("sink %s\n", str(sk, "output"));
 	}
-	printf("%-4s %-28s %4s %-9s %12s %12s %10s %8s\n", "ID", "STAGE", "PAR", "STATE",
-	       "RECORDS-IN", "RECORDS-OUT", "REC/S", "BACKPR");
+	printf("%-4s %-28s %4s %-9s %12s %12s %10s %10s %8s %8s %6s %12s\n", "ID", "STAGE", "PAR",
+	       "STATE", "RECORDS-IN", "RECORDS-OUT", "REC/S", "AVG-REC/S", "LATE", "BAD", "BACKPR",
+	       "WM-LAG");
 	const cJSON *v;
 	cJSON_ArrayForEach(v, vertices)
 	{
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(v, "metrics");
-		printf("%-4.0f %-28.28s %4.0f %-9s %12.0f %12.0f %10.0f %8s\n", num(v, "id"),
-		       str(v, "name"), num(v, "parallelism"), str(v, "state"), num(m, "records_in"),
-		       num(m, "records_out"), num(m, "records_out_per_s"),
-		       str(m, "backpressure_level"));
+		char lag[32] = "-";
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "watermark_end")))
+			snprintf(lag, sizeof(lag), "end of input");
+		else if (has_num(m, "watermark_lag_ms"))
+			cli_fmt_duration(num(m, "watermark_lag_ms"), lag, sizeof(lag));
+		printf("%-4.0f %-28.28s %4.0f %-9s %12.0f %12.0f %10.0f %10.0f %8.0f %8.0f %6s "
+		       "%12s\n",
+		       num(v, "id"), str(v, "name"), num(v, "parallelism"), str(v, "state"),
+		       num(m, "records_in"), num(m, "records_out"), num(m, "records_out_per_s"),
+		       num(m, "records_out_per_s_avg"), num(m, "late_records"),
+		       num(m, "bad_records"), str(m, "backpressure_level"), lag);
 	}
 	printf("%-5s %-5s %-4s %-9s %-20s %s\n", "TASK", "STAGE", "PART", "STATE", "NODE",
 	       "REGION");
