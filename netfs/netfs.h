@@ -148,6 +148,24 @@ int nfs_proto_delete(struct nfs_proto *p, const char *path, uint64_t *req_id);
 int nfs_proto_concat(struct nfs_proto *p, const char *target, const char *const *sources, size_t n,
 		     bool check_size, uint64_t expect_size, const uint64_t *xxh3s,
 		     bool delete_sources, uint64_t *req_id);
+
+/* Options of a concat; a NULL opts means all false / NULL. */
+struct nfs_concat_opts {
+	bool check_size;             /* refuse (SD_ESTATE) unless target has expect_size bytes */
+	uint64_t expect_size;        /* bytes; a missing target has 0 */
+	const uint64_t *source_xxh3; /* NULL or one XXH3-64 per source; borrowed */
+	bool delete_sources;         /* unlink the sources after the target is synced */
+	/*
+	 * Assemble into a new file that replaces target by an atomic rename: a
+	 * reader sees the old target or the whole result, a failure leaves the old
+	 * one untouched. Not with check_size (SD_EINVAL). Bounded sinks commit so.
+	 */
+	bool replace;
+};
+
+/* nfs_proto_concat with every option, replace included. */
+int nfs_proto_concat_opts(struct nfs_proto *p, const char *target, const char *const *sources,
+			  size_t n, const struct nfs_concat_opts *opts, uint64_t *req_id);
 /* Cuts path to size bytes (not past its end: SD_EINVAL); ev.size = size. */
 int nfs_proto_truncate(struct nfs_proto *p, const char *path, uint64_t size, uint64_t *req_id);
 /*
@@ -235,17 +253,10 @@ int nfs_commit(struct nfs_conn *c, uint64_t handle);
 int nfs_abort(struct nfs_conn *c, uint64_t handle);
 int nfs_delete(struct nfs_conn *c, const char *path);
 
-/* Options of nfs_concat; a NULL opts means all false / NULL. */
-struct nfs_concat_opts {
-	bool check_size;             /* refuse (SD_ESTATE) unless target has expect_size bytes */
-	uint64_t expect_size;        /* bytes; a missing target has 0 */
-	const uint64_t *source_xxh3; /* NULL or one XXH3-64 per source; borrowed */
-	bool delete_sources;         /* unlink the sources after the target is synced */
-};
-
 /*
- * Server-side concatenation (nfs_proto_concat): sources[0..n) appended in
- * order onto target, all or nothing; *new_size (may be NULL) the target's
+ * Server-side concatenation (nfs_proto_concat_opts): sources[0..n) appended
+ * in order onto target (or, with opts->replace, assembled into a new file
+ * that replaces it), all or nothing; *new_size (may be NULL) the target's
  * size after. Retrying a publish exactly once:
  *   nfs_stat(target) -> size s (0 when SD_ENOENT);
  *   nfs_concat(c, target, parts, n, &{.check_size = true, .expect_size = s}, NULL);

@@ -444,8 +444,7 @@ int nfs_concat(struct nfs_conn *c, const char *target, const char *const *source
 
 	if (!c || !target || (n && !sources))
 		return SD_EINVAL;
-	rc = nfs_proto_concat(c->p, target, sources, n, o->check_size, o->expect_size,
-			      o->source_xxh3, o->delete_sources, &id);
+	rc = nfs_proto_concat_opts(c->p, target, sources, n, o, &id);
 	if (rc == SD_ETOOBIG)
 		return set_error(c, rc,
 				 "concat %s: %zu source paths do not fit in one %u-byte frame",

@@ -387,21 +387,35 @@ int nfs_proto_concat(struct nfs_proto *p, const char *target, const char *const 
 		     bool check_size, uint64_t expect_size, const uint64_t *xxh3s,
 		     bool delete_sources, uint64_t *req_id)
 {
+	struct nfs_concat_opts o = {.check_size = check_size,
+				    .expect_size = expect_size,
+				    .source_xxh3 = xxh3s,
+				    .delete_sources = delete_sources};
+
+	return nfs_proto_concat_opts(p, target, sources, n, &o, req_id);
+}
+
+int nfs_proto_concat_opts(struct nfs_proto *p, const char *target, const char *const *sources,
+			  size_t n, const struct nfs_concat_opts *opts, uint64_t *req_id)
+{
+	static const struct nfs_concat_opts none;
+	const struct nfs_concat_opts *o = opts ? opts : &none;
 	Sd__Netfs__ConcatReq m = SD__NETFS__CONCAT_REQ__INIT;
 	uint64_t id;
 	int rc;
 
-	if (!p || !concat_args_ok(target, sources, n))
+	if (!p || !concat_args_ok(target, sources, n) || (o->replace && o->check_size))
 		return SD_EINVAL;
 	/* protobuf-c only reads the arrays: the casts drop const for its types. */
 	m.target = (char *)target;
 	m.n_sources = n;
 	m.sources = (char **)sources;
-	m.check_size = check_size;
-	m.expect_size = expect_size;
-	m.n_source_xxh3 = xxh3s ? n : 0;
-	m.source_xxh3 = (uint64_t *)xxh3s;
-	m.delete_sources = delete_sources;
+	m.check_size = o->check_size;
+	m.expect_size = o->expect_size;
+	m.n_source_xxh3 = o->source_xxh3 ? n : 0;
+	m.source_xxh3 = (uint64_t *)o->source_xxh3;
+	m.delete_sources = o->delete_sources;
+	m.replace = o->replace;
 	m.req_id = UINT64_MAX; /* the largest id: sizes the frame before one is taken */
 	/* A frame the server refuses would close the connection: refuse it here. */
 	if (p->max_frame && wire_frame_size(&m.base, 0) > p->max_frame)

@@ -22,6 +22,13 @@
  * created is removed). Only then, with delete_sources, are the sources
  * unlinked — each only if the name still refers to the inode copied.
  *
+ * With replace (a bounded sink's commit), step 3 creates a hidden temporary
+ * file (SRV_TMP_PREFIX, so reclaim.c sweeps it after a crash) beside the
+ * target instead, steps 4-5 fill and sync it, and step 6 renames it over the
+ * target and syncs the directory: readers see the old target or the whole
+ * new one. Any failure unlinks the temporary file; the old target is never
+ * touched.
+ *
  * Ownership: a job is one allocation (sources and their paths inside),
  * owned by this file from srv__on_concat() until its done callback frees it.
  */
@@ -53,7 +60,7 @@ struct concat_src {
 
 struct concat_job {
 	struct srv_op op; /* first: the job */
-	bool check_size, delete_sources, have_xxh3;
+	bool check_size, delete_sources, have_xxh3, replace;
 	uint64_t expect_size;
 	unsigned delete_failed; /* sources that could not be unlinked (logged) */
 	size_t n;
@@ -66,7 +73,8 @@ struct target {
 	int dirfd, fd; /* -1 when not open */
 	const char *base;
 	bool exists, created;
-	uint64_t size0; /* bytes before the request */
+	char tmp[sizeof(SRV_TMP_PREFIX) + 48]; /* replace: the file being filled, else "" */
+	uint64_t size0;                        /* bytes before the request */
 	dev_t dev;
 	ino_t ino;
 };
@@ -139,6 +147,36 @@ static int target_create(struct concat_job *j, struct target *t)
 	return 0;
 }
 
+/* Replace: a new temporary file beside the target (size0 0) to fill. */
+static int target_create_tmp(struct concat_job *j, struct target *t)
+{
+	static unsigned serial; /* shared by the worker threads: atomic */
+
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	t->fd = t->dirfd = -1;
+	t->exists = false;
+	t->size0 = 0;
+	int rc = srv_open_parent(j->op.srv, j->target, true, &t->dirfd, &t->base);
+	if (rc < 0)
+		return srv__op_fail(&j->op, rc, "concat %s: %s", j->target, sd_strerror(rc));
+	for (int tries = 0; tries < 8 && t->fd < 0; tries++) {
+		snprintf(t->tmp, sizeof(t->tmp), SRV_TMP_PREFIX "%d-c-%u", (int)getpid(),
+			 __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED));
+		t->fd = openat(t->dirfd, t->tmp,
+			       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (t->fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (t->fd < 0) {
+		t->tmp[0] = '\0';
+		return job_fail_errno(j, "creating its temporary file: ");
+	}
+	return 0;
+}
+
 /* Makes a created target's name durable: fsync its directory. */
 static int dir_sync(int dirfd)
 {
@@ -158,6 +196,10 @@ static void target_rollback(struct concat_job *j, struct target *t)
 	size_t used = strlen(j->op.msg);
 	struct stat st;
 
+	if (t->tmp[0]) {
+		unlinkat(t->dirfd, t->tmp, 0);
+		return;
+	}
 	if (t->created) {
 		if (fstatat(t->dirfd, t->base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st.st_dev == t->dev && st.st_ino == t->ino)
@@ -395,11 +437,22 @@ static void concat_work(struct srv_job *job)
 	}
 	if (sources_check(j, &t, buf, &total) < 0)
 		goto out_close_target;
-	if (!t.exists && target_create(j, &t) < 0)
+	if (j->replace ? target_create_tmp(j, &t) < 0 : !t.exists && target_create(j, &t) < 0)
 		goto out_undo;
 	if (sources_copy(j, &t, buf) < 0)
 		goto out_undo;
 	rc = fsync(t.fd) < 0 ? errno_rc() : 0;
+	if (rc == 0 && t.tmp[0] && renameat(t.dirfd, t.tmp, t.dirfd, t.base) < 0)
+		rc = errno_rc();
+	if (rc == 0 && t.tmp[0]) {
+		/* Renamed: the new target is in place; nothing is undone any more. */
+		t.tmp[0] = '\0';
+		if ((rc = dir_sync(t.dirfd)) < 0) {
+			srv__op_fail(&j->op, rc, "concat %s: syncing its directory: %s", j->target,
+				     sd_strerror(rc));
+			goto out_close_target;
+		}
+	}
 	if (rc == 0 && t.created)
 		rc = dir_sync(t.dirfd);
 	if (rc < 0) {
@@ -533,6 +586,9 @@ int srv__on_concat(struct srv_session *ss, const Sd__Netfs__ConcatReq *m, bool t
 		return srv_send_error(ss, m->req_id, SD_ELIMIT,
 				      "concat %s: %zu sources, at most %u", norm, m->n_sources,
 				      SRV_CONCAT_SOURCES_MAX);
+	if (m->replace && m->check_size)
+		return srv_send_error(ss, m->req_id, SD_EINVAL,
+				      "concat %s: replace and check_size do not go together", norm);
 	if (m->n_source_xxh3 && m->n_source_xxh3 != m->n_sources)
 		return srv_send_error(ss, m->req_id, SD_EINVAL,
 				      "concat %s: %zu checksums for %zu sources", norm,
@@ -549,6 +605,7 @@ int srv__on_concat(struct srv_session *ss, const Sd__Netfs__ConcatReq *m, bool t
 	j->expect_size = m->expect_size;
 	j->have_xxh3 = m->n_source_xxh3 > 0;
 	j->delete_sources = m->delete_sources;
+	j->replace = m->replace;
 	j->op.req_id = m->req_id;
 	if ((rc = concat_claim(ss, j))) {
 		free(j);
