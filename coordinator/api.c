@@ -16,6 +16,7 @@
  */
 #include "coordinator/coord_priv.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <http_parser.h>
 #include <stdio.h>
@@ -153,6 +154,10 @@ static int parse_list(const cJSON *doc, const char *key, struct submit_req *s, s
 {
 	const cJSON *l = cJSON_GetObjectItemCaseSensitive(doc, key);
 	const cJSON *e;
+	/* Lists share s->flags one after the other: this one starts after every
+	 * string an earlier list took (count may be one of those counters). */
+	size_t first = s->sub.n_constraints + s->sub.n_preferences;
+	assert(first <= SUBMIT_FLAGS_MAX);
 	*count = 0;
 	if (l && !cJSON_IsArray(l)) {
 		snprintf(err, cap, "\"%s\" must be an array of strings", key);
@@ -160,7 +165,7 @@ static int parse_list(const cJSON *doc, const char *key, struct submit_req *s, s
 	}
 	cJSON_ArrayForEach(e, l)
 	{
-		size_t used = s->sub.n_constraints + *count;
+		size_t used = first + *count;
 		if (!cJSON_IsString(e) || used == SUBMIT_FLAGS_MAX) {
 			snprintf(err, cap, "\"%s\" must be an array of at most %u strings", key,
 				 SUBMIT_FLAGS_MAX);

@@ -294,6 +294,40 @@ static void test_submit_compiles_places_deploys(void **state)
 	assert_int_equal(f->jobs.n_jobs, before);
 }
 
+/* Issue 15: a second constraint (JSON array or repeated --constraint) was
+ * read from an unfilled slot and refused as "(null)". */
+static void test_submit_several_constraints(void **state)
+{
+	struct fixture *f = *state;
+	int st;
+	f->jobs.netfs.host = "127.0.0.1";
+	f->jobs.netfs.port = 9;
+	/* Both hold on us-1 only; a preference for eu-west does not outweigh them. */
+	const char *body = "{\"text\":\"generate(10).collect()\",\"constraints\":"
+			   "[\"region=us-east\",\"gpu=yes\"],\"prefer\":[\"region=eu-west:5\"]}";
+	cJSON *o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", body, &st);
+	if (st != 202)
+		fail_msg("status %d: %s", st, cJSON_PrintUnformatted(o));
+	struct coord_job *job = coord_jobs_find(&f->jobs, get(o, "id")->valuestring);
+	cJSON_Delete(o);
+	assert_non_null(job);
+	for (size_t i = 0; i < job->n_tasks; i++)
+		assert_int_equal(job->tasks[i].node_id, f->nodes[1]->id);
+	/* The second constraint is applied: no node is in two regions. */
+	body = "{\"text\":\"generate(10).collect()\",\"constraints\":"
+	       "[\"region=us-east\",\"region=eu-west\"]}";
+	o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", body, &st);
+	assert_int_equal(st, 409);
+	assert_string_equal(get(o, "code")->valuestring, "SD_EINFEASIBLE");
+	cJSON_Delete(o);
+	/* A bad second one is named as it was written. */
+	body = "{\"text\":\"generate(10).collect()\",\"constraints\":[\"gpu=yes\",\"=x\"]}";
+	o = call(f, HTTP_POST, "/v1/jobs", "Bearer T0K", body, &st);
+	assert_int_equal(st, 400);
+	assert_non_null(strstr(get(o, "error")->valuestring, "\"=x\""));
+	cJSON_Delete(o);
+}
+
 /* An async seam that holds the work until the test runs it. */
 static coord_work_fn *held_work, *held_after;
 static void *held_data;
@@ -359,6 +393,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failure_and_exceptions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_compiles_places_deploys, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_submit_several_constraints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listing_off_the_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_lost_fails_job_and_cancel, setup,
 						teardown),
