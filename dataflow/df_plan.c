@@ -89,7 +89,7 @@ struct df_prog *df__prog_keyed(struct df_arena *a, const struct df_prog *p, unsi
 		uint32_t w = p->code[i], op = w & 0xff;
 		c[kw + i] = op == OP_LOAD ? (OP_LOAD | ((w >> 8) + kw) << 8) : w;
 		i++;
-		if ((op == OP_PICK || op == OP_MKLIST) && i < p->n_code) {
+		if (df__opc_words(op) == 2 && i < p->n_code) {
 			c[kw + i] = p->code[i]; /* operand word, unchanged */
 			i++;
 		}

@@ -191,68 +191,7 @@ int df__parse(struct df_cx *cx, const struct df_token *toks, unsigned n,
 	      struct df_program_ast *out);
 
 /* ---- expression programs ---- */
-enum df_opc {
-	OP_CONST, /* push consts[a] */
-	OP_LOAD,  /* push in[a] */
-	OP_POP,   /* drop a slots */
-	OP_PICK,  /* of the top a slots keep w at off (next word: off | w << 16) */
-	OP_JMP,   /* pc += a (forward only) */
-	OP_JMPF,  /* pop bool; if false pc += a */
-	OP_I2F,   /* convert slot at depth a to float */
-	OP_ADDI,
-	OP_SUBI,
-	OP_MULI,
-	OP_DIVI,
-	OP_MODI,
-	OP_NEGI,
-	OP_ADDF,
-	OP_SUBF,
-	OP_MULF,
-	OP_DIVF,
-	OP_NEGF,
-	OP_EQI,
-	OP_NEI,
-	OP_LTI,
-	OP_LEI,
-	OP_GTI,
-	OP_GEI,
-	OP_EQF,
-	OP_NEF,
-	OP_LTF,
-	OP_LEF,
-	OP_GTF,
-	OP_GEF,
-	OP_EQS,
-	OP_NES,
-	OP_LTS,
-	OP_LES,
-	OP_GTS,
-	OP_GES,
-	OP_NOT,
-	OP_LOWER,
-	OP_UPPER,
-	OP_TRIM,
-	OP_CONTAINS,
-	OP_STARTS,
-	OP_ENDS,
-	OP_SUBSTR,
-	OP_LEN,
-	OP_CONCAT,
-	OP_PARSE_INT,
-	OP_PARSE_FLOAT,
-	OP_SPLIT,
-	OP_I2S,
-	OP_F2S,
-	OP_F2I,
-	OP_MULDI, /* duration/int * int constant a (unit conversions) */
-	OP_DIVDI, /* int / constant a */
-	OP_ABSI,
-	OP_ABSF,
-	OP_MKLIST, /* a = elements, width in next word */
-	OP_LISTLEN,
-	OP_RET,
-	OP_COUNT_
-};
+#include "dataflow/df_opc.h" /* enum df_opc: the instruction set */
 struct df_prog {
 	uint32_t *code; /* op | a << 8 */
 	uint32_t n_code;

@@ -10,9 +10,10 @@
  * so every output, is the same as row-at-a-time.
  *
  * The batch interpreter keeps its stack as columns (slot d of every row side
- * by side) and runs programs made only of loads, constants, stack moves and
- * scalar arithmetic/comparisons (no jumps, nothing that allocates); other
- * programs run the row interpreter once per row of the batch. Strings made
+ * by side) and runs programs made only of loads, constants, stack moves,
+ * forward jumps and scalar arithmetic/comparisons (nothing that allocates:
+ * the vector classes of df_opc.h's table, whose arithmetic it expands);
+ * other programs run the row interpreter once per row of the batch. Strings made
  * by expressions live in the task's scratch arena until the batch is done.
  *
  * Ownership: df__vec_open allocates the batch buffers (freed by
@@ -32,179 +33,113 @@ struct df_vm_rows {     /* the rows of one batch interpreter run */
 	uint32_t *wait; /* per row: the instruction it waits at, UINT32_MAX none */
 };
 
-/* Whether the batch interpreter runs p (scalar code only): 0 no, 1 straight
- * line, 2 with (forward) jumps. */
+/* Whether the batch interpreter runs p (scalar code only, the table's
+ * vector classes): 0 no, 1 straight line, 2 with (forward) jumps. */
 static int vec_ok(const struct df_prog *p)
 {
 	int kind = 1;
-	for (uint32_t i = 0; i < p->n_code; i++) {
-		switch ((enum df_opc)(p->code[i] & 0xff)) {
-		case OP_PICK:
-			i++; /* operand word */
-			break;
-		case OP_CONST:
-		case OP_LOAD:
-		case OP_POP:
-		case OP_I2F:
-		case OP_ADDI:
-		case OP_SUBI:
-		case OP_MULI:
-		case OP_DIVI:
-		case OP_MODI:
-		case OP_NEGI:
-		case OP_ADDF:
-		case OP_SUBF:
-		case OP_MULF:
-		case OP_DIVF:
-		case OP_NEGF:
-		case OP_EQI:
-		case OP_NEI:
-		case OP_LTI:
-		case OP_LEI:
-		case OP_GTI:
-		case OP_GEI:
-		case OP_EQF:
-		case OP_NEF:
-		case OP_LTF:
-		case OP_LEF:
-		case OP_GTF:
-		case OP_GEF:
-		case OP_EQS:
-		case OP_NES:
-		case OP_NOT:
-		case OP_LEN:
-		case OP_LISTLEN:
-		case OP_F2I:
-		case OP_MULDI:
-		case OP_DIVDI:
-		case OP_ABSI:
-		case OP_ABSF:
-			break;
-		case OP_JMP:
-		case OP_JMPF:
+	for (uint32_t i = 0; i < p->n_code; i += df__opc_words(p->code[i] & 0xff)) {
+		uint32_t op = p->code[i] & 0xff;
+		switch (df__opc_vec(op)) {
+		case DF_V_NO:
+			return 0;
+		case DF_V_JMP:
 			kind = 2;
 			break;
-		case OP_RET:
-			if (kind == 1)
+		case DF_V_COL:
+		case DF_V_IMM:
+			if (op == OP_RET && kind == 1)
 				return 1; /* straight-line: the first RET ends the program */
 			break;
-		default:
-			return 0;
 		}
 	}
 	return kind == 2 ? 2 : 0;
 }
 
-#define WRAP(x) ((int64_t)(uint64_t)(x))
-#define COL(d)  (stk + (size_t)(d)*DF_VEC_ROWS)
+#define COL(d) (stk + (size_t)(d)*DF_VEC_ROWS)
 /* every active row r: all n rows, or act[0..n) when some rows branched off */
 #define LOOP                                   \
 	for (unsigned k_ = 0, r; k_ < n; k_++) \
 		if ((r = act ? act[k_] : k_), 1)
-#define BIN(field, expr)                                                            \
-	do {                                                                        \
-		union df_val *restrict x_ = COL(sp - 2);                            \
-		const union df_val *restrict y_ = COL(sp - 1);                      \
-		LOOP                                                                \
-		{                                                                   \
-			__typeof__(x_[r].field) a_ = x_[r].field, b_ = y_[r].field; \
-			(void)a_, (void)b_;                                         \
-			expr;                                                       \
-		}                                                                   \
-		sp--;                                                               \
-	} while (0)
-#define BIN_I(e) BIN(i, x_[r].i = (e))
-#define BIN_F(e) BIN(f, x_[r].f = (e))
-#define CMP_F(e) BIN(f, x_[r].i = (e))
-#define UN(stmt)                                         \
-	do {                                             \
-		union df_val *restrict x_ = COL(sp - 1); \
-		LOOP                                     \
-		{                                        \
-			stmt;                            \
-		}                                        \
-	} while (0)
 
-static bool seq(union df_val a, union df_val b)
-{
-	return a.s.n == b.s.n && (a.s.n == 0 || memcmp(a.s.p, b.s.p, a.s.n) == 0);
-}
+/* The table's (df_opc.h) arithmetic, a column at a time: one case per
+ * DF_V_COL/DF_V_IMM opcode whose shape is not DF_SH_SPECIAL. */
+#define VEC_CASE(name, words, pop, push, vec, shape, in, out, sem) \
+	VEC_CASE_##vec(shape, name, in, out, sem)
+#define VEC_CASE_DF_V_NO(shape, name, in, out, sem)
+#define VEC_CASE_DF_V_JMP(shape, name, in, out, sem)
+#define VEC_CASE_DF_V_COL(shape, name, in, out, sem) VEC_##shape(name, in, out, sem)
+#define VEC_CASE_DF_V_IMM(shape, name, in, out, sem) VEC_##shape(name, in, out, sem)
+#define VEC_DF_SH_SPECIAL(name, in, out, sem)
+#define VEC_DF_SH_BIN(name, in, out, sem) \
+	case OP_##name:                   \
+		VEC_BIN(in, out, sem)
+#define VEC_DF_SH_DIV(name, in, out, sem)             \
+	case OP_##name: {                             \
+		const union df_val *y_ = COL(sp - 1); \
+		LOOP if (y_[r].i == 0)                \
+		{                                     \
+			*why = "division by zero";    \
+			return SD_EINVAL;             \
+		}                                     \
+	}                                             \
+		VEC_BIN(in, out, sem)
+#define VEC_BIN(in, out, sem)                                                    \
+	{                                                                        \
+		union df_val *restrict x0_ = COL(sp - 2);                        \
+		const union df_val *restrict y0_ = COL(sp - 1);                  \
+		LOOP                                                             \
+		{                                                                \
+			__typeof__(in(x0_[r])) a_ = in(x0_[r]), b_ = in(y0_[r]); \
+			x0_[r].out = (sem);                                      \
+		}                                                                \
+		sp--;                                                            \
+		break;                                                           \
+	}
+#define VEC_DF_SH_UN(name, in, out, sem)                        \
+	case OP_##name: {                                       \
+		union df_val *restrict x0_ = COL(sp - 1);       \
+		LOOP                                            \
+		{                                               \
+			__typeof__(in(x0_[r])) x_ = in(x0_[r]); \
+			x0_[r].out = (sem);                     \
+		}                                               \
+		break;                                          \
+	}
 
-/* x[r] = x[r] OP c for the binary operators with an immediate form; false
- * for the others (and for division by zero, left to the general path). */
+/* The DF_V_IMM opcodes with the constant c as operand b: x[r] = x[r] OP c
+ * in one pass. False for the other opcodes, and for the divisors the
+ * general path must see (0 fails; -1 takes the negation branch). */
+#define IMM_CASE(name, words, pop, push, vec, shape, in, out, sem) \
+	IMM_CASE_##vec(shape, name, in, out, sem)
+#define IMM_CASE_DF_V_NO(shape, name, in, out, sem)
+#define IMM_CASE_DF_V_JMP(shape, name, in, out, sem)
+#define IMM_CASE_DF_V_COL(shape, name, in, out, sem)
+#define IMM_CASE_DF_V_IMM(shape, name, in, out, sem) IMM_##shape(name, in, out, sem)
+#define IMM_DF_SH_BIN(name, in, out, sem) \
+	case OP_##name:                   \
+		IMM_BODY(in, out, sem)
+#define IMM_DF_SH_DIV(name, in, out, sem)  \
+	case OP_##name:                    \
+		if (c.i == 0 || c.i == -1) \
+			return false;      \
+		IMM_BODY(in, out, sem)
+#define IMM_BODY(in, out, sem)                              \
+	{                                                   \
+		const __typeof__(in(c)) b_ = in(c);         \
+		LOOP                                        \
+		{                                           \
+			__typeof__(in(x[r])) a_ = in(x[r]); \
+			x[r].out = (sem);                   \
+		}                                           \
+		return true;                                \
+	}
+
 static inline __attribute__((always_inline)) bool
 const_op(uint32_t op, union df_val c, union df_val *restrict x, unsigned n, const uint16_t *act)
 {
-	int64_t b = c.i;
-	double f = c.f;
 	switch ((enum df_opc)op) {
-	case OP_ADDI:
-		LOOP x[r].i = WRAP((uint64_t)x[r].i + (uint64_t)b);
-		return true;
-	case OP_SUBI:
-		LOOP x[r].i = WRAP((uint64_t)x[r].i - (uint64_t)b);
-		return true;
-	case OP_MULI:
-		LOOP x[r].i = WRAP((uint64_t)x[r].i * (uint64_t)b);
-		return true;
-	case OP_DIVI:
-		if (b == 0 || b == -1)
-			return false;
-		LOOP x[r].i = x[r].i / b;
-		return true;
-	case OP_MODI:
-		if (b == 0 || b == -1)
-			return false;
-		LOOP x[r].i = x[r].i % b;
-		return true;
-	case OP_EQI:
-		LOOP x[r].i = x[r].i == b;
-		return true;
-	case OP_NEI:
-		LOOP x[r].i = x[r].i != b;
-		return true;
-	case OP_LTI:
-		LOOP x[r].i = x[r].i < b;
-		return true;
-	case OP_LEI:
-		LOOP x[r].i = x[r].i <= b;
-		return true;
-	case OP_GTI:
-		LOOP x[r].i = x[r].i > b;
-		return true;
-	case OP_GEI:
-		LOOP x[r].i = x[r].i >= b;
-		return true;
-	case OP_ADDF:
-		LOOP x[r].f = x[r].f + f;
-		return true;
-	case OP_SUBF:
-		LOOP x[r].f = x[r].f - f;
-		return true;
-	case OP_MULF:
-		LOOP x[r].f = x[r].f * f;
-		return true;
-	case OP_DIVF:
-		LOOP x[r].f = x[r].f / f;
-		return true;
-	case OP_EQF:
-		LOOP x[r].i = x[r].f == f;
-		return true;
-	case OP_NEF:
-		LOOP x[r].i = x[r].f != f;
-		return true;
-	case OP_LTF:
-		LOOP x[r].i = x[r].f < f;
-		return true;
-	case OP_LEF:
-		LOOP x[r].i = x[r].f <= f;
-		return true;
-	case OP_GTF:
-		LOOP x[r].i = x[r].f > f;
-		return true;
-	case OP_GEF:
-		LOOP x[r].i = x[r].f >= f;
-		return true;
+		DF_OPC_TABLE(IMM_CASE)
 	default:
 		return false;
 	}
@@ -267,6 +202,7 @@ vm_batch(const struct df_prog *p, const union df_val *in, unsigned is, struct df
 		}
 		uint32_t w = *pc++, a = w >> 8;
 		switch ((enum df_opc)(w & 0xff)) {
+			DF_OPC_TABLE(VEC_CASE)
 		case OP_CONST: {
 			union df_val c = p->consts[a], *d;
 			/* CONST then a binary op: one pass with c in a register
@@ -337,118 +273,6 @@ vm_batch(const struct df_prog *p, const union df_val *in, unsigned is, struct df
 			LOOP d[r].f = (double)d[r].i;
 			break;
 		}
-		case OP_ADDI:
-			BIN_I(WRAP((uint64_t)a_ + (uint64_t)b_));
-			break;
-		case OP_SUBI:
-			BIN_I(WRAP((uint64_t)a_ - (uint64_t)b_));
-			break;
-		case OP_MULI:
-			BIN_I(WRAP((uint64_t)a_ * (uint64_t)b_));
-			break;
-		case OP_DIVI:
-		case OP_MODI: {
-			const union df_val *y = COL(sp - 1);
-			LOOP if (y[r].i == 0)
-			{
-				*why = "division by zero";
-				return SD_EINVAL;
-			}
-			if ((w & 0xff) == OP_DIVI)
-				BIN_I(b_ == -1 ? WRAP(0 - (uint64_t)a_) : a_ / b_);
-			else
-				BIN_I(b_ == -1 ? 0 : a_ % b_);
-			break;
-		}
-		case OP_NEGI:
-			UN(x_[r].i = WRAP(0 - (uint64_t)x_[r].i));
-			break;
-		case OP_ADDF:
-			BIN_F(a_ + b_);
-			break;
-		case OP_SUBF:
-			BIN_F(a_ - b_);
-			break;
-		case OP_MULF:
-			BIN_F(a_ * b_);
-			break;
-		case OP_DIVF:
-			BIN_F(a_ / b_);
-			break;
-		case OP_NEGF:
-			UN(x_[r].f = -x_[r].f);
-			break;
-		case OP_EQI:
-			BIN_I(a_ == b_);
-			break;
-		case OP_NEI:
-			BIN_I(a_ != b_);
-			break;
-		case OP_LTI:
-			BIN_I(a_ < b_);
-			break;
-		case OP_LEI:
-			BIN_I(a_ <= b_);
-			break;
-		case OP_GTI:
-			BIN_I(a_ > b_);
-			break;
-		case OP_GEI:
-			BIN_I(a_ >= b_);
-			break;
-		case OP_EQF:
-			CMP_F(a_ == b_);
-			break;
-		case OP_NEF:
-			CMP_F(a_ != b_);
-			break;
-		case OP_LTF:
-			CMP_F(a_ < b_);
-			break;
-		case OP_LEF:
-			CMP_F(a_ <= b_);
-			break;
-		case OP_GTF:
-			CMP_F(a_ > b_);
-			break;
-		case OP_GEF:
-			CMP_F(a_ >= b_);
-			break;
-		case OP_EQS:
-			BIN(s.n, x_[r].i = seq(x_[r], y_[r]));
-			break;
-		case OP_NES:
-			BIN(s.n, x_[r].i = !seq(x_[r], y_[r]));
-			break;
-		case OP_NOT:
-			UN(x_[r].i = !x_[r].i);
-			break;
-		case OP_LEN:
-			UN(x_[r].i = x_[r].s.n);
-			break;
-		case OP_LISTLEN:
-			UN(x_[r].i = x_[r].l.n);
-			break;
-		case OP_F2I:
-			UN(x_[r].i = x_[r].f >= 9.2e18    ? INT64_MAX
-				     : x_[r].f <= -9.2e18 ? INT64_MIN
-				     : x_[r].f != x_[r].f ? 0
-							  : (int64_t)x_[r].f);
-			break;
-		case OP_MULDI:
-			UN(x_[r].i = WRAP((uint64_t)x_[r].i * a));
-			break;
-		case OP_DIVDI: {
-			int64_t dv = (int64_t)(a ? a : 1);
-			UN(x_[r].i = x_[r].i / dv);
-			break;
-		}
-		case OP_ABSI:
-			UN(if (x_[r].i < 0) x_[r].i = WRAP(0 - (uint64_t)x_[r].i));
-			break;
-		case OP_ABSF:
-			UN(if (x_[r].f < 0) x_[r].f = -x_[r].f);
-			break;
 		case OP_RET:
 			for (unsigned k = 0, ow = p->out_width; k < ow; k++) {
 				const union df_val *restrict c = COL(sp - ow + k);

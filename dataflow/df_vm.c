@@ -8,7 +8,12 @@
  * most one step per instruction. df__vm_check() validates decoded programs
  * (plans come over the network) so the interpreter itself needs no checks
  * beyond those it makes on data (division by zero, bad substr ranges).
+ *
+ * What each opcode does is df_opc.h's table: the arithmetic cases below,
+ * and the checker's stack effects, are expanded from it; only the opcodes
+ * of shape DF_SH_SPECIAL (stack moves, jumps, allocation) are written here.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,21 +22,7 @@
 #include "base/err.h"
 #include "dataflow/df_priv.h"
 
-static int str_cmp(union df_val a, union df_val b)
-{
-	uint32_t n = a.s.n < b.s.n ? a.s.n : b.s.n;
-	int c = n ? memcmp(a.s.p, b.s.p, n) : 0;
-	if (c)
-		return c;
-	return a.s.n < b.s.n ? -1 : a.s.n > b.s.n;
-}
-
-static bool str_eq(union df_val a, union df_val b)
-{
-	return a.s.n == b.s.n && (a.s.n == 0 || memcmp(a.s.p, b.s.p, a.s.n) == 0);
-}
-
-static int64_t parse_int(union df_val s)
+static int64_t vm_parse_int(union df_val s)
 {
 	char buf[32];
 	uint32_t n = s.s.n;
@@ -44,7 +35,7 @@ static int64_t parse_int(union df_val s)
 	return strtoll(buf, NULL, 10);
 }
 
-static double parse_float(union df_val s)
+static double vm_parse_float(union df_val s)
 {
 	char buf[64];
 	uint32_t n = s.s.n;
@@ -192,7 +183,7 @@ static void op_substr(union df_val *sp)
 	sp[-3].s.n = (uint32_t)n;
 }
 
-static bool has_sub(union df_val h, union df_val n, int where)
+static bool vm_has_sub(union df_val h, union df_val n, int where)
 {
 	if (n.s.n > h.s.n)
 		return false;
@@ -208,31 +199,33 @@ static bool has_sub(union df_val h, union df_val n, int where)
 	return false;
 }
 
-#define BIN_I(expr)                                   \
-	do {                                          \
-		int64_t a_ = sp[-2].i, b_ = sp[-1].i; \
-		sp[-2].i = (expr);                    \
-		sp--;                                 \
-	} while (0)
-#define BIN_F(expr)                                  \
-	do {                                         \
-		double a_ = sp[-2].f, b_ = sp[-1].f; \
-		sp[-2].f = (expr);                   \
-		sp--;                                \
-	} while (0)
-#define CMP_F(expr)                                  \
-	do {                                         \
-		double a_ = sp[-2].f, b_ = sp[-1].f; \
-		sp[-2].i = (expr);                   \
-		sp--;                                \
-	} while (0)
-#define CMP_S(expr)                               \
-	do {                                      \
-		int c_ = str_cmp(sp[-2], sp[-1]); \
-		sp[-2].i = (expr);                \
-		sp--;                             \
-	} while (0)
-#define WRAP(x) ((int64_t)(uint64_t)(x))
+/* The cases of the table's arithmetic (df_opc.h), one per shape; the
+ * DF_SH_SPECIAL ones are written out in df__vm_run. */
+#define RUN_CASE(name, words, pop, push, vec, shape, in, out, sem) RUN_##shape(name, in, out, sem)
+#define RUN_DF_SH_SPECIAL(name, in, out, sem)
+#define RUN_DF_SH_BIN(name, in, out, sem) \
+	case OP_##name:                   \
+		RUN_BIN(in, out, sem)
+#define RUN_DF_SH_DIV(name, in, out, sem)          \
+	case OP_##name:                            \
+		if (sp[-1].i == 0) {               \
+			*why = "division by zero"; \
+			return SD_EINVAL;          \
+		}                                  \
+		RUN_BIN(in, out, sem)
+#define RUN_BIN(in, out, sem)                                            \
+	{                                                                \
+		__typeof__(in(sp[-2])) a_ = in(sp[-2]), b_ = in(sp[-1]); \
+		sp[-2].out = (sem);                                      \
+		sp--;                                                    \
+		break;                                                   \
+	}
+#define RUN_DF_SH_UN(name, in, out, sem)                \
+	case OP_##name: {                               \
+		__typeof__(in(sp[-1])) x_ = in(sp[-1]); \
+		sp[-1].out = (sem);                     \
+		break;                                  \
+	}
 
 int df__vm_run(const struct df_prog *p, const union df_val *in, union df_val *out,
 	       struct df_arena *A, const char **why)
@@ -244,6 +237,7 @@ int df__vm_run(const struct df_prog *p, const union df_val *in, union df_val *ou
 	for (;;) {
 		uint32_t w = *pc++, a = w >> 8;
 		switch ((enum df_opc)(w & 0xff)) {
+			DF_OPC_TABLE(RUN_CASE)
 		case OP_CONST:
 			*sp++ = p->consts[a];
 			break;
@@ -269,105 +263,6 @@ int df__vm_run(const struct df_prog *p, const union df_val *in, union df_val *ou
 		case OP_I2F:
 			sp[-1 - (int)a].f = (double)sp[-1 - (int)a].i;
 			break;
-		case OP_ADDI:
-			BIN_I(WRAP((uint64_t)a_ + (uint64_t)b_));
-			break;
-		case OP_SUBI:
-			BIN_I(WRAP((uint64_t)a_ - (uint64_t)b_));
-			break;
-		case OP_MULI:
-			BIN_I(WRAP((uint64_t)a_ * (uint64_t)b_));
-			break;
-		case OP_DIVI:
-		case OP_MODI:
-			if (sp[-1].i == 0) {
-				*why = "division by zero";
-				return SD_EINVAL;
-			}
-			if (sp[-1].i == -1) /* INT64_MIN / -1 traps */
-				BIN_I((w & 0xff) == OP_DIVI ? WRAP(0 - (uint64_t)a_) : 0 * b_);
-			else if ((w & 0xff) == OP_DIVI)
-				BIN_I(a_ / b_);
-			else
-				BIN_I(a_ % b_);
-			break;
-		case OP_NEGI:
-			sp[-1].i = WRAP(0 - (uint64_t)sp[-1].i);
-			break;
-		case OP_ADDF:
-			BIN_F(a_ + b_);
-			break;
-		case OP_SUBF:
-			BIN_F(a_ - b_);
-			break;
-		case OP_MULF:
-			BIN_F(a_ * b_);
-			break;
-		case OP_DIVF:
-			BIN_F(a_ / b_);
-			break;
-		case OP_NEGF:
-			sp[-1].f = -sp[-1].f;
-			break;
-		case OP_EQI:
-			BIN_I(a_ == b_);
-			break;
-		case OP_NEI:
-			BIN_I(a_ != b_);
-			break;
-		case OP_LTI:
-			BIN_I(a_ < b_);
-			break;
-		case OP_LEI:
-			BIN_I(a_ <= b_);
-			break;
-		case OP_GTI:
-			BIN_I(a_ > b_);
-			break;
-		case OP_GEI:
-			BIN_I(a_ >= b_);
-			break;
-		case OP_EQF:
-			CMP_F(a_ == b_);
-			break;
-		case OP_NEF:
-			CMP_F(a_ != b_);
-			break;
-		case OP_LTF:
-			CMP_F(a_ < b_);
-			break;
-		case OP_LEF:
-			CMP_F(a_ <= b_);
-			break;
-		case OP_GTF:
-			CMP_F(a_ > b_);
-			break;
-		case OP_GEF:
-			CMP_F(a_ >= b_);
-			break;
-		case OP_EQS:
-			sp[-2].i = str_eq(sp[-2], sp[-1]);
-			sp--;
-			break;
-		case OP_NES:
-			sp[-2].i = !str_eq(sp[-2], sp[-1]);
-			sp--;
-			break;
-		case OP_LTS:
-			CMP_S(c_ < 0);
-			break;
-		case OP_LES:
-			CMP_S(c_ <= 0);
-			break;
-		case OP_GTS:
-			CMP_S(c_ > 0);
-			break;
-		case OP_GES:
-			CMP_S(c_ >= 0);
-			break;
-		case OP_NOT:
-			sp[-1].i = !sp[-1].i;
-			break;
 		case OP_LOWER:
 			rc = op_case(&sp[-1], A, false);
 			break;
@@ -380,37 +275,13 @@ int df__vm_run(const struct df_prog *p, const union df_val *in, union df_val *ou
 			while (sp[-1].s.n && isspace((unsigned char)sp[-1].s.p[sp[-1].s.n - 1]))
 				sp[-1].s.n--;
 			break;
-		case OP_CONTAINS:
-			sp[-2].i = has_sub(sp[-2], sp[-1], 0);
-			sp--;
-			break;
-		case OP_STARTS:
-			sp[-2].i = has_sub(sp[-2], sp[-1], -1);
-			sp--;
-			break;
-		case OP_ENDS:
-			sp[-2].i = has_sub(sp[-2], sp[-1], 1);
-			sp--;
-			break;
 		case OP_SUBSTR:
 			op_substr(sp);
 			sp -= 2;
 			break;
-		case OP_LEN:
-			sp[-1].i = sp[-1].s.n;
-			break;
-		case OP_LISTLEN:
-			sp[-1].i = sp[-1].l.n;
-			break;
 		case OP_CONCAT:
 			rc = op_concat(sp, A);
 			sp--;
-			break;
-		case OP_PARSE_INT:
-			sp[-1].i = parse_int(sp[-1]);
-			break;
-		case OP_PARSE_FLOAT:
-			sp[-1].f = parse_float(sp[-1]);
 			break;
 		case OP_SPLIT:
 			rc = op_split(sp, A);
@@ -421,26 +292,6 @@ int df__vm_run(const struct df_prog *p, const union df_val *in, union df_val *ou
 			break;
 		case OP_F2S:
 			rc = op_tostr(&sp[-1], A, true);
-			break;
-		case OP_F2I:
-			sp[-1].i = sp[-1].f >= 9.2e18     ? INT64_MAX
-				   : sp[-1].f <= -9.2e18  ? INT64_MIN
-				   : sp[-1].f != sp[-1].f ? 0
-							  : (int64_t)sp[-1].f;
-			break;
-		case OP_MULDI:
-			sp[-1].i = WRAP((uint64_t)sp[-1].i * a);
-			break;
-		case OP_DIVDI:
-			sp[-1].i = sp[-1].i / (int64_t)(a ? a : 1);
-			break;
-		case OP_ABSI:
-			if (sp[-1].i < 0)
-				sp[-1].i = WRAP(0 - (uint64_t)sp[-1].i);
-			break;
-		case OP_ABSF:
-			if (sp[-1].f < 0)
-				sp[-1].f = -sp[-1].f;
 			break;
 		case OP_MKLIST: {
 			uint32_t wd = *pc++, n = a * wd;
@@ -476,66 +327,24 @@ int df__vm_run(const struct df_prog *p, const union df_val *in, union df_val *ou
 	}
 }
 
-/* Stack effect of one instruction (pops, pushes); -1 pops for unknown. */
-static void effect(uint32_t w, uint32_t next, int *pop, int *push)
+/* Stack effect of one instruction (pops, pushes) from the table; nx is its
+ * operand word (0 when it has none). */
+static void effect(uint32_t w, uint32_t nx, int *pop, int *push)
 {
 	uint32_t a = w >> 8;
-	*pop = 0;
-	*push = 1;
 	switch ((enum df_opc)(w & 0xff)) {
-	case OP_CONST:
-	case OP_LOAD:
-		*pop = 0;
+#define EFFECT_CASE(name, words, pops, pushes, vec, shape, in, out, sem) \
+	case OP_##name:                                                  \
+		*pop = (int)(pops);                                      \
+		*push = (int)(pushes);                                   \
 		break;
-	case OP_POP:
-		*pop = (int)a;
-		*push = 0;
-		break;
-	case OP_PICK:
-		*pop = (int)a;
-		*push = (int)(next >> 16);
-		break;
-	case OP_JMP:
-		*push = 0;
-		break;
-	case OP_JMPF:
-		*pop = 1;
-		*push = 0;
-		break;
-	case OP_I2F:
-		*pop = (int)a + 1;
-		*push = (int)a + 1;
-		break;
-	case OP_NEGI:
-	case OP_NEGF:
-	case OP_NOT:
-	case OP_LOWER:
-	case OP_UPPER:
-	case OP_TRIM:
-	case OP_LEN:
-	case OP_LISTLEN:
-	case OP_PARSE_INT:
-	case OP_PARSE_FLOAT:
-	case OP_I2S:
-	case OP_F2S:
-	case OP_F2I:
-	case OP_MULDI:
-	case OP_DIVDI:
-	case OP_ABSI:
-	case OP_ABSF:
-		*pop = 1;
-		break;
-	case OP_SUBSTR:
-		*pop = 3;
-		break;
-	case OP_MKLIST:
-		*pop = (int)(a * next);
-		break;
-	case OP_RET:
-		*push = 0;
-		break;
+		DF_OPC_TABLE(EFFECT_CASE)
+#undef EFFECT_CASE
+	case OP_COUNT_:
 	default:
-		*pop = 2;
+		assert(0 && "the checker tests the opcode first");
+		*pop = INT32_MAX;
+		*push = 0;
 		break;
 	}
 }
@@ -574,11 +383,11 @@ bool df__vm_depths(const struct df_prog *p, int32_t *at)
 			continue; /* unreachable (operand words are never reached) */
 		if (op >= OP_COUNT_)
 			goto out;
-		if (op == OP_PICK || op == OP_MKLIST) {
+		len = df__opc_words(op);
+		if (len == 2) {
 			if (i + 1 >= p->n_code)
 				goto out;
 			next = p->code[i + 1];
-			len = 2;
 			if (op == OP_PICK && (next & 0xffff) + (next >> 16) > a)
 				goto out;
 			if (op == OP_MKLIST &&
