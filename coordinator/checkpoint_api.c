@@ -241,9 +241,11 @@ int coord__chk_adopt(struct coord_job *job, const char *meta_json, size_t len, u
 	c->next_id = next_id > id ? next_id : id + 1;
 	if (savepoint)
 		c->kept[c->n_kept++] = id;
+	/* Every part's visible size after the checkpoint, also of the parts that
+	 * staged nothing in it: the next checkpoint's "before" is this size. */
 	for (size_t i = 0; i < job->n_tasks; i++)
-		if (tasks[i].staged_path && tasks[i].staged_bytes)
-			c->published[i] = tasks[i].before + tasks[i].staged_bytes;
+		c->published[i] =
+			tasks[i].before + (tasks[i].staged_path ? tasks[i].staged_bytes : 0);
 	job->version++;
 	return 0;
 }

@@ -414,7 +414,11 @@ int node__chk_restore(struct node_task *t)
 	t->src_split = get32(buf + 20);
 	t->src_off = get64(buf + 24);
 	t->src_exact = buf[32] & 1;
-	t->chk_last = t->chk_trigger = get64(buf + 8);
+	/* A trigger that arrived while the snapshot was read is kept: dropping it
+	 * left that checkpoint waiting for this task's ack until its timeout. */
+	t->chk_last = get64(buf + 8);
+	if (t->chk_trigger < t->chk_last)
+		t->chk_trigger = t->chk_last;
 	rc = t->node->ops->restore(t->body, buf + CHK_HEADER + 8, (size_t)slen);
 	plat_free(buf);
 	if (rc < 0) {

@@ -675,6 +675,9 @@ static int task_run(struct node_task *t)
 	rc = sink_open(t);
 	if (rc < 0)
 		return rc;
+	/* RUNNING only once restored: the coordinator triggers checkpoints when
+	 * every task is RUNNING, and recovery time is measured to this point. */
+	node__task_set_state(t, SD__CONTROL__TASK_STATE__TASK_RUNNING, 0, NULL);
 	if (t->n_splits)
 		rc = run_sources(t);
 	else if (!t->n_ins)
@@ -693,10 +696,7 @@ static int task_run(struct node_task *t)
 void node__task_main(void *arg)
 {
 	struct node_task *t = arg;
-	int rc;
-
-	node__task_set_state(t, SD__CONTROL__TASK_STATE__TASK_RUNNING, 0, NULL);
-	rc = task_run(t);
+	int rc = task_run(t);
 	if (t->body) {
 		t->node->ops->close(t->body);
 		t->body = NULL;
