@@ -39,7 +39,9 @@ static int emit_word(struct ecx *E, uint32_t w)
 		unsigned cap = E->cap ? E->cap * 2 : 64;
 		uint32_t *nc;
 		if (cap > DF_CODE_MAX)
-			return df__error(E->cx, SD_ELIMIT, 0, 0, "expression too large");
+			return df__error(E->cx, SD_ELIMIT, E->at->line, E->at->col,
+					 "expression too large: more than %u instructions",
+					 DF_CODE_MAX);
 		nc = df__arena_alloc(E->cx->a, cap * sizeof(*nc));
 		if (!nc)
 			return df__error(E->cx, SD_ENOMEM, 0, 0, "out of memory");
@@ -62,9 +64,13 @@ static int emit_const(struct ecx *E, enum df_tk k, union df_val v)
 {
 	if (E->nc == E->ccap) {
 		unsigned cap = E->ccap ? E->ccap * 2 : 8;
+		if (cap > DF_CODE_MAX)
+			return df__error(E->cx, SD_ELIMIT, E->at->line, E->at->col,
+					 "expression too large: more than %u constants",
+					 DF_CODE_MAX);
 		union df_val *nv = df__arena_alloc(E->cx->a, cap * sizeof(*nv));
 		uint8_t *nk = df__arena_alloc(E->cx->a, cap);
-		if (!nv || !nk || cap > DF_CODE_MAX)
+		if (!nv || !nk)
 			return df__error(E->cx, SD_ENOMEM, 0, 0, "out of memory");
 		if (E->nc) {
 			memcpy(nv, E->consts, E->nc * sizeof(*nv));
@@ -351,7 +357,9 @@ int df__expr_compile_node(struct ecx *E, const struct df_ast *a, struct df_type 
 	int rc = 0;
 
 	if (++E->nest > DF_NEST_MAX)
-		return df__error(E->cx, SD_ETYPE, a->line, a->col, "expression nested too deeply");
+		return df__error(E->cx, SD_ETYPE, a->line, a->col,
+				 "expression nested too deeply (limit %d)", DF_NEST_MAX);
+	E->at = a;
 	switch (a->k) {
 	case A_INT:
 	case A_DUR:
@@ -438,7 +446,7 @@ int df__expr_compile_node(struct ecx *E, const struct df_ast *a, struct df_type 
 int df__expr_compile(struct df_cx *cx, const struct df_ast *lam, struct df_type *const *ptypes,
 		     unsigned nparams, struct df_prog **out, struct df_type **rtype)
 {
-	struct ecx E = {.cx = cx};
+	struct ecx E = {.cx = cx, .at = lam};
 	struct df_type *tmp[DF_TUPLE_MAX];
 	const struct df_ast *body = lam;
 	unsigned in_width = 0;

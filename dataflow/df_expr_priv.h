@@ -25,6 +25,7 @@ struct ecx {
 	struct df_type **ptypes;
 	unsigned poff[DF_TUPLE_MAX];
 	unsigned np, nest;
+	const struct df_ast *at; /* the node being compiled: where a limit error points */
 };
 
 /* df_expr.c */

@@ -516,6 +516,31 @@ static struct lnode *m_join(struct pcx *P, const struct df_ast *m, struct lnode 
 	return n;
 }
 
+/* A sink writes one file: "netfs://" must be followed by a file's path
+ * (relative, no empty, "." or ".." parts, not a directory's). Checked here
+ * so the job is refused with the path, not failed later at a commit. */
+static int sink_path_check(struct pcx *P, const struct df_ast *at, const char *path)
+{
+	const char *rest = path + 8, *why = NULL;
+	size_t n = strlen(rest);
+	if (n == 0)
+		why = "names no file";
+	else if (rest[n - 1] == '/')
+		why = "names a directory";
+	for (const char *c = rest; !why && n; c += strcspn(c, "/") + 1) {
+		size_t len = strcspn(c, "/");
+		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && !strncmp(c, "..", 2)))
+			why = "has an empty, '.' or '..' part";
+		if (!c[len])
+			break;
+	}
+	if (!why)
+		return 0;
+	return df__error(P->cx, SD_EPATH, at->line, at->col,
+			 "output path \"%s\" %s: give a file, such as \"netfs://out/result.csv\"",
+			 path, why);
+}
+
 static struct lnode *m_sink(struct pcx *P, const struct df_ast *m, struct lnode *in)
 {
 	static const char *const sinks[] = {"write_text", "write_csv", "collect", "print"};
@@ -551,6 +576,8 @@ static struct lnode *m_sink(struct pcx *P, const struct df_ast *m, struct lnode 
 				"");
 			return NULL;
 		}
+		if (sink_path_check(P, df__plan_arg(m, 0, NULL), si->path))
+			return NULL;
 	}
 	if (which == DF_SINK_COLLECT && !in->bounded) {
 		df__plan_err(P, m, "collect() needs a bounded stream: use print() or a file sink%s",

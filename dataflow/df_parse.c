@@ -326,6 +326,20 @@ static struct df_ast *binop(struct parser *P, const struct df_token *at, enum df
 											  : a;
 }
 
+/* One more operand in a row of binary operators (a + b + c ...): the tree
+ * leans left, so the row's length is its depth. Stopped at the nesting
+ * limit here, before a long row fills the compile arena. */
+static bool row_step(struct parser *P, unsigned *n, const struct df_token *t)
+{
+	if (P->depth + ++*n <= DF_NEST_MAX)
+		return true;
+	df__error(P->cx, SD_ELIMIT, t->line, t->col,
+		  "expression too long: more than %d operators in a row (the nesting limit); "
+		  "split it with let or a map",
+		  DF_NEST_MAX);
+	return false;
+}
+
 static struct df_ast *parse_unary(struct parser *P)
 {
 	const struct df_token *t = cur(P);
@@ -350,8 +364,11 @@ static struct df_ast *parse_unary(struct parser *P)
 static struct df_ast *parse_mul(struct parser *P)
 {
 	struct df_ast *l = parse_unary(P);
+	unsigned n = 0;
 	while (l && (cur(P)->t == T_STAR || cur(P)->t == T_SLASH || cur(P)->t == T_PERCENT)) {
 		const struct df_token *t = cur(P);
+		if (!row_step(P, &n, t))
+			return NULL;
 		P->i++;
 		l = binop(P, t, t->t, l, parse_unary(P));
 	}
@@ -361,8 +378,11 @@ static struct df_ast *parse_mul(struct parser *P)
 static struct df_ast *parse_add(struct parser *P)
 {
 	struct df_ast *l = parse_mul(P);
+	unsigned n = 0;
 	while (l && (cur(P)->t == T_PLUS || cur(P)->t == T_MINUS)) {
 		const struct df_token *t = cur(P);
+		if (!row_step(P, &n, t))
+			return NULL;
 		P->i++;
 		l = binop(P, t, t->t, l, parse_mul(P));
 	}
@@ -388,8 +408,11 @@ static struct df_ast *parse_cmp(struct parser *P)
 static struct df_ast *parse_and(struct parser *P)
 {
 	struct df_ast *l = parse_cmp(P);
+	unsigned n = 0;
 	while (l && (cur(P)->t == T_AND || is_kw(cur(P), "and"))) {
 		const struct df_token *t = cur(P);
+		if (!row_step(P, &n, t))
+			return NULL;
 		P->i++;
 		l = binop(P, t, T_AND, l, parse_cmp(P));
 	}
@@ -399,8 +422,11 @@ static struct df_ast *parse_and(struct parser *P)
 static struct df_ast *parse_or(struct parser *P)
 {
 	struct df_ast *l = parse_and(P);
+	unsigned n = 0;
 	while (l && (cur(P)->t == T_OR || is_kw(cur(P), "or"))) {
 		const struct df_token *t = cur(P);
+		if (!row_step(P, &n, t))
+			return NULL;
 		P->i++;
 		l = binop(P, t, T_OR, l, parse_and(P));
 	}

@@ -273,6 +273,12 @@ static void test_plan_errors(void **state)
 		{"tail_text(\"netfs://a\").map(x -> (x, 1)).join(tail_text(\"netfs://b\").map(x -> "
 		 "(x, 2)), on = (a -> a.0, b -> b.0)).print()",
 		 "joining unbounded streams needs event_time"},
+		/* a sink names one file (issue 15: was "larger than the limit" at a commit) */
+		{"generate(3).write_csv(\"netfs://\")",
+		 "p.sd:1:23: error: output path \"netfs://\" names no file"},
+		{"generate(3).write_text(\"netfs://out/\")", "\"netfs://out/\" names a directory"},
+		{"generate(3).write_csv(\"netfs://a/../../b\")", "an empty, '.' or '..' part"},
+		{"generate(3).write_csv(\"netfs://a//b\")", "an empty, '.' or '..' part"},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -299,6 +305,42 @@ static void test_long_chain(void **state)
 	assert_int_equal(df_compile(src, len, "p.sd", NULL, &job, &d), SD_ELIMIT);
 	assert_non_null(strstr(d.text, "method chain too long"));
 	assert_null(job);
+	free(src);
+}
+
+/* A row of binary operators nests as deep as it is long: refused at the
+ * nesting limit with SD_ELIMIT and where, before a 100k-term row fills the
+ * compile arena (issue 15: it was SD_ENOMEM, a 500 at the coordinator). */
+static void test_long_operator_rows(void **state)
+{
+	static const char *const ops[] = {" + 1", " * 2", " and x > 1", " or x > 1"};
+	size_t n = 100000;
+	char *src = malloc(n * 12 + 64);
+	(void)state;
+	for (size_t k = 0; k < sizeof ops / sizeof *ops; k++) {
+		struct df_job *job = NULL;
+		struct df_diag d;
+		size_t len = (size_t)sprintf(src, "generate(3).filter(x -> x > 0");
+		if (k < 2)
+			len = (size_t)sprintf(src, "generate(3).map(x -> x");
+		for (size_t i = 0; i < n; i++)
+			len += (size_t)sprintf(src + len, "%s", ops[k]);
+		len += (size_t)sprintf(src + len, ").print()");
+		int rc = df_compile(src, len, "p.sd", NULL, &job, &d);
+		if (rc != SD_ELIMIT || !strstr(d.text, "more than 64 operators in a row"))
+			fail_msg("'%s' x %zu: rc %d: %.200s", ops[k], n, rc, d.text);
+		assert_int_equal(d.line, 1);
+		assert_null(job);
+	}
+	/* a row within the limit compiles */
+	struct df_job *job = NULL;
+	struct df_diag d;
+	size_t len = (size_t)sprintf(src, "generate(3).map(x -> x");
+	for (size_t i = 0; i < 40; i++)
+		len += (size_t)sprintf(src + len, " + 1");
+	len += (size_t)sprintf(src + len, ").print()");
+	assert_int_equal(df_compile(src, len, "p.sd", NULL, &job, &d), 0);
+	df_job_free(job);
 	free(src);
 }
 
@@ -440,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_cli_constraints),
 		cmocka_unit_test(test_plan_errors),
 		cmocka_unit_test(test_long_chain),
+		cmocka_unit_test(test_long_operator_rows),
 		cmocka_unit_test(test_task_plan_roundtrip),
 		cmocka_unit_test(test_task_api_misuse),
 		cmocka_unit_test(test_batch_codec),
