@@ -13,7 +13,11 @@
 #   3. bad input gets a clear error and leaves nothing half-made: a savepoint
 #      path with no metadata, a savepoint of a job with another graph, and a
 #      snapshot file corrupted by hand each fail the new job with a message
-#      naming what is wrong.
+#      naming what is wrong;
+#   4. a running job whose checkpoint directory is deleted by hand, then one
+#      of its nodes killed: the restart has nothing to restore from, so the
+#      job fails with a message naming the missing checkpoint, and the output
+#      it had published stays as it was (exact windows, nothing torn).
 set -eu
 . "$(dirname "$0")/cluster_lib.sh"
 cluster_init "$@"
@@ -113,4 +117,28 @@ e=$(submit "$work/a.sd" --from-savepoint "$sp")
 fails_with "$e" "corrupt" "a corrupted snapshot"
 [ -z "$(ls "$work/data/live" | grep -E "\.($c|$d|$e)\.")" ] ||
 	fail "a refused job left output: $(ls "$work/data/live")"
-echo "ok: $(wc -l <"$work/want.csv") windows exact across savepoint $sp; missing, foreign and corrupt savepoints refused"
+
+# 4. the checkpoint directory of a running job deleted by hand.
+job_text gone.csv >"$work/g.sd"
+g=$(submit "$work/g.sd")
+gparts() { cat "$work/data/live/gone.csv".*.part-* 2>/dev/null; }
+all_g() { [ "$(gparts | wc -l)" -ge "$(wc -l <"$work/want.csv")" ]; }
+wait_for "every window of job G published" all_g
+gparts | sort >"$work/g-before.csv"
+cmp -s "$work/g-before.csv" "$work/want.csv" || fail "job G's windows differ from awk"
+victim=$(sd status "$g" -o json | python3 -c 'import json, sys
+print(json.load(sys.stdin)["vertices"][0]["tasks"][0]["node"])')
+# The nodes are held while the directory goes, so that no checkpoint taken
+# after the deletion (which would be whole again) completes before the kill.
+for n in n1 n2 n3; do kill -STOP "$(node_pid "$n")"; done
+rm -rf "$work/data/.stardust/$g/checkpoints"
+kill -9 "$(node_pid "$victim")"
+for n in n1 n2 n3; do [ "$n" = "$victim" ] || kill -CONT "$(node_pid "$n")"; done
+fails_with "$g" "checkpoint" "a job whose checkpoint directory was deleted"
+grep -qi "deleted\|missing\|no such\|not found" "$work/bad.txt" ||
+	fail "the failure does not say the checkpoint is missing: $(cat "$work/bad.txt")"
+echo "job G: $(grep -i -m 1 'checkpoint' "$work/bad.txt")"
+gparts | sort >"$work/g-after.csv"
+cmp -s "$work/g-after.csv" "$work/want.csv" ||
+	fail "job G's published output changed after its failure: $(diff "$work/g-after.csv" "$work/want.csv" | head -5)"
+echo "ok: $(wc -l <"$work/want.csv") windows exact across savepoint $sp; missing, foreign and corrupt savepoints refused; a deleted checkpoint directory fails its job and keeps its output"
