@@ -12,7 +12,7 @@
 #      none counted twice);
 #   3. bad input gets a clear error and leaves nothing half-made: a savepoint
 #      path with no metadata, a savepoint of a job with another graph, and a
-#      snapshot file corrupted by hand each fail the new job with a message
+#      snapshot file corrupted or truncated by hand each fail the new job with a message
 #      naming what is wrong;
 #   4. a running job whose checkpoint directory is deleted by hand, then one
 #      of its nodes killed: the restart has nothing to restore from, so the
@@ -112,10 +112,14 @@ d=$(submit "$work/other.sd" --from-savepoint "$sp")
 fails_with "$d" "does not fit" "a savepoint of another job graph"
 
 snap=$(ls "$work/data/$sp"/task-* | head -1)
+cp "$snap" "$work/snap.orig"
 printf 'XXXX' | dd of="$snap" bs=1 seek=40 conv=notrunc 2>/dev/null
 e=$(submit "$work/a.sd" --from-savepoint "$sp")
 fails_with "$e" "corrupt" "a corrupted snapshot"
-[ -z "$(ls "$work/data/live" | grep -E "\.($c|$d|$e)\.")" ] ||
+head -c 30 "$work/snap.orig" >"$snap"
+f=$(submit "$work/a.sd" --from-savepoint "$sp")
+fails_with "$f" "truncated" "a truncated snapshot"
+[ -z "$(ls "$work/data/live" | grep -E "\.($c|$d|$e|$f)\.")" ] ||
 	fail "a refused job left output: $(ls "$work/data/live")"
 
 # 4. the checkpoint directory of a running job deleted by hand.
@@ -141,4 +145,4 @@ echo "job G: $(grep -i -m 1 'checkpoint' "$work/bad.txt")"
 gparts | sort >"$work/g-after.csv"
 cmp -s "$work/g-after.csv" "$work/want.csv" ||
 	fail "job G's published output changed after its failure: $(diff "$work/g-after.csv" "$work/want.csv" | head -5)"
-echo "ok: $(wc -l <"$work/want.csv") windows exact across savepoint $sp; missing, foreign and corrupt savepoints refused; a deleted checkpoint directory fails its job and keeps its output"
+echo "ok: $(wc -l <"$work/want.csv") windows exact across savepoint $sp; missing, foreign, corrupt and truncated savepoints refused; a deleted checkpoint directory fails its job and keeps its output"

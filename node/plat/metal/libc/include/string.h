@@ -20,6 +20,8 @@ int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
 char *strrchr(const char *s, int c);
 char *strstr(const char *haystack, const char *needle);
+/* Length of s's first run of characters not in reject. O(len(s) × len(reject)). */
+size_t strcspn(const char *s, const char *reject);
 
 /* Return owned copies (free()), or NULL when the heap is exhausted. */
 char *strdup(const char *s);
