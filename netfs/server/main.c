@@ -5,6 +5,10 @@
  *                   [--token T] [--name N] [--port-file F] [--log-level L]
  *                   [--hello-timeout-ms MS] [--idle-timeout-ms MS]
  *
+ * The token may come from the environment (STARDUST_NETFS_TOKEN) instead of
+ * --token, so that it is not on the command line for every user's `ps`;
+ * --token wins when both are given.
+ *
  * Start-up: arguments; the export root opened; temporary files a killed
  * server left behind removed (srv_reclaim_tmp); listen; serve until
  * SIGINT/SIGTERM. --listen HOST:0 picks an ephemeral port; --port-file writes
@@ -44,7 +48,8 @@ static void usage(FILE *to)
 		    "                       [--log-level debug|info|warn|error]\n"
 		    "                       [--hello-timeout-ms MS] [--idle-timeout-ms MS]\n"
 		    "                       [--no-openat2]\n"
-		    "Exports DIR over the netfs protocol (default --listen 127.0.0.1:7070).\n");
+		    "Exports DIR over the netfs protocol (default --listen 127.0.0.1:7070).\n"
+		    "The token may be given in the environment as STARDUST_NETFS_TOKEN.\n");
 }
 
 static int parse_listen(const char *arg, struct opts *o)
@@ -190,7 +195,10 @@ static void reclaim(const struct srv *s)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.cfg = {.region = "local", .name = "netfsd"}, .port = NFS_DEFAULT_PORT};
+	struct opts o = {.cfg = {.region = "local",
+				 .name = "netfsd",
+				 .token = getenv("STARDUST_NETFS_TOKEN")},
+			 .port = NFS_DEFAULT_PORT};
 	struct srv s = {0};
 	int rc;
 
